@@ -1,0 +1,98 @@
+/**
+ * The HTTP edge of the domain: reading API Gateway HTTP API (payload 2.0) events and writing their
+ * results. Problems become responses here and nowhere else.
+ */
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { type ProblemDetails, ProblemError, ProblemType, malformedJsonProblem, payloadTooLargeProblem, unsupportedMediaTypeProblem } from './problem.ts';
+
+/** The request context parts an authorizer fills in (IAM or JWT); absent when the API has none. */
+interface AuthorizerContext {
+  readonly iam?: { readonly userArn?: string };
+  readonly jwt?: { readonly claims?: Readonly<Record<string, string | number | boolean | string[]>> };
+}
+
+/** An HTTP API event as the handlers receive it, with or without an authorizer. */
+export type HttpEvent = APIGatewayProxyEventV2 & {
+  readonly requestContext: APIGatewayProxyEventV2['requestContext'] & { readonly authorizer?: AuthorizerContext };
+};
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+
+/** Owner of the jobs a request creates or reads: the IAM caller ARN, the JWT `sub`, else `anonymous`. */
+export function callerOf(event: HttpEvent): string {
+  const authorizer = event.requestContext.authorizer;
+  const arn = authorizer?.iam?.userArn;
+  if (arn) return arn;
+  const sub = authorizer?.jwt?.claims?.sub;
+  if (typeof sub === 'string' && sub) return sub;
+  return 'anonymous';
+}
+
+/** A request header; HTTP API lower-cases header names in payload 2.0. */
+export function header(event: HttpEvent, name: string): string | undefined {
+  return event.headers?.[name.toLowerCase()];
+}
+
+const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json$/i;
+
+/** Parses a JSON request body after checking its media type and size; throws the matching problem. */
+export function readJsonBody(event: HttpEvent, maxBytes: number): unknown {
+  const contentType = header(event, 'content-type');
+  const mediaType = contentType?.split(';', 1)[0]?.trim();
+  if (!mediaType || !JSON_MEDIA_TYPE.test(mediaType)) throw unsupportedMediaTypeProblem(contentType);
+  const raw = event.body ?? '';
+  const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
+  if (bytes.length > maxBytes) throw payloadTooLargeProblem(bytes.length, maxBytes);
+  if (bytes.length === 0) throw malformedJsonProblem('the body is empty');
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (error) {
+    throw malformedJsonProblem(error instanceof Error ? error.message : String(error));
+  }
+}
+
+/** A JSON response. */
+export function jsonResponse(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+/** An `application/problem+json` response. */
+export function problemResponse(problem: ProblemDetails, headers: Readonly<Record<string, string>> = {}): HttpResult {
+  return {
+    statusCode: problem.status,
+    headers: { 'content-type': 'application/problem+json', ...headers },
+    body: JSON.stringify(problem),
+  };
+}
+
+/** Minimal logger interface so handlers can log without the domain choosing a library. */
+export interface Logger {
+  error(message: string, fields: Record<string, unknown>): void;
+}
+
+/**
+ * Runs an HTTP handler body and turns any thrown problem into its response. Anything else is a bug
+ * or an outage: it is logged with the request id and answered as a 500 problem that reveals nothing.
+ */
+export async function answer(event: HttpEvent, logger: Logger, body: () => Promise<HttpResult>): Promise<HttpResult> {
+  const instance = event.rawPath;
+  try {
+    return await body();
+  } catch (error) {
+    if (error instanceof ProblemError) return problemResponse({ ...error.problem, instance }, error.headers);
+    logger.error('unhandled error', {
+      requestId: event.requestContext.requestId,
+      error: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error),
+    });
+    return problemResponse({
+      type: ProblemType.internal,
+      title: 'Internal error',
+      status: 500,
+      detail: `The request failed unexpectedly; quote request id ${event.requestContext.requestId} when reporting it.`,
+      instance,
+    });
+  }
+}

@@ -1,0 +1,100 @@
+/** The job model: the stored record and the resource clients see. */
+import type { ProblemDetails } from './problem.ts';
+
+export const JOB_STATUSES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+const FINAL: ReadonlySet<JobStatus> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
+
+/** True for the three statuses a job never leaves. */
+export function isFinal(status: JobStatus): boolean {
+  return FINAL.has(status);
+}
+
+/** Progress a processor reported; `percent` is derived when `total` is known. */
+export interface Progress {
+  readonly completed: number;
+  readonly total?: number;
+  readonly percent?: number;
+  readonly message?: string;
+}
+
+/** The record kept in the job store. Timestamps are ISO-8601 UTC strings; `expiresAt` is epoch seconds (DynamoDB TTL). */
+export interface JobRecord {
+  readonly id: string;
+  /** Who submitted it: the IAM caller ARN, the JWT `sub`, or `anonymous` when the API has no authorizer. */
+  readonly owner: string;
+  readonly type: string;
+  readonly status: JobStatus;
+  readonly input: unknown;
+  readonly metadata?: Readonly<Record<string, string>>;
+  readonly delaySeconds?: number;
+  readonly result?: unknown;
+  readonly error?: ProblemDetails;
+  readonly progress?: Progress;
+  readonly attempts: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly startedAt?: string;
+  readonly finishedAt?: string;
+  readonly expiresAt?: number;
+  /** Id of the completion event, fixed by the final transition so a republish reuses it. */
+  readonly eventId?: string;
+  /** Set once the completion event has been accepted by SNS. */
+  readonly publishedAt?: string;
+}
+
+/** The job resource of the HTTP API and of completion events. */
+export interface JobResource {
+  readonly id: string;
+  readonly type: string;
+  readonly status: JobStatus;
+  readonly done: boolean;
+  readonly progress?: Progress;
+  readonly result?: unknown;
+  readonly error?: ProblemDetails;
+  readonly metadata?: Readonly<Record<string, string>>;
+  readonly attempts: number;
+  readonly createdAt: string;
+  readonly startedAt?: string;
+  readonly finishedAt?: string;
+  readonly expiresAt?: string;
+  readonly links: { readonly self: string };
+}
+
+/** Path of a job's resource, used for `Location` and `links.self`. */
+export function jobPath(id: string): string {
+  return `/jobs/${id}`;
+}
+
+/** The client-facing view of a record: `result` only when SUCCEEDED, `error` only when FAILED or CANCELLED. */
+export function toResource(job: JobRecord): JobResource {
+  return {
+    id: job.id,
+    type: job.type,
+    status: job.status,
+    done: isFinal(job.status),
+    ...(job.progress && { progress: job.progress }),
+    ...(job.status === 'SUCCEEDED' && { result: job.result ?? null }),
+    ...((job.status === 'FAILED' || job.status === 'CANCELLED') && job.error && { error: job.error }),
+    ...(job.metadata && { metadata: job.metadata }),
+    attempts: job.attempts,
+    createdAt: job.createdAt,
+    ...(job.startedAt && { startedAt: job.startedAt }),
+    ...(job.finishedAt && { finishedAt: job.finishedAt }),
+    ...(job.expiresAt !== undefined && { expiresAt: new Date(job.expiresAt * 1000).toISOString() }),
+    links: { self: jobPath(job.id) },
+  };
+}
+
+/** Builds a progress value, deriving `percent` and clamping it to 0..100. */
+export function makeProgress(completed: number, total?: number, message?: string): Progress {
+  const percent =
+    total !== undefined && total > 0 ? Math.min(100, Math.max(0, Math.round((completed / total) * 100))) : undefined;
+  return {
+    completed,
+    ...(total !== undefined && { total }),
+    ...(percent !== undefined && { percent }),
+    ...(message !== undefined && { message }),
+  };
+}

@@ -1,0 +1,23 @@
+/** The contract between the worker and the code that does a job's work. */
+
+/** What a processor gets besides its input. */
+export interface ProcessorContext {
+  readonly jobId: string;
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  /** Fires when the job must stop: it timed out or the worker is about to be stopped. Check it, or pass it on. */
+  readonly signal: AbortSignal;
+  /** Reports progress; cheap to call often, the worker writes it at most once per interval. */
+  progress(completed: number, total?: number, message?: string): void;
+}
+
+/** Does the work of one job type; the returned value (JSON) becomes the job's `result`. */
+export type Processor = (input: unknown, context: ProcessorContext) => Promise<unknown>;
+
+/** Thrown by a processor when retrying cannot help (bad input, a business rule): the job ends FAILED. */
+export class NonRetryableError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'NonRetryableError';
+  }
+}

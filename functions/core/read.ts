@@ -1,0 +1,18 @@
+/** Reading a job as its owner sees it. */
+import { isJobId } from './ids.ts';
+import type { JobRecord } from './job.ts';
+import type { JobStore } from './ports.ts';
+import { jobNotFoundProblem } from './problem.ts';
+
+/**
+ * The caller's job, or a 404 problem. A malformed id, another caller's job and an expired job all
+ * read as "not found", so the answer reveals nothing about jobs the caller does not own.
+ */
+export async function readJob(store: JobStore, owner: string, id: string, now: Date): Promise<JobRecord> {
+  if (!isJobId(id)) throw jobNotFoundProblem(id);
+  const job = await store.get(id);
+  if (!job || job.owner !== owner) throw jobNotFoundProblem(id);
+  // DynamoDB deletes expired items lazily (up to days later); an expired job is gone to the caller at once.
+  if (job.expiresAt !== undefined && job.expiresAt * 1000 <= now.getTime()) throw jobNotFoundProblem(id);
+  return job;
+}

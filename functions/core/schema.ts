@@ -1,0 +1,78 @@
+/**
+ * Request schemas, written once as JSON Schema and enforced by a small interpreter of the subset
+ * they use, so the document clients read and the checks the handlers run cannot drift apart.
+ */
+import type { FieldError } from './problem.ts';
+
+/** The JSON Schema subset this project uses. */
+export interface Schema {
+  readonly type?: 'object' | 'string' | 'integer' | 'number' | 'boolean' | 'array' | 'null';
+  readonly description?: string;
+  readonly properties?: Readonly<Record<string, Schema>>;
+  readonly required?: readonly string[];
+  readonly additionalProperties?: boolean | Schema;
+  readonly maxProperties?: number;
+  readonly minLength?: number;
+  readonly maxLength?: number;
+  readonly pattern?: string;
+  readonly minimum?: number;
+  readonly maximum?: number;
+}
+
+/** JSON type names as JSON Schema spells them. */
+function jsonType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';
+  return typeof value;
+}
+
+function typeMatches(expected: NonNullable<Schema['type']>, actual: string): boolean {
+  return expected === actual || (expected === 'number' && actual === 'integer');
+}
+
+/** Escapes a property name for use in a JSON pointer (RFC 6901). */
+function pointerSegment(name: string): string {
+  return name.replaceAll('~', '~0').replaceAll('/', '~1');
+}
+
+/** Validates `value` against `schema`; returns every violation with the JSON pointer of its field. */
+export function validate(schema: Schema, value: unknown, at = ''): FieldError[] {
+  const errors: FieldError[] = [];
+  const actual = jsonType(value);
+  if (schema.type && !typeMatches(schema.type, actual)) {
+    return [{ field: at, message: `must be ${schema.type === 'integer' ? 'an integer' : `of type ${schema.type}`}, got ${actual}` }];
+  }
+  if (typeof value === 'string') {
+    if (schema.minLength !== undefined && value.length < schema.minLength)
+      errors.push({ field: at, message: `must be at least ${schema.minLength} characters long` });
+    if (schema.maxLength !== undefined && value.length > schema.maxLength)
+      errors.push({ field: at, message: `must be at most ${schema.maxLength} characters long` });
+    if (schema.pattern !== undefined && !new RegExp(schema.pattern, 'u').test(value))
+      errors.push({ field: at, message: `must match ${schema.pattern}` });
+  }
+  if (typeof value === 'number') {
+    if (schema.minimum !== undefined && value < schema.minimum)
+      errors.push({ field: at, message: `must be at least ${schema.minimum}` });
+    if (schema.maximum !== undefined && value > schema.maximum)
+      errors.push({ field: at, message: `must be at most ${schema.maximum}` });
+  }
+  if (actual === 'object') {
+    const record = value as Record<string, unknown>;
+    const keys = Object.keys(record);
+    for (const name of schema.required ?? []) {
+      if (!(name in record)) errors.push({ field: `${at}/${pointerSegment(name)}`, message: 'is required' });
+    }
+    if (schema.maxProperties !== undefined && keys.length > schema.maxProperties)
+      errors.push({ field: at, message: `must have at most ${schema.maxProperties} properties` });
+    for (const key of keys) {
+      const field = `${at}/${pointerSegment(key)}`;
+      const declared = schema.properties?.[key];
+      if (declared) errors.push(...validate(declared, record[key], field));
+      else if (schema.additionalProperties === false) errors.push({ field, message: 'is not a known property' });
+      else if (typeof schema.additionalProperties === 'object')
+        errors.push(...validate(schema.additionalProperties, record[key], field));
+    }
+  }
+  return errors;
+}

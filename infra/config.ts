@@ -1,0 +1,73 @@
+/**
+ * The one place where the topology is declared: names, batch sizes, timeouts and retry counts.
+ * The CDK construct, the local runtime and the handlers all read these values, so what runs on
+ * one machine is what `cdk deploy` creates.
+ */
+
+/** Names of the resources. The CDK stack lets CloudFormation prefix them; the local runtime uses them as they are. */
+export const names = {
+  table: 'async-jobs',
+  /** GSI listing one owner's jobs, newest first (partition `owner`, sort `createdAt`). */
+  ownerIndex: 'by-owner',
+  queue: 'async-jobs',
+  deadLetterQueue: 'async-jobs-dlq',
+  topic: 'async-jobs-events',
+} as const;
+
+/** The worker Lambda (`process-jobs`) and its SQS event source mapping. */
+export const worker = {
+  /** Lambda timeout of the worker: the longest a single job attempt can run. */
+  timeoutSeconds: 120,
+  memoryMb: 1024,
+  /** Messages per invocation; the records of one batch run concurrently. */
+  batchSize: 10,
+  /** 0 keeps latency low: the poller hands over what one long poll returns. */
+  maxBatchingWindowSeconds: 0,
+  /** Time reserved at the end of an invocation to record a timeout before Lambda stops the container. */
+  shutdownMarginMs: 3_000,
+  /** Progress is written at most this often per job; the latest report always lands eventually. */
+  progressIntervalMs: 1_000,
+} as const;
+
+/** Functions behind the HTTP API. */
+export const api = {
+  timeoutSeconds: 10,
+  memoryMb: 512,
+  /**
+   * Largest accepted `POST /jobs` body. The input is stored in the job record, whose DynamoDB item
+   * limit is 400 KB and which must also hold the result (see `maxResultBytes`); SQS messages carry only
+   * the job id, so the queue does not constrain it.
+   */
+  maxBodyBytes: 128 * 1024,
+  /** Seconds a client should wait before polling a job that has not ended. */
+  retryAfterSeconds: 1,
+} as const;
+
+/** The jobs queue and its dead-letter queue. */
+export const queue = {
+  /**
+   * AWS advises a visibility timeout of at least six times the function timeout plus the batching
+   * window, so a message is not redelivered while a throttled or retried invocation still holds it.
+   */
+  visibilityTimeoutSeconds: 6 * worker.timeoutSeconds + worker.maxBatchingWindowSeconds,
+  /** Receives before SQS moves a message to the dead-letter queue. */
+  maxReceiveCount: 5,
+  retentionSeconds: 4 * 24 * 3600,
+  deadLetterRetentionSeconds: 14 * 24 * 3600,
+  /** SQS `DelaySeconds` bounds a submit may ask for. */
+  maxDelaySeconds: 900,
+} as const;
+
+/** Job records. */
+export const jobs = {
+  /** Days a finished job stays readable before it expires (DynamoDB TTL on `expiresAt`). */
+  retentionDays: 7,
+  /**
+   * Largest result a processor may return: the completion event carries the whole job resource and
+   * SNS messages are limited to 256 KB; with the input (`api.maxBodyBytes`) the item stays under 400 KB.
+   */
+  maxResultBytes: 200 * 1024,
+} as const;
+
+/** Region the local runtime reports to the SDK and writes into ARNs. */
+export const localRegion = 'us-east-1';
