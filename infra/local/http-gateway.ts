@@ -1,0 +1,170 @@
+/**
+ * Local API Gateway (HTTP API, payload format 2.0): matches a route, turns the request into the
+ * event the function receives when deployed, and turns the function's result into the response.
+ */
+import { randomUUID } from 'node:crypto';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { RouteSpec } from '../functions.ts';
+
+/** HTTP API's payload limit. */
+const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
+
+/** Invokes the function behind a route. */
+export type Invoke = (functionName: RouteSpec['function'], event: APIGatewayProxyEventV2) => Promise<unknown>;
+
+interface CompiledRoute {
+  readonly spec: RouteSpec;
+  readonly pattern: RegExp;
+  readonly params: readonly string[];
+}
+
+function compile(spec: RouteSpec): CompiledRoute {
+  const params: string[] = [];
+  const source = spec.path
+    .split('/')
+    .map((segment) => {
+      const param = /^\{(\w+)\}$/.exec(segment);
+      if (!param?.[1]) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      params.push(param[1]);
+      return '([^/]+)';
+    })
+    .join('/');
+  return { spec, pattern: new RegExp(`^${source}$`), params };
+}
+
+/** Content types HTTP API passes as text; any other body arrives base64-encoded. */
+function isTextual(contentType: string | undefined): boolean {
+  if (!contentType) return true;
+  return /^(text\/|application\/([\w.+-]+\+)?(json|xml|javascript|x-www-form-urlencoded))/i.test(contentType);
+}
+
+function apiGatewayTime(date: Date): string {
+  const [, day, month, year, time] = /^\w+, (\d+) (\w+) (\d+) (\S+)/.exec(date.toUTCString()) ?? [];
+  return `${day}/${month}/${year}:${time} +0000`;
+}
+
+function send(res: ServerResponse, status: number, body: string, headers: Record<string, string>): void {
+  res.writeHead(status, { 'content-length': Buffer.byteLength(body), ...headers });
+  res.end(body);
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_PAYLOAD_BYTES) return 'too-large';
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Builds the payload 2.0 event of a request, as HTTP API does. */
+export function toEvent(req: IncomingMessage, body: Buffer, route: CompiledRoute, match: RegExpExecArray, requestId: string): APIGatewayProxyEventV2 {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const headers: Record<string, string> = {};
+  const cookies: string[] = [];
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = (req.rawHeaders[i] ?? '').toLowerCase();
+    const value = req.rawHeaders[i + 1] ?? '';
+    if (name === 'cookie') cookies.push(...value.split(/;\s*/).filter(Boolean));
+    else headers[name] = name in headers ? `${headers[name]},${value}` : value;
+  }
+  const query: Record<string, string> = {};
+  for (const [name, value] of url.searchParams) query[name] = name in query ? `${query[name]},${value}` : value;
+  const pathParameters: Record<string, string> = {};
+  route.params.forEach((name, index) => {
+    pathParameters[name] = decodeURIComponent(match[index + 1] ?? '');
+  });
+  const textual = isTextual(headers['content-type']);
+  const now = new Date();
+  const routeKey = `${route.spec.method} ${route.spec.path}`;
+  return {
+    version: '2.0',
+    routeKey,
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    ...(cookies.length > 0 && { cookies }),
+    headers,
+    ...(url.search && { queryStringParameters: query }),
+    ...(route.params.length > 0 && { pathParameters }),
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      domainName: headers.host ?? 'localhost',
+      domainPrefix: (headers.host ?? 'localhost').split('.')[0] ?? 'localhost',
+      http: {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId,
+      routeKey,
+      stage: '$default',
+      time: apiGatewayTime(now),
+      timeEpoch: now.getTime(),
+    },
+    ...(body.length > 0 && { body: textual ? body.toString('utf8') : body.toString('base64') }),
+    isBase64Encoded: body.length > 0 && !textual,
+  };
+}
+
+/** Writes a function result as HTTP API does for payload 2.0. */
+function writeResult(res: ServerResponse, result: unknown, requestId: string): void {
+  const base = { 'apigw-requestid': requestId };
+  if (typeof result !== 'object' || result === null || !('statusCode' in result)) {
+    // A result without statusCode is taken as a 200 JSON body.
+    send(res, 200, typeof result === 'string' ? result : JSON.stringify(result), { ...base, 'content-type': 'application/json' });
+    return;
+  }
+  const { statusCode, headers = {}, body = '', isBase64Encoded, cookies } = result as {
+    statusCode: number;
+    headers?: Record<string, string | number | boolean>;
+    body?: string;
+    isBase64Encoded?: boolean;
+    cookies?: string[];
+  };
+  const bytes = isBase64Encoded ? Buffer.from(body, 'base64') : Buffer.from(body, 'utf8');
+  res.statusCode = statusCode;
+  for (const [name, value] of Object.entries({ ...headers, ...base })) res.setHeader(name, String(value));
+  if (cookies?.length) res.setHeader('set-cookie', cookies);
+  res.setHeader('content-length', bytes.length);
+  res.end(bytes);
+}
+
+/** The local API: an HTTP server that routes like the deployed HTTP API. */
+export function createGateway(routes: readonly RouteSpec[], invoke: Invoke, onError: (error: unknown) => void): http.Server {
+  const compiled = routes.map(compile);
+  return http.createServer(async (req, res) => {
+    const requestId = randomUUID();
+    try {
+      const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+      let found: { route: CompiledRoute; match: RegExpExecArray } | undefined;
+      for (const route of compiled) {
+        const match = route.spec.method === req.method ? route.pattern.exec(path) : null;
+        if (match) {
+          found = { route, match };
+          break;
+        }
+      }
+      if (!found) {
+        req.resume();
+        return send(res, 404, '{"message":"Not Found"}', { 'content-type': 'application/json', 'apigw-requestid': requestId });
+      }
+      const body = await readBody(req);
+      if (body === 'too-large') {
+        return send(res, 413, '{"message":"Request Entity Too Large"}', { 'content-type': 'application/json', connection: 'close' });
+      }
+      const event = toEvent(req, body, found.route, found.match, requestId);
+      const result = await invoke(found.route.spec.function, event);
+      writeResult(res, result, requestId);
+    } catch (error) {
+      onError(error);
+      if (!res.headersSent) send(res, 500, '{"message":"Internal Server Error"}', { 'content-type': 'application/json', 'apigw-requestid': requestId });
+      else res.destroy();
+    }
+  });
+}

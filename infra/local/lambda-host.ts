@@ -1,0 +1,86 @@
+/**
+ * Runs inside a worker thread: one instance of one Lambda function, like one execution environment.
+ * It loads the function's bundle once (the cold start) and then serves one invocation at a time.
+ */
+import { randomUUID } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import { parentPort, workerData } from 'node:worker_threads';
+import { resolveLocalhostSubdomains } from './localhost-dns.ts';
+
+/** What the runtime passes to each instance. */
+export interface HostData {
+  readonly bundle: string;
+  readonly functionName: string;
+  readonly memoryMb: number;
+}
+
+/** Parent to instance. */
+export interface InvokeMessage {
+  readonly id: number;
+  readonly requestId: string;
+  readonly event: unknown;
+  /** Epoch ms at which the invocation times out. */
+  readonly deadline: number;
+}
+
+/** Instance to parent. */
+export type HostReply =
+  | { readonly kind: 'ready' }
+  | { readonly kind: 'init-error'; readonly error: InvokeError }
+  | { readonly kind: 'result'; readonly id: number; readonly result: unknown }
+  | { readonly kind: 'error'; readonly id: number; readonly error: InvokeError };
+
+/** A function error as Lambda reports it. */
+export interface InvokeError {
+  readonly errorType: string;
+  readonly errorMessage: string;
+  readonly stack?: string[];
+}
+
+function toInvokeError(error: unknown): InvokeError {
+  if (error instanceof Error) return { errorType: error.name, errorMessage: error.message, stack: error.stack?.split('\n') };
+  return { errorType: 'Error', errorMessage: String(error) };
+}
+
+type Handler = (event: unknown, context: unknown) => Promise<unknown>;
+
+async function main(): Promise<void> {
+  const port = parentPort;
+  if (!port) throw new Error('lambda-host must run in a worker thread');
+  const data = workerData as HostData;
+  resolveLocalhostSubdomains();
+  let handler: Handler;
+  try {
+    const module = (await import(pathToFileURL(data.bundle).href)) as { handler?: Handler };
+    if (typeof module.handler !== 'function') throw new Error(`${data.bundle} exports no handler`);
+    handler = module.handler;
+  } catch (error) {
+    port.postMessage({ kind: 'init-error', error: toInvokeError(error) } satisfies HostReply);
+    return;
+  }
+  port.on('message', async (message: InvokeMessage) => {
+    const context = {
+      awsRequestId: message.requestId,
+      functionName: data.functionName,
+      functionVersion: '$LATEST',
+      invokedFunctionArn: `arn:aws:lambda:${process.env.AWS_REGION}:000000000000:function:${data.functionName}`,
+      memoryLimitInMB: String(data.memoryMb),
+      logGroupName: `/aws/lambda/${data.functionName}`,
+      logStreamName: randomUUID(),
+      callbackWaitsForEmptyEventLoop: true,
+      getRemainingTimeInMillis: () => Math.max(0, message.deadline - Date.now()),
+      done: () => undefined,
+      fail: () => undefined,
+      succeed: () => undefined,
+    };
+    try {
+      const result = await handler(message.event, context);
+      port.postMessage({ kind: 'result', id: message.id, result } satisfies HostReply);
+    } catch (error) {
+      port.postMessage({ kind: 'error', id: message.id, error: toInvokeError(error) } satisfies HostReply);
+    }
+  });
+  port.postMessage({ kind: 'ready' } satisfies HostReply);
+}
+
+void main();

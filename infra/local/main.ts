@@ -1,0 +1,57 @@
+/**
+ * `npm start`: the whole system on this machine. Flags:
+ *   --dynamodb-local     use Amazon's DynamoDB Local (needs Java) instead of dynalite
+ *   --data-dir <folder>  keep DynamoDB data in <folder> across restarts (default: in memory)
+ * PORT sets the HTTP port (default 3000; 0 picks a free one).
+ */
+import { parseArgs } from 'node:util';
+import { startLocalRuntime } from './runtime.ts';
+
+function usage(message: string): never {
+  console.error(`${message}\nusage: npm start -- [--dynamodb-local] [--data-dir <folder>]`);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  let values: { 'dynamodb-local'?: boolean; 'data-dir'?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      options: { 'dynamodb-local': { type: 'boolean' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    }));
+  } catch (error) {
+    usage(error instanceof Error ? error.message : String(error));
+  }
+  if (values.help) usage('Runs the async jobs API locally.');
+  const port = process.env.PORT === undefined ? 3000 : Number(process.env.PORT);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) usage(`PORT must be a port number, got '${process.env.PORT}'`);
+
+  const runtime = await startLocalRuntime({
+    port,
+    dynamodb: values['dynamodb-local'] ? 'dynamodb-local' : 'dynalite',
+    ...(values['data-dir'] && { dataDir: values['data-dir'] }),
+    onEvent: (_event, raw) => console.log(`[event] ${raw}`),
+  });
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`[local runtime] ${signal}: stopping`);
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    runtime.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+  console.log(
+    `async-jobs API on ${runtime.url} (${runtime.labels.dynamodb}, ${runtime.labels.sqs}); try: ` +
+      `curl -i -X POST ${runtime.url}/jobs -H 'content-type: application/json' -d '{"type":"sleep","input":{"seconds":2}}'`,
+  );
+}
+
+main().catch((error: unknown) => {
+  console.error(`[local runtime] failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

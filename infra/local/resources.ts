@@ -1,0 +1,87 @@
+/** Creates the table, queues and topic the CDK stack declares, through the same AWS APIs. */
+import { CreateTableCommand, type DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import { CreateTopicCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { names, queue } from '../config.ts';
+
+/** Names and addresses of the created resources. */
+export interface LocalResources {
+  readonly tableName: string;
+  readonly queueUrl: string;
+  readonly queueArn: string;
+  readonly deadLetterQueueUrl: string;
+  readonly topicArn: string;
+}
+
+/** Queue attributes that the event source and the redrive depend on. */
+export interface QueueSettings {
+  readonly visibilityTimeoutSeconds: number;
+  readonly maxReceiveCount: number;
+}
+
+export async function queueArnOf(sqs: SQSClient, queueUrl: string): Promise<string> {
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
+  const arn = Attributes?.QueueArn;
+  if (!arn) throw new Error(`no ARN for ${queueUrl}`);
+  return arn;
+}
+
+/** Creates everything; existing resources (a persisted table) are reused. */
+export async function createResources(
+  clients: { dynamodb: DynamoDBClient; sqs: SQSClient; sns: SNSClient },
+  settings: QueueSettings,
+): Promise<LocalResources> {
+  const table = createTable(clients.dynamodb);
+  const { QueueUrl: deadLetterQueueUrl } = await clients.sqs.send(
+    new CreateQueueCommand({
+      QueueName: names.deadLetterQueue,
+      Attributes: { MessageRetentionPeriod: String(queue.deadLetterRetentionSeconds) },
+    }),
+  );
+  if (!deadLetterQueueUrl) throw new Error('CreateQueue returned no URL');
+  const deadLetterArn = await queueArnOf(clients.sqs, deadLetterQueueUrl);
+  const { QueueUrl: queueUrl } = await clients.sqs.send(
+    new CreateQueueCommand({
+      QueueName: names.queue,
+      Attributes: {
+        VisibilityTimeout: String(settings.visibilityTimeoutSeconds),
+        MessageRetentionPeriod: String(queue.retentionSeconds),
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetterArn, maxReceiveCount: settings.maxReceiveCount }),
+      },
+    }),
+  );
+  if (!queueUrl) throw new Error('CreateQueue returned no URL');
+  const { TopicArn: topicArn } = await clients.sns.send(new CreateTopicCommand({ Name: names.topic }));
+  if (!topicArn) throw new Error('CreateTopic returned no ARN');
+  await table;
+  return { tableName: names.table, queueUrl, queueArn: await queueArnOf(clients.sqs, queueUrl), deadLetterQueueUrl, topicArn };
+}
+
+async function createTable(dynamodb: DynamoDBClient): Promise<void> {
+  try {
+    await dynamodb.send(
+      new CreateTableCommand({
+        TableName: names.table,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'id', AttributeType: 'S' },
+          { AttributeName: 'owner', AttributeType: 'S' },
+          { AttributeName: 'createdAt', AttributeType: 'S' },
+        ],
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: names.ownerIndex,
+            KeySchema: [
+              { AttributeName: 'owner', KeyType: 'HASH' },
+              { AttributeName: 'createdAt', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
+        ],
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * The whole system on one machine: emulators, the resources the stack declares, every function in
+ * its own instances with its own environment, the HTTP API and the queue's event source mapping.
+ * `npm start` runs this; the end-to-end and integration tests use it too.
+ */
+import { rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { once } from 'node:events';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { localRegion, queue, worker } from '../config.ts';
+import { type FunctionName, type ResourceKind, functionEnvironment, functionNames, functionSpecs, queueConsumer, routes } from '../functions.ts';
+import { buildBundles } from './build.ts';
+import { type DynamoEngine, type Emulator, startDynalite, startDynamoDbLocal, startSqsSns } from './emulators.ts';
+import { startEventTap } from './event-tap.ts';
+import { createGateway } from './http-gateway.ts';
+import { LambdaPool } from './lambda-pool.ts';
+import { resolveLocalhostSubdomains } from './localhost-dns.ts';
+import { type LocalResources, createResources } from './resources.ts';
+import { startPoller } from './sqs-poller.ts';
+
+/** Options of {@link startLocalRuntime}. */
+export interface LocalRuntimeOptions {
+  /** Port of the HTTP API on 127.0.0.1; 0 picks a free one. @default 3000 */
+  readonly port?: number;
+  /** @default 'dynalite' */
+  readonly dynamodb?: DynamoEngine;
+  /** Keep DynamoDB data in this folder across restarts. @default in memory */
+  readonly dataDir?: string;
+  /** Receives each completion event the topic publishes. @default none */
+  readonly onEvent?: (event: unknown, raw: string) => void;
+  /** Receives the runtime's own errors (not the functions' logs). @default printed to stderr */
+  readonly onError?: (error: unknown) => void;
+  /** Overrides for the queue, e.g. a short visibility timeout in tests. @default from config */
+  readonly visibilityTimeoutSeconds?: number;
+  /** Concurrent pollers of the jobs queue. @default 2 */
+  readonly pollers?: number;
+}
+
+/** A running local system. */
+export interface LocalRuntime {
+  readonly url: string;
+  readonly port: number;
+  readonly resources: LocalResources;
+  readonly endpoints: { readonly dynamodb: string; readonly sqs: string; readonly sns: string };
+  readonly labels: { readonly dynamodb: string; readonly sqs: string };
+  /** Child processes it started (DynamoDB Local), for callers that verify they are gone. */
+  readonly childPids: readonly number[];
+  invoke(name: FunctionName, event: unknown): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+const NODE_WARNING_SWITCH = 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED';
+
+/**
+ * fauxqs names queues `http://sqs.<region>.localhost:<port>/...` and the SQS client sends each call
+ * to its queue URL's host; giving it that same host as endpoint keeps the two in agreement.
+ */
+function sqsEndpoint(emulatorEndpoint: string): string {
+  const { port } = new URL(emulatorEndpoint);
+  return `http://sqs.${localRegion}.localhost:${port}`;
+}
+
+/** Credentials the local handlers sign with; the emulators accept any. */
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+/** Starts everything; on any failure, stops what was already started. */
+export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+  resolveLocalhostSubdomains();
+  // The SDK warns that Node 20 support ends; Lambda runs Node 22, only this local host is older.
+  process.env[NODE_WARNING_SWITCH] = 'true';
+  const onError = options.onError ?? ((error: unknown) => console.error('[local runtime]', error));
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const stop = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        onError(error);
+      }
+    }
+  };
+  try {
+    const bundlesPromise = buildBundles();
+    const dynamoPromise = options.dynamodb === 'dynamodb-local' ? startDynamoDbLocal(options.dataDir) : startDynalite(options.dataDir);
+    const sqsSnsPromise = startSqsSns(localRegion);
+    const [bundles, dynamo, sqsSns] = await Promise.allSettled([bundlesPromise, dynamoPromise, sqsSnsPromise]);
+    if (dynamo.status === 'fulfilled') cleanups.push(() => dynamo.value.stop());
+    if (sqsSns.status === 'fulfilled') cleanups.push(() => sqsSns.value.stop());
+    if (bundles.status === 'fulfilled') cleanups.push(() => rm(bundles.value.dir, { recursive: true, force: true }));
+    for (const result of [bundles, dynamo, sqsSns]) if (result.status === 'rejected') throw result.reason;
+    const dynamoEmulator = (dynamo as PromiseFulfilledResult<Emulator>).value;
+    const sqsSnsEmulator = (sqsSns as PromiseFulfilledResult<Emulator>).value;
+    const built = (bundles as PromiseFulfilledResult<Awaited<typeof bundlesPromise>>).value;
+
+    const common = { region: localRegion, credentials: LOCAL_CREDENTIALS };
+    const clients = {
+      dynamodb: new DynamoDBClient({ ...common, endpoint: dynamoEmulator.endpoint }),
+      sqs: new SQSClient({ ...common, endpoint: sqsEndpoint(sqsSnsEmulator.endpoint) }),
+      sns: new SNSClient({ ...common, endpoint: sqsSnsEmulator.endpoint }),
+    };
+    cleanups.push(async () => {
+      for (const client of Object.values(clients)) client.destroy();
+    });
+    const visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? queue.visibilityTimeoutSeconds;
+    const resources = await createResources(clients, { visibilityTimeoutSeconds, maxReceiveCount: queue.maxReceiveCount });
+
+    // The variables a deployed function has: its bindings (from the same declaration the stack
+    // uses), the standard AWS ones, and the endpoints of the emulators.
+    const bound: Record<ResourceKind, string> = { table: resources.tableName, queue: resources.queueUrl, topic: resources.topicArn };
+    const awsEnv = {
+      AWS_REGION: localRegion,
+      AWS_DEFAULT_REGION: localRegion,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoEmulator.endpoint,
+      AWS_ENDPOINT_URL_SQS: sqsEndpoint(sqsSnsEmulator.endpoint),
+      AWS_ENDPOINT_URL_SNS: sqsSnsEmulator.endpoint,
+      [NODE_WARNING_SWITCH]: 'true',
+    };
+    const pools = Object.fromEntries(
+      functionNames.map((name) => {
+        const spec = functionSpecs[name];
+        const pool = new LambdaPool({
+          name,
+          bundle: built.functions[name],
+          host: built.host,
+          env: {
+            ...functionEnvironment(name, bound),
+            ...awsEnv,
+            AWS_LAMBDA_FUNCTION_NAME: name,
+            AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memoryMb),
+            AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+          },
+          timeoutMs: spec.timeoutSeconds * 1000,
+          memoryMb: spec.memoryMb,
+          maxInstances: name === queueConsumer ? (options.pollers ?? 2) : 32,
+        });
+        return [name, pool];
+      }),
+    ) as Record<FunctionName, LambdaPool>;
+    cleanups.push(() => Promise.all(Object.values(pools).map((pool) => pool.close())));
+    const warming = Promise.all(Object.values(pools).map((pool) => pool.warm()));
+
+    const stopTap = options.onEvent
+      ? await startEventTap(clients, resources.topicArn, `${resources.topicArn.split(':').pop()}-local-tap`, options.onEvent, onError)
+      : undefined;
+    if (stopTap) cleanups.push(stopTap);
+
+    await warming;
+    const stopPoller = startPoller(clients.sqs, {
+      queueUrl: resources.queueUrl,
+      queueArn: resources.queueArn,
+      region: localRegion,
+      batchSize: worker.batchSize,
+      pollers: options.pollers ?? 2,
+      invoke: (event) => pools[queueConsumer].invoke(event),
+      onError,
+    });
+    cleanups.push(stopPoller);
+    // Stopping runs in reverse: instances go first, so a batch in flight ends now instead of
+    // holding the poller until its job finishes.
+    cleanups.push(() => Promise.all(Object.values(pools).map((pool) => pool.close())));
+
+    const server = createGateway(routes, (name, event) => pools[name].invoke(event), onError);
+    server.listen(options.port ?? 3000, '127.0.0.1');
+    await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    );
+    const { port } = server.address() as AddressInfo;
+    return {
+      url: `http://127.0.0.1:${port}`,
+      port,
+      resources,
+      endpoints: { dynamodb: dynamoEmulator.endpoint, sqs: sqsEndpoint(sqsSnsEmulator.endpoint), sns: sqsSnsEmulator.endpoint },
+      labels: { dynamodb: dynamoEmulator.label, sqs: sqsSnsEmulator.label },
+      childPids: dynamoEmulator.pid !== undefined ? [dynamoEmulator.pid] : [],
+      invoke: (name, event) => pools[name].invoke(event),
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * Local SQS event source mapping: long-polls the queue, invokes the consumer with SQS batch events,
+ * deletes what succeeded, and leaves the rest to come back after the visibility timeout (and to move
+ * to the DLQ after `maxReceiveCount` receives, which the queue's redrive policy does).
+ */
+import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+
+/** How the mapping polls. */
+export interface PollerOptions {
+  readonly queueUrl: string;
+  readonly queueArn: string;
+  readonly region: string;
+  readonly batchSize: number;
+  /** Concurrent pollers, each holding at most one batch in flight. */
+  readonly pollers: number;
+  readonly invoke: (event: SQSEvent) => Promise<unknown>;
+  readonly onError: (error: unknown) => void;
+}
+
+function toRecord(message: Message, options: PollerOptions): SQSRecord {
+  const attributes = message.Attributes ?? {};
+  return {
+    messageId: message.MessageId ?? '',
+    receiptHandle: message.ReceiptHandle ?? '',
+    body: message.Body ?? '',
+    attributes: {
+      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
+      SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
+      SenderId: attributes.SenderId ?? '000000000000',
+      ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+    },
+    messageAttributes: Object.fromEntries(
+      Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
+        name,
+        {
+          dataType: value.DataType ?? 'String',
+          ...(value.StringValue !== undefined && { stringValue: value.StringValue }),
+          ...(value.BinaryValue !== undefined && { binaryValue: Buffer.from(value.BinaryValue).toString('base64') }),
+        },
+      ]),
+    ),
+    md5OfBody: message.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: options.queueArn,
+    awsRegion: options.region,
+  };
+}
+
+/** The message ids the function asked to retry; a malformed response fails the whole batch, as on AWS. */
+function failedIds(result: unknown, records: readonly SQSRecord[]): Set<string> {
+  const all = new Set(records.map((record) => record.messageId));
+  if (result === null || result === undefined) return new Set();
+  const failures = (result as Partial<SQSBatchResponse>).batchItemFailures;
+  if (failures === undefined || failures === null) return new Set();
+  if (!Array.isArray(failures)) return all;
+  const ids = new Set<string>();
+  for (const failure of failures) {
+    const id = (failure as { itemIdentifier?: unknown } | null)?.itemIdentifier;
+    if (typeof id !== 'string' || !all.has(id)) return all;
+    ids.add(id);
+  }
+  return ids;
+}
+
+/** Starts polling; the returned function stops it and waits for batches in flight. */
+export function startPoller(sqs: SQSClient, options: PollerOptions): () => Promise<void> {
+  const stopping = new AbortController();
+  const loop = async () => {
+    while (!stopping.signal.aborted) {
+      try {
+        const { Messages = [] } = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: options.queueUrl,
+            MaxNumberOfMessages: options.batchSize,
+            WaitTimeSeconds: 20,
+            MessageSystemAttributeNames: ['All'],
+            MessageAttributeNames: ['All'],
+          }),
+          { abortSignal: stopping.signal },
+        );
+        if (Messages.length === 0) continue;
+        const records = Messages.map((message) => toRecord(message, options));
+        let retry: Set<string>;
+        try {
+          retry = failedIds(await options.invoke({ Records: records }), records);
+        } catch (error) {
+          // A function error returns the whole batch to the queue.
+          options.onError(error);
+          continue;
+        }
+        const done = records.filter((record) => !retry.has(record.messageId));
+        for (let i = 0; i < done.length; i += 10) {
+          await sqs.send(
+            new DeleteMessageBatchCommand({
+              QueueUrl: options.queueUrl,
+              Entries: done.slice(i, i + 10).map((record, index) => ({ Id: String(index), ReceiptHandle: record.receiptHandle })),
+            }),
+          );
+        }
+      } catch (error) {
+        if (stopping.signal.aborted) return;
+        options.onError(error);
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+    }
+  };
+  const loops = Array.from({ length: options.pollers }, loop);
+  return async () => {
+    stopping.abort();
+    await Promise.allSettled(loops);
+  };
+}
