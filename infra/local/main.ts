@@ -39,7 +39,10 @@ async function main(): Promise<void> {
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
     runtime.stop().then(
-      () => process.exit(0),
+      () => {
+        console.log('[local runtime] stopped');
+        process.exit(0);
+      },
       () => process.exit(1),
     );
   };

@@ -3,7 +3,8 @@
  * its own instances with its own environment, the HTTP API and the queue's event source mapping.
  * `npm start` runs this; the end-to-end and integration tests use it too.
  */
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -83,7 +84,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   };
   try {
     const bundlesPromise = buildBundles();
-    const dynamoPromise = options.dynamodb === 'dynamodb-local' ? startDynamoDbLocal(options.dataDir) : startDynalite(options.dataDir);
+    // DynamoDB Local runs in its package's folder: give it an absolute path, and make sure it exists.
+    const dataDir = options.dataDir && path.resolve(options.dataDir);
+    if (dataDir) await mkdir(dataDir, { recursive: true });
+    const dynamoPromise = options.dynamodb === 'dynamodb-local' ? startDynamoDbLocal(dataDir) : startDynalite(dataDir);
     const sqsSnsPromise = startSqsSns(localRegion);
     const [bundles, dynamo, sqsSns] = await Promise.allSettled([bundlesPromise, dynamoPromise, sqsSnsPromise]);
     if (dynamo.status === 'fulfilled') cleanups.push(() => dynamo.value.stop());

@@ -1,0 +1,121 @@
+/**
+ * `npm start` as a user runs it: the API over HTTP from outside, the events it prints, and a clean
+ * stop on Ctrl-C or SIGTERM with nothing left running.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningStart, npmStart } from '../support/npm-start.ts';
+
+async function request(url: string, init: RequestInit = {}) {
+  const response = await fetch(url, init);
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
+}
+
+function submit(base: string, body: unknown) {
+  return request(`${base}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+/** Polls a job as a client should: follow Retry-After until the answer is 200. */
+async function pollUntilDone(base: string, location: string, seen: Record<string, unknown>[] = []) {
+  for (let i = 0; i < 60; i += 1) {
+    const response = await request(`${base}${location}`);
+    seen.push({ ...response.body, httpStatus: response.status, retryAfter: response.headers.get('retry-after') });
+    if (response.status === 200) return response;
+    await sleep(Number(response.headers.get('retry-after') ?? 1) * 250);
+  }
+  throw new Error(`${location} did not end`);
+}
+
+describe.each([
+  ['dynalite', [] as string[]],
+  ['DynamoDB Local', ['--dynamodb-local']],
+])('npm start with %s', (_engine, args) => {
+  let app: RunningStart;
+
+  beforeAll(async () => {
+    app = await npmStart(args);
+  }, 90_000);
+  afterAll(async () => {
+    if (app?.groupAlive()) await app.stop('SIGKILL');
+  });
+
+  it('prints one line with the URL and a curl command to try', () => {
+    const line = app.output().split('\n').find((candidate) => candidate.includes(app.url));
+    expect(line).toContain(`curl -i -X POST ${app.url}/jobs`);
+  });
+
+  it('runs a sleep job: 202 with Location, progress while it runs, then 200 SUCCEEDED with the result', async () => {
+    // Act
+    const accepted = await submit(app.url, { type: 'sleep', input: { seconds: 2 } });
+    const location = accepted.headers.get('location') ?? '';
+    const seen: Record<string, unknown>[] = [];
+    const final = await pollUntilDone(app.url, location, seen);
+    // Assess
+    expect(accepted.status).toBe(202);
+    expect(location).toMatch(/^\/jobs\/job_[\w-]{22}$/);
+    expect(Number(accepted.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(accepted.body).toMatchObject({ status: 'QUEUED', done: false, links: { self: location } });
+    const pending = seen.filter((answer) => answer.httpStatus === 202);
+    expect(pending.length).toBeGreaterThan(0);
+    expect(pending.every((answer) => answer.retryAfter !== null)).toBe(true);
+    expect(pending.some((answer) => (answer.progress as { percent?: number } | undefined)?.percent === 50)).toBe(true);
+    expect(final.body).toMatchObject({ status: 'SUCCEEDED', done: true, result: { sleptSeconds: 2 } });
+  });
+
+  it('prints the job.succeeded event published to the topic', async () => {
+    // Act
+    const accepted = await submit(app.url, { type: 'echo', input: { ping: true } });
+    const id = accepted.body?.id as string;
+    const line = await app.waitForLine(new RegExp(`^\\[event\\] .*"job\\.succeeded".*${id}`), 15_000);
+    // Assess
+    const event = JSON.parse(line.slice('[event] '.length));
+    expect(event).toMatchObject({ type: 'job.succeeded', data: { id, status: 'SUCCEEDED', result: { ping: true } } });
+    expect(event.id).toMatch(/^evt_/);
+    expect(Date.parse(event.timestamp)).not.toBeNaN();
+  });
+
+  it('ends a job whose processor throws as FAILED with a problem and prints job.failed', async () => {
+    // Act
+    const accepted = await submit(app.url, { type: 'fail', input: { message: 'no such customer' } });
+    const final = await pollUntilDone(app.url, accepted.headers.get('location') ?? '');
+    const line = await app.waitForLine(new RegExp(`^\\[event\\] .*"job\\.failed".*${String(accepted.body?.id)}`), 15_000);
+    // Assess
+    expect(final.body).toMatchObject({ status: 'FAILED', done: true, error: { status: 500, detail: 'no such customer' } });
+    expect(JSON.parse(line.slice('[event] '.length)).type).toBe('job.failed');
+  });
+
+  it('answers an unknown id with 404 problem+json', async () => {
+    // Act
+    const response = await request(`${app.url}/jobs/job_AAAAAAAAAAAAAAAAAAAAAA`);
+    // Assess
+    expect(response.status).toBe(404);
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
+    expect(response.body).toMatchObject({ status: 404, title: 'Job not found' });
+  });
+
+  it('stops everything it started on Ctrl-C (SIGINT)', async () => {
+    // Act
+    await app.stop('SIGINT');
+    // Assess
+    expect(app.output()).toContain('[local runtime] stopped');
+    expect(app.groupAlive()).toBe(false);
+    await expect(fetch(`${app.url}/jobs/job_AAAAAAAAAAAAAAAAAAAAAA`)).rejects.toThrow();
+  });
+});
+
+describe('npm start on SIGTERM', () => {
+  it('stops everything it started', async () => {
+    // Prepare
+    const app = await npmStart();
+    try {
+      // Act
+      await app.stop('SIGTERM');
+      // Assess
+      expect(app.output()).toContain('[local runtime] stopped');
+      expect(app.groupAlive()).toBe(false);
+    } finally {
+      if (app.groupAlive()) await app.stop('SIGKILL');
+    }
+  }, 90_000);
+});

@@ -1,0 +1,3 @@
+import { defineHandlerSuite } from './handlers-suite.ts';
+
+defineHandlerSuite('dynalite');

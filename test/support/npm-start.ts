@@ -1,0 +1,84 @@
+/**
+ * Runs `npm start` the way a user does, in its own process group, and reads what it prints.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface RunningStart {
+  readonly url: string;
+  readonly child: ChildProcess;
+  /** Everything printed so far (stdout and stderr). */
+  output(): string;
+  /** Resolves with the first printed line that matches, waiting up to `timeoutMs`. */
+  waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Sends `signal` to the whole process group, as a terminal does, and resolves once every process of it has exited. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  /** True while any process of the group is alive. */
+  groupAlive(): boolean;
+}
+
+export async function npmStart(args: readonly string[] = [], env: Record<string, string> = {}): Promise<RunningStart> {
+  const child = spawn('npm', ['start', '--silent', ...(args.length ? ['--', ...args] : [])], {
+    cwd: projectRoot,
+    env: { ...process.env, PORT: '0', ...env },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const listeners = new Set<() => void>();
+  const onData = (chunk: Buffer) => {
+    output += chunk.toString();
+    for (const listener of listeners) listener();
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  const exited = once(child, 'exit');
+  const pgid = child.pid ?? 0;
+
+  const waitForLine = (pattern: RegExp, timeoutMs = 30_000) =>
+    new Promise<string>((resolve, reject) => {
+      const check = () => {
+        const line = output.split('\n').find((candidate) => pattern.test(candidate));
+        if (line !== undefined) {
+          listeners.delete(check);
+          clearTimeout(timer);
+          resolve(line);
+        }
+      };
+      const timer = setTimeout(() => {
+        listeners.delete(check);
+        reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; output:\n${output}`));
+      }, timeoutMs);
+      listeners.add(check);
+      check();
+    });
+
+  const groupAlive = () => {
+    try {
+      process.kill(-pgid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  const stop = async (signal: NodeJS.Signals = 'SIGINT') => {
+    if (groupAlive()) process.kill(-pgid, signal);
+    await exited;
+    // npm exits on the signal at once; wait for the runtime and its children, up to 15 s.
+    for (let waited = 0; groupAlive() && waited < 15_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+  };
+
+  try {
+    const line = await waitForLine(/async-jobs API on http:\/\/127\.0\.0\.1:\d+/, 60_000);
+    const url = /http:\/\/127\.0\.0\.1:\d+/.exec(line)?.[0] ?? '';
+    return { url, child, output: () => output, waitForLine, stop, groupAlive };
+  } catch (error) {
+    if (groupAlive()) process.kill(-pgid, 'SIGKILL');
+    throw error;
+  }
+}

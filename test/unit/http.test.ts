@@ -1,0 +1,298 @@
+import { describe, expect, it, vi } from 'vitest';
+import { type HttpEvent, answer, callerOf, jsonResponse, readJsonBody } from '#core/http';
+import {
+  ProblemError,
+  ProblemType,
+  jobNotFoundProblem,
+  unavailableProblem,
+  unknownJobTypeProblem,
+  validationProblem,
+} from '#core/problem';
+import { getEvent, httpEvent, submitEvent } from '../support/events.ts';
+
+const LIMIT = 64;
+
+/** A `POST /jobs` event with exactly this content type (or none) and raw body. */
+function postWith(contentType: string | undefined, body: string | undefined, base64 = false): HttpEvent {
+  const event = httpEvent('POST', '/jobs', '/jobs', {
+    headers: contentType === undefined ? {} : { 'content-type': contentType },
+    ...(body !== undefined && { body }),
+  });
+  return { ...event, isBase64Encoded: base64 };
+}
+
+/** The problem a call throws, or a failure when it throws nothing or something else. */
+function problemOf(call: () => unknown): ProblemError {
+  try {
+    call();
+  } catch (error) {
+    if (error instanceof ProblemError) return error;
+    throw error;
+  }
+  throw new Error('expected a problem to be thrown');
+}
+
+describe('readJsonBody', () => {
+  it.each([
+    'application/json',
+    'application/json; charset=utf-8',
+    'application/json;charset=UTF-8',
+    'Application/JSON',
+    'application/merge-patch+json',
+    'application/vnd.api+json',
+    ' application/json ',
+  ])('accepts content type %j', (contentType) => {
+    // Act
+    const body = readJsonBody(postWith(contentType, '{"type":"echo"}'), LIMIT);
+
+    // Assess
+    expect(body).toEqual({ type: 'echo' });
+  });
+
+  it.each<[string, string | undefined]>([
+    ['no content type', undefined],
+    ['an empty content type', ''],
+    ['text/plain', 'text/plain'],
+    ['a form', 'application/x-www-form-urlencoded'],
+    ['text/json', 'text/json'],
+    ['application/jsonp', 'application/jsonp'],
+    ['application/xml', 'application/xml'],
+    ['multipart', 'multipart/form-data; boundary=x'],
+  ])('answers 415 for %s', (_, contentType) => {
+    // Act
+    const error = problemOf(() => readJsonBody(postWith(contentType, '{"type":"echo"}'), LIMIT));
+
+    // Assess
+    expect(error.problem).toMatchObject({ type: ProblemType.unsupportedMediaType, status: 415, title: 'Unsupported media type' });
+    expect(error.problem.detail).toContain(contentType ? `'${contentType}'` : 'no content-type');
+  });
+
+  it('checks the media type before the size', () => {
+    // Act
+    const error = problemOf(() => readJsonBody(postWith('text/plain', 'x'.repeat(LIMIT + 1)), LIMIT));
+
+    // Assess
+    expect(error.problem.status).toBe(415);
+  });
+
+  it.each<[string, string, number]>([
+    ['ASCII at the limit', `"${'a'.repeat(LIMIT - 2)}"`, LIMIT],
+    ['multi-byte characters at the limit', `"${'é'.repeat((LIMIT - 2) / 2)}"`, LIMIT],
+  ])('accepts a body of %s', (_, raw, bytes) => {
+    // Prepare
+    expect(Buffer.byteLength(raw)).toBe(bytes);
+
+    // Act
+    const body = readJsonBody(postWith('application/json', raw), LIMIT);
+
+    // Assess
+    expect(body).toBe(JSON.parse(raw));
+  });
+
+  it.each<[string, string]>([
+    ['one ASCII byte over the limit', `"${'a'.repeat(LIMIT - 1)}"`],
+    // 34 characters: under the limit in characters, 66 bytes in UTF-8.
+    ['multi-byte characters over the limit in bytes only', `"${'é'.repeat(LIMIT / 2)}"`],
+  ])('answers 413 for %s', (_, raw) => {
+    // Act
+    const error = problemOf(() => readJsonBody(postWith('application/json', raw), LIMIT));
+
+    // Assess
+    expect(error.problem).toMatchObject({
+      type: ProblemType.payloadTooLarge,
+      status: 413,
+      detail: `The request body is ${Buffer.byteLength(raw)} bytes; the limit is ${LIMIT} bytes.`,
+    });
+  });
+
+  it.each<[string, string | undefined]>([
+    ['an absent body', undefined],
+    ['an empty body', ''],
+  ])('answers 400 for %s', (_, raw) => {
+    // Act
+    const error = problemOf(() => readJsonBody(postWith('application/json', raw), LIMIT));
+
+    // Assess
+    expect(error.problem).toMatchObject({
+      type: ProblemType.malformedJson,
+      status: 400,
+      detail: 'The request body is not valid JSON: the body is empty',
+    });
+  });
+
+  it.each(['{"type":', '{type: "echo"}', "{'type':'echo'}", 'echo', '{"type":"echo"} trailing'])('answers 400 for malformed JSON %j', (raw) => {
+    // Act
+    const error = problemOf(() => readJsonBody(postWith('application/json', raw), LIMIT));
+
+    // Assess
+    expect(error.problem).toMatchObject({ type: ProblemType.malformedJson, status: 400, title: 'Malformed JSON' });
+    expect(error.problem.detail).toMatch(/^The request body is not valid JSON: ./);
+  });
+
+  it('decodes a base64 body', () => {
+    // Prepare
+    const raw = JSON.stringify({ type: 'echo', input: { text: 'grüße' } });
+
+    // Act
+    const body = readJsonBody(postWith('application/json', Buffer.from(raw).toString('base64'), true), LIMIT);
+
+    // Assess
+    expect(body).toEqual({ type: 'echo', input: { text: 'grüße' } });
+  });
+
+  it('counts the decoded bytes of a base64 body against the limit', () => {
+    // Prepare: the encoded text is longer than the limit, the decoded body is not.
+    const raw = `"${'a'.repeat(LIMIT - 2)}"`;
+    const encoded = Buffer.from(raw).toString('base64');
+    expect(encoded.length).toBeGreaterThan(LIMIT);
+
+    // Act
+    const body = readJsonBody(postWith('application/json', encoded, true), LIMIT);
+
+    // Assess
+    expect(body).toBe('a'.repeat(LIMIT - 2));
+  });
+
+  it('refuses a base64 body whose decoded size is over the limit', () => {
+    // Prepare
+    const encoded = Buffer.from(`"${'a'.repeat(LIMIT)}"`).toString('base64');
+
+    // Act
+    const error = problemOf(() => readJsonBody(postWith('application/json', encoded, true), LIMIT));
+
+    // Assess
+    expect(error.problem).toMatchObject({ status: 413, detail: `The request body is ${LIMIT + 2} bytes; the limit is ${LIMIT} bytes.` });
+  });
+});
+
+describe('answer', () => {
+  const quietLogger = () => ({ error: vi.fn<(message: string, fields: Record<string, unknown>) => void>() });
+
+  it('passes a successful result through untouched', async () => {
+    // Prepare
+    const logger = quietLogger();
+    const result = jsonResponse(202, { id: 'job_1' }, { location: '/jobs/job_1' });
+
+    // Act
+    const response = await answer(submitEvent({ type: 'echo' }), logger, async () => result);
+
+    // Assess
+    expect(response).toBe(result);
+    expect(response.headers).toEqual({ 'content-type': 'application/json', location: '/jobs/job_1' });
+    expect(logger.error).not.toHaveBeenCalled();
+  });
+
+  it.each<[string, ProblemError, string, Record<string, string>]>([
+    ['a validation problem', validationProblem([{ field: '/type', message: 'is required' }]), '/jobs', {}],
+    ['an unknown job type', unknownJobTypeProblem('nope', ['echo', 'sleep']), '/jobs', {}],
+    ['a missing job', jobNotFoundProblem('job_x'), '/jobs/job_x', {}],
+    ['an outage with Retry-After', unavailableProblem('try later', 3), '/jobs', { 'retry-after': '3' }],
+  ])('answers %s as application/problem+json', async (_, problem, path, extraHeaders) => {
+    // Prepare
+    const logger = quietLogger();
+    const event = httpEvent('POST', '/jobs', path);
+
+    // Act
+    const response = await answer(event, logger, async () => {
+      throw problem;
+    });
+
+    // Assess
+    expect(response.statusCode).toBe(problem.problem.status);
+    expect(response.headers).toEqual({ 'content-type': 'application/problem+json', ...extraHeaders });
+    expect(JSON.parse(String(response.body))).toEqual({ ...problem.problem, instance: path });
+    expect(logger.error).not.toHaveBeenCalled();
+  });
+
+  it.each<[string, unknown]>([
+    ['an Error', new Error('connect ECONNREFUSED 10.0.0.1:443 secret-table')],
+    ['a thrown string', 'connect ECONNREFUSED 10.0.0.1:443 secret-table'],
+  ])('answers %s as a 500 problem that reveals nothing, and logs it', async (_, thrown) => {
+    // Prepare
+    const logger = quietLogger();
+    const event = getEvent('job_abc');
+
+    // Act
+    const response = await answer(event, logger, async () => {
+      throw thrown;
+    });
+
+    // Assess
+    const body: unknown = JSON.parse(String(response.body));
+    expect(response.statusCode).toBe(500);
+    expect(response.headers).toEqual({ 'content-type': 'application/problem+json' });
+    expect(body).toEqual({
+      type: ProblemType.internal,
+      title: 'Internal error',
+      status: 500,
+      detail: `The request failed unexpectedly; quote request id ${event.requestContext.requestId} when reporting it.`,
+      instance: '/jobs/job_abc',
+    });
+    expect(response.body).not.toContain('ECONNREFUSED');
+    expect(response.body).not.toMatch(/\bat .+:\d+:\d+/);
+    expect(logger.error).toHaveBeenCalledOnce();
+    expect(logger.error.mock.calls[0]?.[1]).toMatchObject({ requestId: event.requestContext.requestId });
+    expect(JSON.stringify(logger.error.mock.calls[0]?.[1])).toContain('ECONNREFUSED');
+  });
+
+  it('logs the stack of an unexpected error', async () => {
+    // Prepare
+    const logger = quietLogger();
+    const error = new TypeError('boom');
+
+    // Act
+    await answer(getEvent('job_abc'), logger, async () => {
+      throw error;
+    });
+
+    // Assess
+    expect(logger.error.mock.calls[0]?.[1]).toMatchObject({ error: { name: 'TypeError', message: 'boom', stack: error.stack } });
+  });
+});
+
+describe('problems', () => {
+  it('summarises field errors in the detail, naming the body itself "(body)"', () => {
+    // Act
+    const error = validationProblem([
+      { field: '', message: 'must be of type object, got null' },
+      { field: '/type', message: 'is required' },
+    ]);
+
+    // Assess
+    expect(error.problem).toEqual({
+      type: ProblemType.validation,
+      title: 'Invalid request',
+      status: 400,
+      detail: '(body): must be of type object, got null; /type: is required',
+      errors: [
+        { field: '', message: 'must be of type object, got null' },
+        { field: '/type', message: 'is required' },
+      ],
+    });
+  });
+});
+
+describe('callerOf', () => {
+  it.each<[string, HttpEvent, string]>([
+    ['an IAM caller', getEvent('job_1', { callerArn: 'arn:aws:iam::123456789012:user/alice' }), 'arn:aws:iam::123456789012:user/alice'],
+    ['a JWT subject', getEvent('job_1', { jwtSub: 'user-42' }), 'user-42'],
+    ['no authorizer', getEvent('job_1'), 'anonymous'],
+    ['a JWT without a subject', withAuthorizer({ jwt: { claims: { email: 'a@example.com' } } }), 'anonymous'],
+    ['a JWT with an empty subject', withAuthorizer({ jwt: { claims: { sub: '' } } }), 'anonymous'],
+    ['a JWT with a numeric subject', withAuthorizer({ jwt: { claims: { sub: 42 } } }), 'anonymous'],
+    ['an IAM context without a user ARN', withAuthorizer({ iam: {} }), 'anonymous'],
+    [
+      'both, preferring IAM',
+      withAuthorizer({ iam: { userArn: 'arn:aws:iam::1:role/r' }, jwt: { claims: { sub: 'user-42' } } }),
+      'arn:aws:iam::1:role/r',
+    ],
+  ])('names the owner for %s', (_, event, owner) => {
+    // Act / Assess
+    expect(callerOf(event)).toBe(owner);
+  });
+});
+
+function withAuthorizer(authorizer: NonNullable<HttpEvent['requestContext']['authorizer']>): HttpEvent {
+  const event = getEvent('job_1');
+  return { ...event, requestContext: { ...event.requestContext, authorizer } };
+}

@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import { type JobRecord, type JobStatus, type Progress, makeProgress, toResource } from '#core/job';
+import { ProblemType } from '#core/problem';
+
+const ERROR = { type: ProblemType.jobFailed, title: 'Job failed', status: 500, detail: 'bad input' };
+
+/** A record carrying every optional field, so the view has to choose what to show. */
+function record(status: JobStatus, overrides: Partial<JobRecord> = {}): JobRecord {
+  return {
+    id: 'job_AAAAAAAAAAAAAAAAAAAAAA',
+    owner: 'arn:aws:iam::123456789012:user/alice',
+    type: 'echo',
+    status,
+    input: { secret: 'input stays private' },
+    metadata: { team: 'a' },
+    result: { answer: 42 },
+    error: ERROR,
+    progress: { completed: 3, total: 10, percent: 30 },
+    attempts: 1,
+    createdAt: '2026-01-01T00:00:00.000Z',
+    updatedAt: '2026-01-01T00:00:05.000Z',
+    startedAt: '2026-01-01T00:00:01.000Z',
+    finishedAt: '2026-01-01T00:00:05.000Z',
+    expiresAt: 1_767_830_405,
+    eventId: 'evt_x',
+    publishedAt: '2026-01-01T00:00:06.000Z',
+    ...overrides,
+  };
+}
+
+describe('toResource', () => {
+  it.each<[JobStatus, boolean, boolean, boolean]>([
+    ['QUEUED', false, false, false],
+    ['RUNNING', false, false, false],
+    ['SUCCEEDED', true, true, false],
+    ['FAILED', true, false, true],
+    ['CANCELLED', true, false, true],
+  ])('a %s job: done %s, result shown %s, error shown %s', (status, done, hasResult, hasError) => {
+    // Act
+    const resource = toResource(record(status));
+
+    // Assess
+    expect(resource.status).toBe(status);
+    expect(resource.done).toBe(done);
+    expect('result' in resource).toBe(hasResult);
+    expect('error' in resource).toBe(hasError);
+    if (hasResult) expect(resource.result).toEqual({ answer: 42 });
+    if (hasError) expect(resource.error).toEqual(ERROR);
+  });
+
+  it('shows a finished job completely, as an ISO expiry, and nothing internal', () => {
+    // Act
+    const resource = toResource(record('SUCCEEDED'));
+
+    // Assess
+    expect(resource).toEqual({
+      id: 'job_AAAAAAAAAAAAAAAAAAAAAA',
+      type: 'echo',
+      status: 'SUCCEEDED',
+      done: true,
+      progress: { completed: 3, total: 10, percent: 30 },
+      result: { answer: 42 },
+      metadata: { team: 'a' },
+      attempts: 1,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      startedAt: '2026-01-01T00:00:01.000Z',
+      finishedAt: '2026-01-01T00:00:05.000Z',
+      expiresAt: '2026-01-08T00:00:05.000Z',
+      links: { self: '/jobs/job_AAAAAAAAAAAAAAAAAAAAAA' },
+    });
+  });
+
+  it('shows a queued job without the fields it does not have yet', () => {
+    // Prepare
+    const queued: JobRecord = {
+      id: 'job_BBBBBBBBBBBBBBBBBBBBBB',
+      owner: 'anonymous',
+      type: 'sleep',
+      status: 'QUEUED',
+      input: null,
+      attempts: 0,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:00.000Z',
+    };
+
+    // Act
+    const resource = toResource(queued);
+
+    // Assess
+    expect(resource).toEqual({
+      id: 'job_BBBBBBBBBBBBBBBBBBBBBB',
+      type: 'sleep',
+      status: 'QUEUED',
+      done: false,
+      attempts: 0,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      links: { self: '/jobs/job_BBBBBBBBBBBBBBBBBBBBBB' },
+    });
+  });
+
+  it('shows a null result for a job that succeeded without returning anything', () => {
+    // Prepare
+    const { result: _, ...withoutResult } = record('SUCCEEDED');
+
+    // Act
+    const resource = toResource(withoutResult);
+
+    // Assess
+    expect(resource).toHaveProperty('result', null);
+  });
+
+  it('serialises the epoch-seconds expiry 0 as 1970, not as missing', () => {
+    // Act
+    const resource = toResource(record('FAILED', { expiresAt: 0 }));
+
+    // Assess
+    expect(resource.expiresAt).toBe('1970-01-01T00:00:00.000Z');
+  });
+});
+
+describe('makeProgress', () => {
+  it.each<[string, [number, number?, string?], Progress]>([
+    ['a fraction', [3, 10], { completed: 3, total: 10, percent: 30 }],
+    ['a rounded fraction', [1, 3], { completed: 1, total: 3, percent: 33 }],
+    ['a fraction rounding up', [2, 3], { completed: 2, total: 3, percent: 67 }],
+    ['done', [10, 10], { completed: 10, total: 10, percent: 100 }],
+    ['more than the total, clamped to 100', [15, 10], { completed: 15, total: 10, percent: 100 }],
+    ['a negative count, clamped to 0', [-2, 10], { completed: -2, total: 10, percent: 0 }],
+    ['no total', [5], { completed: 5 }],
+    ['a zero total', [5, 0], { completed: 5, total: 0 }],
+    ['a negative total', [5, -1], { completed: 5, total: -1 }],
+    ['a message', [1, 4, 'resizing'], { completed: 1, total: 4, percent: 25, message: 'resizing' }],
+    ['a message without a total', [7, undefined, 'scanning'], { completed: 7, message: 'scanning' }],
+  ])('reports %s', (_, [completed, total, message], expected) => {
+    // Act
+    const progress = makeProgress(completed, total, message);
+
+    // Assess
+    expect(progress).toEqual(expected);
+  });
+});

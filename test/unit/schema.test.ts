@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import type { FieldError } from '#core/problem';
+import { validate } from '#core/schema';
+import { submitSchema } from '#core/submit';
+import { queue } from '#infra/config';
+
+const schema = submitSchema({ maxDelaySeconds: queue.maxDelaySeconds, retryAfterSeconds: 1 });
+
+const metadataOf = (count: number): Record<string, string> =>
+  Object.fromEntries(Array.from({ length: count }, (_, index) => [`k${index}`, 'v']));
+
+describe('submit body schema', () => {
+  it.each<[string, unknown]>([
+    ['only a type', { type: 'echo' }],
+    ['every field', { type: 'sleep', input: { seconds: 1 }, delaySeconds: 30, metadata: { team: 'a' } }],
+    ['a type with digits and dashes', { type: 'resize-image-2' }],
+    ['a 64-character type', { type: 'a'.repeat(64) }],
+    ['null input', { type: 'echo', input: null }],
+    ['an array input', { type: 'echo', input: [1, 'two', { three: 3 }] }],
+    ['a string input', { type: 'echo', input: 'hello' }],
+    ['delaySeconds 0', { type: 'echo', delaySeconds: 0 }],
+    ['delaySeconds at the SQS maximum', { type: 'echo', delaySeconds: queue.maxDelaySeconds }],
+    ['delaySeconds written as 5.0', JSON.parse('{"type":"echo","delaySeconds":5.0}')],
+    ['16 metadata entries', { type: 'echo', metadata: metadataOf(16) }],
+    ['a 256-character metadata value', { type: 'echo', metadata: { note: 'x'.repeat(256) } }],
+    ['empty metadata', { type: 'echo', metadata: {} }],
+  ])('accepts %s', (_, body) => {
+    // Act
+    const errors = validate(schema, body);
+
+    // Assess
+    expect(errors).toEqual([]);
+  });
+
+  it.each<[string, unknown, FieldError[]]>([
+    ['a missing type', {}, [{ field: '/type', message: 'is required' }]],
+    ['a missing type next to input', { input: 1 }, [{ field: '/type', message: 'is required' }]],
+    ['a null body', null, [{ field: '', message: 'must be of type object, got null' }]],
+    ['an array body', [{ type: 'echo' }], [{ field: '', message: 'must be of type object, got array' }]],
+    ['a string body', 'echo', [{ field: '', message: 'must be of type object, got string' }]],
+    ['a numeric type', { type: 42 }, [{ field: '/type', message: 'must be of type string, got integer' }]],
+    ['a null type', { type: null }, [{ field: '/type', message: 'must be of type string, got null' }]],
+    ['an object type', { type: { name: 'echo' } }, [{ field: '/type', message: 'must be of type string, got object' }]],
+    [
+      'an empty type',
+      { type: '' },
+      [
+        { field: '/type', message: 'must be at least 1 characters long' },
+        { field: '/type', message: 'must match ^[a-z][a-z0-9-]*$' },
+      ],
+    ],
+    ['a 65-character type', { type: 'a'.repeat(65) }, [{ field: '/type', message: 'must be at most 64 characters long' }]],
+    ['an upper-case type', { type: 'Echo' }, [{ field: '/type', message: 'must match ^[a-z][a-z0-9-]*$' }]],
+    ['a type starting with a digit', { type: '9lives' }, [{ field: '/type', message: 'must match ^[a-z][a-z0-9-]*$' }]],
+    ['a type with an underscore', { type: 'snake_case' }, [{ field: '/type', message: 'must match ^[a-z][a-z0-9-]*$' }]],
+    ['a type with a space', { type: 'echo ' }, [{ field: '/type', message: 'must match ^[a-z][a-z0-9-]*$' }]],
+    ['a negative delay', { type: 'echo', delaySeconds: -1 }, [{ field: '/delaySeconds', message: 'must be at least 0' }]],
+    ['a delay over 900 s', { type: 'echo', delaySeconds: 901 }, [{ field: '/delaySeconds', message: 'must be at most 900' }]],
+    ['a fractional delay', { type: 'echo', delaySeconds: 1.5 }, [{ field: '/delaySeconds', message: 'must be an integer, got number' }]],
+    ['a delay as a string', { type: 'echo', delaySeconds: '5' }, [{ field: '/delaySeconds', message: 'must be an integer, got string' }]],
+    ['a null delay', { type: 'echo', delaySeconds: null }, [{ field: '/delaySeconds', message: 'must be an integer, got null' }]],
+    ['metadata as an array', { type: 'echo', metadata: ['a'] }, [{ field: '/metadata', message: 'must be of type object, got array' }]],
+    ['17 metadata entries', { type: 'echo', metadata: metadataOf(17) }, [{ field: '/metadata', message: 'must have at most 16 properties' }]],
+    [
+      'a 257-character metadata value',
+      { type: 'echo', metadata: { note: 'x'.repeat(257) } },
+      [{ field: '/metadata/note', message: 'must be at most 256 characters long' }],
+    ],
+    ['a numeric metadata value', { type: 'echo', metadata: { n: 1 } }, [{ field: '/metadata/n', message: 'must be of type string, got integer' }]],
+    ['a nested metadata value', { type: 'echo', metadata: { n: { deep: 'x' } } }, [{ field: '/metadata/n', message: 'must be of type string, got object' }]],
+    ['an unknown property', { type: 'echo', priority: 'high' }, [{ field: '/priority', message: 'is not a known property' }]],
+    [
+      'several faults at once',
+      { type: 1, delaySeconds: -5, extra: true },
+      [
+        { field: '/type', message: 'must be of type string, got integer' },
+        { field: '/delaySeconds', message: 'must be at least 0' },
+        { field: '/extra', message: 'is not a known property' },
+      ],
+    ],
+  ])('refuses %s', (_, body, expected) => {
+    // Act
+    const errors = validate(schema, body);
+
+    // Assess
+    expect(errors).toEqual(expected);
+  });
+
+  it('takes the delay limit from its configuration', () => {
+    // Prepare
+    const strict = submitSchema({ maxDelaySeconds: 60, retryAfterSeconds: 1 });
+
+    // Act
+    const errors = validate(strict, { type: 'echo', delaySeconds: 61 });
+
+    // Assess
+    expect(errors).toEqual([{ field: '/delaySeconds', message: 'must be at most 60' }]);
+  });
+});
+
+describe('JSON pointers in field errors (RFC 6901)', () => {
+  it.each<[string, string]>([
+    ['a/b', '/a~1b'],
+    ['x~y', '/x~0y'],
+    // '~' is escaped before '/', so '~1' in a name stays distinguishable from an escaped '/'.
+    ['~1', '/~01'],
+    ['a~/b', '/a~0~1b'],
+    ['', '/'],
+  ])('names the unknown property %j as %s', (name, pointer) => {
+    // Act
+    const errors = validate(schema, { type: 'echo', [name]: true });
+
+    // Assess
+    expect(errors).toEqual([{ field: pointer, message: 'is not a known property' }]);
+  });
+
+  it('escapes each segment of a nested pointer', () => {
+    // Act
+    const errors = validate(schema, { type: 'echo', metadata: { 'team/a~b': 7 } });
+
+    // Assess
+    expect(errors).toEqual([{ field: '/metadata/team~1a~0b', message: 'must be of type string, got integer' }]);
+  });
+});
+
+describe('known bug: property names inherited from Object.prototype', () => {
+  // validate() looks declared properties up with `schema.properties?.[key]`, which finds
+  // Object.prototype members, so these names slip past `additionalProperties: false`.
+  // Remove `.fails` once schema.ts uses Object.hasOwn.
+  it.fails.each(['constructor', 'toString', '__proto__'])('refuses the unknown property %s', (name) => {
+    // Prepare
+    const body: unknown = JSON.parse(`{"type":"echo",${JSON.stringify(name)}:{}}`);
+
+    // Act
+    const errors = validate(schema, body);
+
+    // Assess
+    expect(errors).toEqual([{ field: `/${name}`, message: 'is not a known property' }]);
+  });
+});
