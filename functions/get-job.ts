@@ -1,14 +1,13 @@
 /** `GET /jobs/{id}`: 202 while the job runs, 200 once it has ended; the job resource either way. */
 import { dynamodb } from '#aws/clients/dynamodb';
-import { requiredEnv } from '#aws/env';
-import { DynamoJobStore } from '#aws/job-store';
+import { jobStoreFrom } from '#aws/wiring';
 import { type HttpEvent, type HttpResult, answer, callerOf, jsonResponse } from '#core/http';
 import { isFinal, toResource } from '#core/job';
 import { log } from '#core/log';
 import { readJob } from '#core/read';
 import { api } from '#infra/config';
 
-const store = new DynamoJobStore(dynamodb, requiredEnv('TABLE_NAME'));
+const store = jobStoreFrom(dynamodb);
 
 export const handler = (event: HttpEvent): Promise<HttpResult> =>
   answer(event, log, async () => {

@@ -2,28 +2,33 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { dynamodb } from '#aws/clients/dynamodb';
 import { sns } from '#aws/clients/sns';
+import { sqs } from '#aws/clients/sqs';
 import { requiredEnv } from '#aws/env';
 import { SnsEventPublisher } from '#aws/event-publisher';
-import { DynamoJobStore } from '#aws/job-store';
+import { SqsJobQueue } from '#aws/job-queue';
+import { jobStoreFrom } from '#aws/wiring';
 import { errorFields, log } from '#core/log';
 import { type WorkerDeps, handleJobMessage, parseJobMessage } from '#core/worker';
-import { jobs, worker } from '#infra/config';
+import { jobs, lifecycle, worker } from '#infra/config';
 import { processors } from '#processors/registry';
 
+const queue = new SqsJobQueue(sqs, requiredEnv('QUEUE_URL'));
 const deps: WorkerDeps = {
-  store: new DynamoJobStore(dynamodb, requiredEnv('TABLE_NAME')),
+  store: jobStoreFrom(dynamodb),
   publisher: new SnsEventPublisher(sns, requiredEnv('TOPIC_ARN')),
   processors,
   logger: log,
   now: () => new Date(),
+  lifecycle,
   progressIntervalMs: worker.progressIntervalMs,
-  retentionDays: jobs.retentionDays,
+  cancelPollIntervalMs: jobs.cancelPollIntervalMs,
   maxResultBytes: jobs.maxResultBytes,
 };
 
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-  // Stop processors early enough to record a timeout before Lambda stops the container.
-  const deadline = Date.now() + context.getRemainingTimeInMillis() - worker.shutdownMarginMs;
+  const endsAt = Date.now() + context.getRemainingTimeInMillis();
+  // Stop processors early enough to record the outcome before Lambda stops the container.
+  const stopBy = endsAt - worker.shutdownMarginMs;
   const outcomes = await Promise.all(
     event.Records.map(async (record) => {
       const message = parseJobMessage(record.body);
@@ -32,7 +37,7 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
         return 'done';
       }
       try {
-        return await handleJobMessage(deps, message, deadline);
+        return await handleJobMessage(deps, message, { endsAt, stopBy, redelivery: queue.redeliveryOf(record.receiptHandle) });
       } catch (error) {
         log.error('handling a job message failed; it will be delivered again', { jobId: message.jobId, ...errorFields(error) });
         return 'retry';
@@ -40,8 +45,6 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
     }),
   );
   return {
-    batchItemFailures: event.Records.filter((_, index) => outcomes[index] === 'retry').map((record) => ({
-      itemIdentifier: record.messageId,
-    })),
+    batchItemFailures: event.Records.filter((_, index) => outcomes[index] === 'retry').map((record) => ({ itemIdentifier: record.messageId })),
   };
 };

@@ -3,27 +3,37 @@ import { dynamodb } from '#aws/clients/dynamodb';
 import { sqs } from '#aws/clients/sqs';
 import { requiredEnv } from '#aws/env';
 import { SqsJobQueue } from '#aws/job-queue';
-import { DynamoJobStore } from '#aws/job-store';
-import { type HttpEvent, type HttpResult, answer, callerOf, jsonResponse, readJsonBody } from '#core/http';
+import { jobStoreFrom } from '#aws/wiring';
+import { type HttpEvent, type HttpResult, answer, callerOf, header, jsonResponse, readJsonBody } from '#core/http';
 import { jobPath, toResource } from '#core/job';
 import { log } from '#core/log';
-import { submitJob } from '#core/submit';
-import { api, queue } from '#infra/config';
+import { type SubmitDeps, submitJob } from '#core/submit';
+import { api, jobs, lifecycle, queue } from '#infra/config';
 import { jobTypes } from '#processors/registry';
 
-const deps = {
-  store: new DynamoJobStore(dynamodb, requiredEnv('TABLE_NAME')),
+const deps: SubmitDeps = {
+  store: jobStoreFrom(dynamodb),
   queue: new SqsJobQueue(sqs, requiredEnv('QUEUE_URL')),
   knownTypes: jobTypes,
-  limits: { maxDelaySeconds: queue.maxDelaySeconds, retryAfterSeconds: api.retryAfterSeconds },
+  limits: {
+    maxDelaySeconds: queue.maxDelaySeconds,
+    retryAfterSeconds: api.retryAfterSeconds,
+    defaultTimeoutSeconds: jobs.defaultTimeoutSeconds,
+    // Set by the construct from the worker function's timeout.
+    maxTimeoutSeconds: Number(requiredEnv('MAX_JOB_TIMEOUT_SECONDS')),
+  },
+  lifecycle,
+  idempotencySecret: requiredEnv('IDEMPOTENCY_SECRET'),
   now: () => new Date(),
 };
 
 export const handler = (event: HttpEvent): Promise<HttpResult> =>
   answer(event, log, async () => {
-    const job = await submitJob(deps, callerOf(event), readJsonBody(event, api.maxBodyBytes));
+    const body = readJsonBody(event, api.maxBodyBytes);
+    const { job, replayed } = await submitJob(deps, callerOf(event), body, header(event, 'idempotency-key'));
     return jsonResponse(202, toResource(job), {
       location: jobPath(job.id),
-      'retry-after': String(Math.max(api.retryAfterSeconds, job.delaySeconds ?? 0)),
+      'retry-after': String(Math.max(api.retryAfterSeconds, job.status === 'QUEUED' ? (job.delaySeconds ?? 0) : 0)),
+      ...(replayed && { 'idempotent-replayed': 'true' }),
     });
   });

@@ -1,4 +1,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
@@ -14,7 +17,18 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundlingOptions } from './bundling.ts';
 import * as config from './config.ts';
-import { type FunctionName, type ResourceKind, functionEnvironment, functionNames, functionSpecs, queueConsumer, routes } from './functions.ts';
+import {
+  type FunctionName,
+  type FunctionSpec,
+  type ResourceKind,
+  fallbackFunction,
+  functionEnvironment,
+  functionNames,
+  functionSpecs,
+  maxJobTimeoutSeconds,
+  routes,
+  triggered,
+} from './functions.ts';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -57,6 +71,8 @@ export class AsyncJobs extends Construct {
   public readonly topic: Topic;
   /** The HTTP API. */
   public readonly api: HttpApi;
+  /** The key that derives job ids from Idempotency-Key headers. */
+  public readonly idempotencySecret: Secret;
   /** One function per entry point, by name. */
   public readonly functions: Readonly<Record<FunctionName, NodejsFunction>>;
 
@@ -82,6 +98,19 @@ export class AsyncJobs extends Construct {
       partitionKey: { name: 'owner', type: AttributeType.STRING },
       sortKey: { name: 'createdAt', type: AttributeType.STRING },
     });
+    // Sparse: only jobs the reconciler may need to act on carry these attributes.
+    this.table.addGlobalSecondaryIndex({
+      indexName: config.names.sweepIndex,
+      partitionKey: { name: 'sweepShard', type: AttributeType.STRING },
+      sortKey: { name: 'sweepAt', type: AttributeType.STRING },
+    });
+    // Turns caller + Idempotency-Key into a job id; kept with the table, since changing it would let a
+    // repeated key create a second job.
+    this.idempotencySecret = new Secret(this, 'idempotency-secret', {
+      description: 'Key of the hash that derives job ids from Idempotency-Key headers',
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+      removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
 
     this.deadLetterQueue = new Queue(this, 'jobs-dlq', {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -100,18 +129,21 @@ export class AsyncJobs extends Construct {
 
     const resources: Record<ResourceKind, { name: string; arn: string }> = {
       table: { name: this.table.tableName, arn: this.table.tableArn },
+      tableIndexes: { name: this.table.tableName, arn: `${this.table.tableArn}/index/*` },
       queue: { name: this.queue.queueUrl, arn: this.queue.queueArn },
+      deadLetterQueue: { name: this.deadLetterQueue.queueUrl, arn: this.deadLetterQueue.queueArn },
       topic: { name: this.topic.topicArn, arn: this.topic.topicArn },
     };
-    const environmentValues = {
-      table: resources.table.name,
-      queue: resources.queue.name,
-      topic: resources.topic.name,
+    const environmentValues = Object.fromEntries(Object.entries(resources).map(([kind, value]) => [kind, value.name]));
+    const settings = {
+      // A CloudFormation dynamic reference: resolved at deploy time, never written into the template.
+      IDEMPOTENCY_SECRET: this.idempotencySecret.secretValue.unsafeUnwrap(),
+      MAX_JOB_TIMEOUT_SECONDS: String(maxJobTimeoutSeconds(workerTimeout.toSeconds())),
     };
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
     const functions = {} as Record<FunctionName, NodejsFunction>;
     for (const name of functionNames) {
-      const spec = functionSpecs[name];
+      const spec: FunctionSpec = functionSpecs[name];
       const fn = new NodejsFunction(this, name, {
         entry: path.join(projectRoot, spec.entry),
         projectRoot,
@@ -119,8 +151,8 @@ export class AsyncJobs extends Construct {
         runtime: Runtime.NODEJS_22_X,
         architecture: Architecture.ARM_64,
         memorySize: spec.memoryMb,
-        timeout: name === queueConsumer ? workerTimeout : Duration.seconds(spec.timeoutSeconds),
-        environment: functionEnvironment(name, environmentValues),
+        timeout: spec.trigger === 'jobs-queue' ? workerTimeout : Duration.seconds(spec.timeoutSeconds),
+        environment: functionEnvironment(name, environmentValues, settings),
         logGroup: new LogGroup(this, `${name}-logs`, { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY }),
         bundling: {
           minify: bundlingOptions.minify,
@@ -135,14 +167,13 @@ export class AsyncJobs extends Construct {
       });
       // Grant exactly the actions the function's code performs, on exactly its resources.
       for (const [kind, actions] of Object.entries(spec.uses) as [ResourceKind, readonly string[]][]) {
-        const arns = kind === 'table' ? [resources.table.arn] : [resources[kind].arn];
-        fn.addToRolePolicy(new PolicyStatement({ actions: [...actions], resources: arns }));
+        if (actions.length > 0) fn.addToRolePolicy(new PolicyStatement({ actions: [...actions], resources: [resources[kind].arn] }));
       }
       functions[name] = fn;
     }
     this.functions = functions;
 
-    functions[queueConsumer].addEventSource(
+    functions[triggered('jobs-queue')].addEventSource(
       new SqsEventSource(this.queue, {
         batchSize: config.worker.batchSize,
         ...(config.worker.maxBatchingWindowSeconds > 0 && {
@@ -151,8 +182,20 @@ export class AsyncJobs extends Construct {
         reportBatchItemFailures: true,
       }),
     );
+    functions[triggered('dead-letter-queue')].addEventSource(
+      new SqsEventSource(this.deadLetterQueue, { batchSize: config.worker.batchSize, reportBatchItemFailures: true }),
+    );
+    new Rule(this, 'reconcile-schedule', {
+      description: 'Re-enqueues jobs whose message went missing and announces unannounced ends',
+      schedule: Schedule.rate(Duration.seconds(config.reconciler.intervalSeconds)),
+      targets: [new LambdaFunction(functions[triggered('schedule')])],
+    });
 
-    this.api = new HttpApi(this, 'http-api', { description: 'Asynchronous jobs: POST /jobs answers 202 at once.' });
+    this.api = new HttpApi(this, 'http-api', {
+      description: 'Asynchronous jobs: POST /jobs answers 202 at once.',
+      // Unmatched paths and methods get a problem+json 404 or 405 instead of API Gateway's own body.
+      defaultIntegration: new HttpLambdaIntegration('route-fallback', functions[fallbackFunction]),
+    });
     for (const route of routes) {
       this.api.addRoutes({
         path: route.path,

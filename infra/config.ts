@@ -9,6 +9,8 @@ export const names = {
   table: 'async-jobs',
   /** GSI listing one owner's jobs, newest first (partition `owner`, sort `createdAt`). */
   ownerIndex: 'by-owner',
+  /** Sparse GSI of jobs the reconciler may need to act on (partition `sweepShard`, sort `sweepAt`). */
+  sweepIndex: 'sweep',
   queue: 'async-jobs',
   deadLetterQueue: 'async-jobs-dlq',
   topic: 'async-jobs-events',
@@ -50,8 +52,11 @@ export const queue = {
    * window, so a message is not redelivered while a throttled or retried invocation still holds it.
    */
   visibilityTimeoutSeconds: 6 * worker.timeoutSeconds + worker.maxBatchingWindowSeconds,
-  /** Receives before SQS moves a message to the dead-letter queue. */
-  maxReceiveCount: 5,
+  /**
+   * Receives before SQS moves a message to the dead-letter queue: above `jobs.maxAttempts`, so only
+   * messages whose worker kept crashing or timing out get there.
+   */
+  maxReceiveCount: 6,
   retentionSeconds: 4 * 24 * 3600,
   deadLetterRetentionSeconds: 14 * 24 * 3600,
   /** SQS `DelaySeconds` bounds a submit may ask for. */
@@ -67,6 +72,42 @@ export const jobs = {
    * SNS messages are limited to 256 KB; with the input (`api.maxBodyBytes`) the item stays under 400 KB.
    */
   maxResultBytes: 200 * 1024,
+  /** Time one attempt may run unless the submit asks for another (`timeoutSeconds`). */
+  defaultTimeoutSeconds: 60,
+  /** Attempts before a job that keeps failing retryably ends FAILED. Below `queue.maxReceiveCount`. */
+  maxAttempts: 4,
+  /** Retry backoff: full jitter over min(cap, base * 2^(attempt-1)) seconds. */
+  backoffBaseSeconds: 1,
+  backoffCapSeconds: 120,
+  /** A RUNNING job is checked for a cancel request this often. */
+  cancelPollIntervalMs: 1_000,
+  /** A QUEUED job still waiting this long after it could have started is enqueued again by the reconciler. */
+  staleQueuedSeconds: 300,
+  /** An ended job whose event was not recorded as published after this long is announced by the reconciler. */
+  publishGraceSeconds: 60,
+  /** Partitions of the sparse `sweep` index the reconciler reads. */
+  sweepShards: 4,
+  /** Most jobs the reconciler handles per shard per run. */
+  sweepBatch: 100,
+} as const;
+
+/** The scheduled reconciler (`reconcile-jobs`). */
+export const reconciler = {
+  /** How often it runs: an EventBridge schedule when deployed, a timer locally. */
+  intervalSeconds: 60,
+  timeoutSeconds: 60,
+  memoryMb: 256,
+} as const;
+
+/** The lifecycle settings the handlers use, from the values above. */
+export const lifecycle = {
+  retentionDays: jobs.retentionDays,
+  maxAttempts: jobs.maxAttempts,
+  backoffBaseSeconds: jobs.backoffBaseSeconds,
+  backoffCapSeconds: jobs.backoffCapSeconds,
+  staleQueuedSeconds: jobs.staleQueuedSeconds,
+  publishGraceSeconds: jobs.publishGraceSeconds,
+  sweepShards: jobs.sweepShards,
 } as const;
 
 /** Region the local runtime reports to the SDK and writes into ARNs. */

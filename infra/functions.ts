@@ -3,17 +3,25 @@
  * functions with exactly these permissions and variables; the local runtime runs the same entry
  * points with the same variables.
  */
-import { api, worker } from './config.ts';
+import { api, reconciler, worker } from './config.ts';
 
 /** Resources a function can be bound to; binding sets the variable and grants the actions together. */
-export type ResourceKind = 'table' | 'queue' | 'topic';
+export type ResourceKind = 'table' | 'tableIndexes' | 'queue' | 'deadLetterQueue' | 'topic';
 
-/** The variable through which a function learns a bound resource. */
-export const resourceEnv: Readonly<Record<ResourceKind, string>> = {
+/** The variable through which a function learns a bound resource (indexes are named in config). */
+export const resourceEnv: Readonly<Record<ResourceKind, string | undefined>> = {
   table: 'TABLE_NAME',
+  tableIndexes: undefined,
   queue: 'QUEUE_URL',
+  deadLetterQueue: undefined,
   topic: 'TOPIC_ARN',
 };
+
+/** Values the construct computes for a function, beside resource names. */
+export type SettingName = 'IDEMPOTENCY_SECRET' | 'MAX_JOB_TIMEOUT_SECONDS';
+
+/** What triggers a function other than the API. */
+export type Trigger = 'jobs-queue' | 'dead-letter-queue' | 'schedule';
 
 /** One Lambda function. */
 export interface FunctionSpec {
@@ -23,28 +31,60 @@ export interface FunctionSpec {
   readonly memoryMb: number;
   /** The IAM actions the function's code performs, per bound resource: nothing more is granted. */
   readonly uses: Readonly<Partial<Record<ResourceKind, readonly string[]>>>;
+  readonly settings?: readonly SettingName[];
+  readonly trigger?: Trigger;
 }
+
+const apiFunction = { timeoutSeconds: api.timeoutSeconds, memoryMb: api.memoryMb } as const;
 
 export const functionSpecs = {
   'submit-job': {
     entry: 'functions/submit-job.ts',
-    timeoutSeconds: api.timeoutSeconds,
-    memoryMb: api.memoryMb,
-    // PutItem creates the job; DeleteItem removes it again when the message cannot be sent.
-    uses: { table: ['dynamodb:PutItem', 'dynamodb:DeleteItem'], queue: ['sqs:SendMessage'] },
+    ...apiFunction,
+    // PutItem creates the job; GetItem replays an idempotent repeat; DeleteItem removes a job whose message could not be sent.
+    uses: { table: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:DeleteItem'], queue: ['sqs:SendMessage'] },
+    settings: ['IDEMPOTENCY_SECRET', 'MAX_JOB_TIMEOUT_SECONDS'],
   },
   'get-job': {
     entry: 'functions/get-job.ts',
-    timeoutSeconds: api.timeoutSeconds,
-    memoryMb: api.memoryMb,
+    ...apiFunction,
     uses: { table: ['dynamodb:GetItem'] },
+  },
+  'list-jobs': {
+    entry: 'functions/list-jobs.ts',
+    ...apiFunction,
+    uses: { table: [], tableIndexes: ['dynamodb:Query'] },
+  },
+  'cancel-job': {
+    entry: 'functions/cancel-job.ts',
+    ...apiFunction,
+    uses: { table: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], topic: ['sns:Publish'] },
+  },
+  'route-fallback': {
+    entry: 'functions/route-fallback.ts',
+    ...apiFunction,
+    uses: {},
   },
   'process-jobs': {
     entry: 'functions/process-jobs.ts',
     timeoutSeconds: worker.timeoutSeconds,
     memoryMb: worker.memoryMb,
-    // Receiving and deleting messages is granted by the event source mapping, not by the code.
+    // Receiving and deleting is granted by the event source mapping; the code delays retries itself.
+    uses: { table: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], queue: ['sqs:ChangeMessageVisibility'], topic: ['sns:Publish'] },
+    trigger: 'jobs-queue',
+  },
+  'on-dead-letter': {
+    entry: 'functions/on-dead-letter.ts',
+    ...apiFunction,
     uses: { table: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], topic: ['sns:Publish'] },
+    trigger: 'dead-letter-queue',
+  },
+  'reconcile-jobs': {
+    entry: 'functions/reconcile-jobs.ts',
+    timeoutSeconds: reconciler.timeoutSeconds,
+    memoryMb: reconciler.memoryMb,
+    uses: { table: ['dynamodb:UpdateItem'], tableIndexes: ['dynamodb:Query'], queue: ['sqs:SendMessage'], topic: ['sns:Publish'] },
+    trigger: 'schedule',
   },
 } as const satisfies Record<string, FunctionSpec>;
 
@@ -61,15 +101,39 @@ export interface RouteSpec {
 
 export const routes: readonly RouteSpec[] = [
   { method: 'POST', path: '/jobs', function: 'submit-job' },
+  { method: 'GET', path: '/jobs', function: 'list-jobs' },
   { method: 'GET', path: '/jobs/{id}', function: 'get-job' },
+  { method: 'DELETE', path: '/jobs/{id}', function: 'cancel-job' },
 ];
 
-/** The function that consumes the jobs queue. */
-export const queueConsumer: FunctionName = 'process-jobs';
+/** The `$default` route: everything no route matches (404, or 405 with Allow). */
+export const fallbackFunction: FunctionName = 'route-fallback';
 
-/** The environment of a function, given the names of the resources it is bound to. */
-export function functionEnvironment(name: FunctionName, resources: Readonly<Record<ResourceKind, string>>): Record<string, string> {
+/** The function a trigger invokes. */
+export function triggered(trigger: Trigger): FunctionName {
+  const name = functionNames.find((candidate) => (functionSpecs[candidate] as FunctionSpec).trigger === trigger);
+  if (!name) throw new Error(`no function has trigger ${trigger}`);
+  return name;
+}
+
+/** The longest job attempt a worker with this timeout allows: its timeout less the time to record the outcome. */
+export function maxJobTimeoutSeconds(workerTimeoutSeconds: number): number {
+  return workerTimeoutSeconds - Math.ceil(worker.shutdownMarginMs / 1000);
+}
+
+/** The environment of a function, given the values of the resources and settings it is bound to. */
+export function functionEnvironment(
+  name: FunctionName,
+  resources: Readonly<Partial<Record<ResourceKind, string>>>,
+  settings: Readonly<Record<SettingName, string>>,
+): Record<string, string> {
+  const spec: FunctionSpec = functionSpecs[name];
   const env: Record<string, string> = { NODE_OPTIONS: '--enable-source-maps' };
-  for (const kind of Object.keys(functionSpecs[name].uses) as ResourceKind[]) env[resourceEnv[kind]] = resources[kind];
+  for (const kind of Object.keys(spec.uses) as ResourceKind[]) {
+    const variable = resourceEnv[kind];
+    const value = resources[kind];
+    if (variable && value !== undefined) env[variable] = value;
+  }
+  for (const setting of spec.settings ?? []) env[setting] = settings[setting];
   return env;
 }

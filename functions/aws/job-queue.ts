@@ -1,6 +1,9 @@
 /** `JobQueue` on SQS: the message carries only the job id and type; the record holds the rest. */
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { JobMessage, JobQueue } from '#core/ports';
+import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { JobMessage, JobQueue, Redelivery } from '#core/ports';
+
+/** SQS's limit on a visibility timeout. */
+const MAX_VISIBILITY_SECONDS = 12 * 3600;
 
 export class SqsJobQueue implements JobQueue {
   constructor(
@@ -16,5 +19,20 @@ export class SqsJobQueue implements JobQueue {
         ...(delaySeconds && { DelaySeconds: delaySeconds }),
       }),
     );
+  }
+
+  /** Redelivery control of one received message. */
+  redeliveryOf(receiptHandle: string): Redelivery {
+    return {
+      delay: async (seconds) => {
+        await this.client.send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl: this.queueUrl,
+            ReceiptHandle: receiptHandle,
+            VisibilityTimeout: Math.min(MAX_VISIBILITY_SECONDS, Math.max(0, Math.round(seconds))),
+          }),
+        );
+      },
+    };
   }
 }

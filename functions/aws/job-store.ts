@@ -6,18 +6,34 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { JobRecord, JobStatus, Progress } from '#core/job';
-import type { JobStore, TransitionChanges } from '#core/ports';
+import type { JobPage, JobStore, ListKey, TransitionChanges, TransitionGuard } from '#core/ports';
 import { assertTransition } from '#core/state-machine';
 
 type Item = Record<string, AttributeValue>;
 
 /** Attributes stored as JSON text: arbitrary JSON round-trips exactly, and the item stays flat. */
-const JSON_FIELDS = ['input', 'metadata', 'result', 'error', 'progress'] as const;
-const STRING_FIELDS = ['id', 'owner', 'type', 'status', 'createdAt', 'updatedAt', 'startedAt', 'finishedAt', 'eventId', 'publishedAt'] as const;
-const NUMBER_FIELDS = ['attempts', 'delaySeconds', 'expiresAt'] as const;
+const JSON_FIELDS = ['input', 'metadata', 'result', 'error', 'progress', 'lastError'] as const;
+const STRING_FIELDS = [
+  'id',
+  'owner',
+  'type',
+  'status',
+  'requestHash',
+  'createdAt',
+  'updatedAt',
+  'startedAt',
+  'finishedAt',
+  'eventId',
+  'publishedAt',
+  'cancelRequestedAt',
+  'sweepAt',
+  'sweepShard',
+] as const;
+const NUMBER_FIELDS = ['attempts', 'delaySeconds', 'timeoutSeconds', 'expiresAt', 'runDeadline'] as const;
 
 /** Record to item. */
 export function toItem(job: JobRecord): Item {
@@ -25,7 +41,7 @@ export function toItem(job: JobRecord): Item {
   const fields = job as unknown as Record<string, unknown>;
   for (const name of STRING_FIELDS) if (fields[name] !== undefined) item[name] = { S: String(fields[name]) };
   for (const name of NUMBER_FIELDS) if (fields[name] !== undefined) item[name] = { N: String(fields[name]) };
-  for (const name of JSON_FIELDS) if (name in fields && fields[name] !== undefined) item[name] = { S: JSON.stringify(fields[name]) };
+  for (const name of JSON_FIELDS) if (fields[name] !== undefined) item[name] = { S: JSON.stringify(fields[name]) };
   return item;
 }
 
@@ -44,21 +60,32 @@ function attributeFor(name: string, value: unknown): AttributeValue {
   return { S: String(value) };
 }
 
+function isConditionFailure(error: unknown): boolean {
+  return error instanceof ConditionalCheckFailedException || (error instanceof Error && error.name === 'ConditionalCheckFailedException');
+}
+
 /** The DynamoDB job store. */
 export class DynamoJobStore implements JobStore {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
+    private readonly indexes: { readonly owner: string; readonly sweep: string },
   ) {}
 
-  async create(job: JobRecord): Promise<boolean> {
+  async create(job: JobRecord, now: Date): Promise<boolean> {
     try {
       await this.client.send(
-        new PutItemCommand({ TableName: this.tableName, Item: toItem(job), ConditionExpression: 'attribute_not_exists(id)' }),
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: toItem(job),
+          // An expired record is gone to its owner: an idempotency key may create its job again.
+          ConditionExpression: 'attribute_not_exists(id) OR expiresAt <= :now',
+          ExpressionAttributeValues: { ':now': { N: String(Math.floor(now.getTime() / 1000)) } },
+        }),
       );
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (isConditionFailure(error)) return false;
       throw error;
     }
   }
@@ -68,9 +95,9 @@ export class DynamoJobStore implements JobStore {
     return Item ? fromItem(Item) : undefined;
   }
 
-  async transition(id: string, from: JobStatus, to: JobStatus, changes: TransitionChanges): Promise<JobRecord | undefined> {
+  async transition(id: string, from: JobStatus, to: JobStatus, changes: TransitionChanges, guard: TransitionGuard = {}): Promise<JobRecord | undefined> {
     assertTransition(from, to);
-    const { countAttempt, ...fields } = changes;
+    const { countAttempt, clear = [], ...fields } = changes;
     const names: Record<string, string> = { '#status': 'status', '#updatedAt': 'updatedAt' };
     const values: Item = { ':from': { S: from }, ':to': { S: to }, ':now': { S: new Date().toISOString() } };
     const sets = ['#status = :to', '#updatedAt = :now'];
@@ -86,13 +113,23 @@ export class DynamoJobStore implements JobStore {
       values[':one'] = { N: '1' };
       update += ' ADD #attempts :one';
     }
+    if (clear.length > 0) {
+      for (const name of clear) names[`#${name}`] = name;
+      update += ` REMOVE ${clear.map((name) => `#${name}`).join(', ')}`;
+    }
+    let condition = '#status = :from';
+    if (guard.runDeadline !== undefined) {
+      names['#runDeadline'] = 'runDeadline';
+      values[':guardRunDeadline'] = { N: String(guard.runDeadline) };
+      condition += ' AND #runDeadline = :guardRunDeadline';
+    }
     try {
       const { Attributes } = await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { id: { S: id } },
           UpdateExpression: update,
-          ConditionExpression: '#status = :from',
+          ConditionExpression: condition,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
@@ -100,12 +137,12 @@ export class DynamoJobStore implements JobStore {
       );
       return Attributes ? fromItem(Attributes) : undefined;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return undefined;
+      if (isConditionFailure(error)) return undefined;
       throw error;
     }
   }
 
-  async reportProgress(id: string, progress: Progress, at: string): Promise<boolean> {
+  reportProgress(id: string, progress: Progress, at: string): Promise<boolean> {
     return this.conditionalUpdate(id, 'SET progress = :progress, updatedAt = :at', '#status = :running', {
       ':progress': { S: JSON.stringify(progress) },
       ':at': { S: at },
@@ -113,8 +150,22 @@ export class DynamoJobStore implements JobStore {
     });
   }
 
+  requestCancel(id: string, at: string): Promise<boolean> {
+    return this.conditionalUpdate(id, 'SET cancelRequestedAt = :at, updatedAt = :at', '#status = :running', {
+      ':at': { S: at },
+      ':running': { S: 'RUNNING' },
+    });
+  }
+
+  async isCancelRequested(id: string): Promise<boolean> {
+    const { Item } = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: { id: { S: id } }, ConsistentRead: true, ProjectionExpression: 'cancelRequestedAt' }),
+    );
+    return Item?.cancelRequestedAt !== undefined;
+  }
+
   async markPublished(id: string, eventId: string, at: string): Promise<void> {
-    await this.conditionalUpdate(id, 'SET publishedAt = :at', 'eventId = :eventId', {
+    await this.conditionalUpdate(id, 'SET publishedAt = :at REMOVE sweepAt, sweepShard', 'eventId = :eventId', {
       ':at': { S: at },
       ':eventId': { S: eventId },
     });
@@ -132,8 +183,49 @@ export class DynamoJobStore implements JobStore {
         }),
       );
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (!isConditionFailure(error)) throw error;
     }
+  }
+
+  async list(owner: string, query: { limit: number; status?: JobStatus; after?: ListKey; now: Date }): Promise<JobPage> {
+    const values: Item = { ':owner': { S: owner }, ':now': { N: String(Math.floor(query.now.getTime() / 1000)) } };
+    let filter = '(attribute_not_exists(expiresAt) OR expiresAt > :now)';
+    if (query.status) {
+      values[':status'] = { S: query.status };
+      filter += ' AND #status = :status';
+    }
+    const { Items = [], LastEvaluatedKey } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: this.indexes.owner,
+        KeyConditionExpression: '#owner = :owner',
+        FilterExpression: filter,
+        ExpressionAttributeNames: { '#owner': 'owner', ...(query.status && { '#status': 'status' }) },
+        ExpressionAttributeValues: values,
+        ScanIndexForward: false,
+        Limit: query.limit,
+        ...(query.after && { ExclusiveStartKey: Object.fromEntries(Object.entries(query.after).map(([name, value]) => [name, { S: value }])) }),
+      }),
+    );
+    const next = LastEvaluatedKey && (Object.fromEntries(Object.entries(LastEvaluatedKey).map(([name, value]) => [name, value.S ?? ''])) as ListKey);
+    return { jobs: Items.map(fromItem), ...(next && { next }) };
+  }
+
+  async dueForSweep(shard: string, now: Date, limit: number): Promise<JobRecord[]> {
+    const { Items = [] } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: this.indexes.sweep,
+        KeyConditionExpression: 'sweepShard = :shard AND sweepAt <= :now',
+        ExpressionAttributeValues: { ':shard': { S: shard }, ':now': { S: now.toISOString() } },
+        Limit: limit,
+      }),
+    );
+    return Items.map(fromItem);
+  }
+
+  deferSweep(id: string, status: JobStatus, sweepAt: string): Promise<boolean> {
+    return this.conditionalUpdate(id, 'SET sweepAt = :sweepAt', '#status = :status', { ':sweepAt': { S: sweepAt }, ':status': { S: status } });
   }
 
   private async conditionalUpdate(id: string, update: string, condition: string, values: Item): Promise<boolean> {
@@ -150,7 +242,7 @@ export class DynamoJobStore implements JobStore {
       );
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (isConditionFailure(error)) return false;
       throw error;
     }
   }

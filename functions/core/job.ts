@@ -29,6 +29,10 @@ export interface JobRecord {
   readonly input: unknown;
   readonly metadata?: Readonly<Record<string, string>>;
   readonly delaySeconds?: number;
+  /** Seconds one attempt may run before its signal fires and the job fails as timed out. */
+  readonly timeoutSeconds: number;
+  /** SHA-256 of the submitted body, kept for jobs submitted with an Idempotency-Key. */
+  readonly requestHash?: string;
   readonly result?: unknown;
   readonly error?: ProblemDetails;
   readonly progress?: Progress;
@@ -42,6 +46,19 @@ export interface JobRecord {
   readonly eventId?: string;
   /** Set once the completion event has been accepted by SNS. */
   readonly publishedAt?: string;
+  /** Set when the owner asked a RUNNING job to stop. */
+  readonly cancelRequestedAt?: string;
+  /** Epoch ms by which the invocation running the current attempt has ended, one way or another. */
+  readonly runDeadline?: number;
+  /** Why the last attempt failed when it will be retried (internal; `error` is for final states). */
+  readonly lastError?: ProblemDetails;
+  /**
+   * When the reconciler should look at the job (ISO time), present only while the job may need it:
+   * QUEUED (its message may be lost) or ended but not yet announced. Sparse GSI `sweep`.
+   */
+  readonly sweepAt?: string;
+  /** Partition of the `sweep` index, spreading its writes. */
+  readonly sweepShard?: string;
 }
 
 /** The job resource of the HTTP API and of completion events. */
@@ -55,6 +72,9 @@ export interface JobResource {
   readonly error?: ProblemDetails;
   readonly metadata?: Readonly<Record<string, string>>;
   readonly attempts: number;
+  readonly timeoutSeconds: number;
+  readonly delaySeconds?: number;
+  readonly cancelRequested?: boolean;
   readonly createdAt: string;
   readonly startedAt?: string;
   readonly finishedAt?: string;
@@ -79,12 +99,20 @@ export function toResource(job: JobRecord): JobResource {
     ...((job.status === 'FAILED' || job.status === 'CANCELLED') && job.error && { error: job.error }),
     ...(job.metadata && { metadata: job.metadata }),
     attempts: job.attempts,
+    timeoutSeconds: job.timeoutSeconds,
+    ...(job.delaySeconds !== undefined && { delaySeconds: job.delaySeconds }),
+    ...(job.cancelRequestedAt !== undefined && job.status === 'RUNNING' && { cancelRequested: true }),
     createdAt: job.createdAt,
     ...(job.startedAt && { startedAt: job.startedAt }),
     ...(job.finishedAt && { finishedAt: job.finishedAt }),
     ...(job.expiresAt !== undefined && { expiresAt: new Date(job.expiresAt * 1000).toISOString() }),
     links: { self: jobPath(job.id) },
   };
+}
+
+/** True when the job's retention has passed: it reads as gone even before DynamoDB's TTL deletes it. */
+export function isExpired(job: JobRecord, now: Date): boolean {
+  return job.expiresAt !== undefined && job.expiresAt * 1000 <= now.getTime();
 }
 
 /** Builds a progress value, deriving `percent` and clamping it to 0..100. */

@@ -6,29 +6,58 @@ import type { JobRecord, JobResource, JobStatus, Progress } from './job.ts';
 
 /** Fields a transition may set along with the new status. */
 export type TransitionChanges = Partial<
-  Pick<JobRecord, 'result' | 'error' | 'progress' | 'startedAt' | 'finishedAt' | 'expiresAt' | 'eventId'>
+  Pick<
+    JobRecord,
+    'result' | 'error' | 'progress' | 'startedAt' | 'finishedAt' | 'expiresAt' | 'eventId' | 'runDeadline' | 'lastError' | 'sweepAt' | 'sweepShard'
+  >
 > & {
   /** Adds one to `attempts` in the same write (a start). */
   readonly countAttempt?: boolean;
+  /** Attributes removed in the same write. */
+  readonly clear?: readonly ('runDeadline' | 'sweepAt' | 'sweepShard' | 'cancelRequestedAt' | 'lastError')[];
 };
+
+/** An extra condition of a transition: the attribute must still hold this value. */
+export interface TransitionGuard {
+  readonly runDeadline?: number;
+}
+
+/** A position in a caller's job list; opaque outside the store and the cursor codec. */
+export type ListKey = Readonly<Record<string, string>>;
+
+/** One page of a caller's jobs, newest first. */
+export interface JobPage {
+  readonly jobs: readonly JobRecord[];
+  readonly next?: ListKey;
+}
 
 /** Persistence of job records. Every state change is conditional on the expected current status. */
 export interface JobStore {
-  /** Writes a new record; false when a record with this id already exists. */
-  create(job: JobRecord): Promise<boolean>;
+  /** Writes a new record; false when an unexpired record with this id exists (an expired one is replaced). */
+  create(job: JobRecord, now: Date): Promise<boolean>;
   /** Strongly consistent read; undefined when there is no record. */
   get(id: string): Promise<JobRecord | undefined>;
   /**
    * Moves the job from `from` to `to` in one conditional write and returns the new record,
-   * or undefined when the job was not in `from` (someone else moved it first).
+   * or undefined when the job was not in `from` (someone else moved it first) or the guard failed.
    */
-  transition(id: string, from: JobStatus, to: JobStatus, changes: TransitionChanges): Promise<JobRecord | undefined>;
+  transition(id: string, from: JobStatus, to: JobStatus, changes: TransitionChanges, guard?: TransitionGuard): Promise<JobRecord | undefined>;
   /** Records progress while the job is RUNNING; false when it no longer is. */
   reportProgress(id: string, progress: Progress, at: string): Promise<boolean>;
-  /** Records that the completion event `eventId` was accepted by the topic. */
+  /** Asks a RUNNING job to stop; false when it is not RUNNING. */
+  requestCancel(id: string, at: string): Promise<boolean>;
+  /** True when the owner asked the job to stop. */
+  isCancelRequested(id: string): Promise<boolean>;
+  /** Records that the completion event `eventId` was accepted by the topic; the job leaves the sweep. */
   markPublished(id: string, eventId: string, at: string): Promise<void>;
   /** Removes a record that never became visible to work (its message could not be sent). */
   discard(id: string, status: JobStatus): Promise<void>;
+  /** A page of the owner's jobs, newest first, optionally of one status, without expired ones. */
+  list(owner: string, query: { readonly limit: number; readonly status?: JobStatus; readonly after?: ListKey; readonly now: Date }): Promise<JobPage>;
+  /** Jobs of one sweep shard whose `sweepAt` has passed. */
+  dueForSweep(shard: string, now: Date, limit: number): Promise<JobRecord[]>;
+  /** Moves a job's `sweepAt` later while it is still in `status`; false when it is not. */
+  deferSweep(id: string, status: JobStatus, sweepAt: string): Promise<boolean>;
 }
 
 /** The message that tells the worker to run a job. */
@@ -40,6 +69,12 @@ export interface JobMessage {
 /** The jobs queue. */
 export interface JobQueue {
   enqueue(message: JobMessage, delaySeconds?: number): Promise<void>;
+}
+
+/** Control over the delivery of the message being handled (SQS: its receipt handle). */
+export interface Redelivery {
+  /** The message comes back after `seconds` instead of the queue's visibility timeout. */
+  delay(seconds: number): Promise<void>;
 }
 
 /** The completion event envelope, shared by SNS and webhooks. */

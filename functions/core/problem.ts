@@ -32,6 +32,14 @@ export const ProblemType = {
   jobFailed: '/problems/job-failed',
   jobTimedOut: '/problems/job-timed-out',
   resultTooLarge: '/problems/result-too-large',
+  jobCancelled: '/problems/job-cancelled',
+  jobAbandoned: '/problems/job-abandoned',
+  attemptsExhausted: '/problems/attempts-exhausted',
+  idempotencyKeyReused: '/problems/idempotency-key-reused',
+  alreadyFinished: '/problems/job-already-finished',
+  invalidCursor: '/problems/invalid-cursor',
+  methodNotAllowed: '/problems/method-not-allowed',
+  routeNotFound: '/problems/route-not-found',
 } as const;
 
 /** An error that carries the problem it represents; thrown by domain code, mapped to HTTP by `http.ts`. */
@@ -110,5 +118,53 @@ export function unavailableProblem(detail: string, retryAfterSeconds: number, ca
     { type: ProblemType.unavailable, title: 'Service unavailable', status: 503, detail },
     { 'retry-after': String(retryAfterSeconds) },
     { cause },
+  );
+}
+
+/** `422`: the Idempotency-Key was used before with a different body. */
+export function idempotencyKeyReusedProblem(): ProblemError {
+  return new ProblemError({
+    type: ProblemType.idempotencyKeyReused,
+    title: 'Idempotency key reused',
+    status: 422,
+    detail: 'This Idempotency-Key was already used with a different request body; use a new key for a new job.',
+  });
+}
+
+/** `409`: the job has ended and cannot be cancelled. */
+export function alreadyFinishedProblem(id: string, status: string): ProblemError {
+  return new ProblemError({
+    type: ProblemType.alreadyFinished,
+    title: 'Job already finished',
+    status: 409,
+    detail: `Job '${id}' has already ended ${status}; there is nothing to cancel.`,
+  });
+}
+
+/** `400`: one query parameter or header is invalid; `field` names it. */
+export function invalidParameterProblem(field: string, message: string): ProblemError {
+  return validationProblem([{ field, message }]);
+}
+
+/** `404`: no route matches the path. */
+export function routeNotFoundProblem(path: string): ProblemError {
+  return new ProblemError({
+    type: ProblemType.routeNotFound,
+    title: 'Not found',
+    status: 404,
+    detail: `There is no resource at '${path}'. The API serves /jobs and /jobs/{id}.`,
+  });
+}
+
+/** `405`: the path exists but not with this method; `Allow` lists the methods it has. */
+export function methodNotAllowedProblem(method: string, path: string, allowed: readonly string[]): ProblemError {
+  return new ProblemError(
+    {
+      type: ProblemType.methodNotAllowed,
+      title: 'Method not allowed',
+      status: 405,
+      detail: `${method} is not supported on '${path}'; use ${allowed.join(', ')}.`,
+    },
+    { allow: allowed.join(', ') },
   );
 }

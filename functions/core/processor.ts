@@ -21,3 +21,20 @@ export class NonRetryableError extends Error {
     this.name = 'NonRetryableError';
   }
 }
+
+/**
+ * Thrown by a processor when trying again later may succeed (a throttled or unavailable dependency):
+ * the job goes back to QUEUED and runs again after a backoff, up to the configured attempts.
+ * Any other error ends the job FAILED at once.
+ */
+export class RetryableError extends Error {
+  constructor(
+    message: string,
+    /** Wait at least this long before the next attempt (e.g. from a dependency's Retry-After). */
+    readonly retryAfterSeconds?: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'RetryableError';
+  }
+}

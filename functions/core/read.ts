@@ -1,6 +1,6 @@
 /** Reading a job as its owner sees it. */
 import { isJobId } from './ids.ts';
-import type { JobRecord } from './job.ts';
+import { type JobRecord, isExpired } from './job.ts';
 import type { JobStore } from './ports.ts';
 import { jobNotFoundProblem } from './problem.ts';
 
@@ -13,6 +13,6 @@ export async function readJob(store: JobStore, owner: string, id: string, now: D
   const job = await store.get(id);
   if (!job || job.owner !== owner) throw jobNotFoundProblem(id);
   // DynamoDB deletes expired items lazily (up to days later); an expired job is gone to the caller at once.
-  if (job.expiresAt !== undefined && job.expiresAt * 1000 <= now.getTime()) throw jobNotFoundProblem(id);
+  if (isExpired(job, now)) throw jobNotFoundProblem(id);
   return job;
 }

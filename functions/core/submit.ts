@@ -1,14 +1,24 @@
-/** Accepting a job: validate, record it as QUEUED, enqueue it. */
+/** Accepting a job: validate, record it as QUEUED, enqueue it; with an Idempotency-Key, at most once. */
+import { idempotentJobId, newJobId, requestFingerprint, sweepShardOf } from './ids.ts';
 import type { JobRecord } from './job.ts';
-import { newJobId } from './ids.ts';
+import { type LifecycleSettings, queuedSweepAt } from './lifecycle.ts';
 import type { JobQueue, JobStore } from './ports.ts';
-import { unavailableProblem, unknownJobTypeProblem, validationProblem } from './problem.ts';
+import {
+  idempotencyKeyReusedProblem,
+  invalidParameterProblem,
+  unavailableProblem,
+  unknownJobTypeProblem,
+  validationProblem,
+} from './problem.ts';
 import { type Schema, validate } from './schema.ts';
 
-/** Limits that come from configuration. */
+/** Limits that come from configuration and from the deployed worker's timeout. */
 export interface SubmitLimits {
   readonly maxDelaySeconds: number;
   readonly retryAfterSeconds: number;
+  readonly defaultTimeoutSeconds: number;
+  /** The longest attempt the worker function allows. */
+  readonly maxTimeoutSeconds: number;
 }
 
 /** The `POST /jobs` body schema. */
@@ -32,6 +42,12 @@ export function submitSchema(limits: SubmitLimits): Schema {
         minimum: 0,
         maximum: limits.maxDelaySeconds,
       },
+      timeoutSeconds: {
+        type: 'integer',
+        description: `Seconds one attempt may run (default ${limits.defaultTimeoutSeconds}).`,
+        minimum: 1,
+        maximum: limits.maxTimeoutSeconds,
+      },
       metadata: {
         type: 'object',
         description: 'Caller-defined labels, returned with the job and its events.',
@@ -47,6 +63,7 @@ interface SubmitBody {
   readonly type: string;
   readonly input?: unknown;
   readonly delaySeconds?: number;
+  readonly timeoutSeconds?: number;
   readonly metadata?: Record<string, string>;
 }
 
@@ -56,44 +73,85 @@ export interface SubmitDeps {
   readonly queue: JobQueue;
   readonly knownTypes: readonly string[];
   readonly limits: SubmitLimits;
+  readonly lifecycle: LifecycleSettings;
+  /** Secret of the keyed hash that turns caller + Idempotency-Key into a job id. */
+  readonly idempotencySecret: string;
   readonly now: () => Date;
 }
 
+/** The outcome of a submit: the job, and whether it is the replay of an earlier identical submit. */
+export interface Submitted {
+  readonly job: JobRecord;
+  readonly replayed: boolean;
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
 /**
  * Validates the body and creates the job. The record is written before the message is sent, so the
- * worker always finds it; if the message cannot be sent the record is removed again and the caller
- * gets a 503 to retry, so no job is left that would never run.
+ * worker always finds it. With an Idempotency-Key the id is derived from caller and key, so the
+ * conditional write itself detects a repeat: no extra write on the hot path.
  */
-export async function submitJob(deps: SubmitDeps, owner: string, body: unknown): Promise<JobRecord> {
+export async function submitJob(deps: SubmitDeps, owner: string, body: unknown, idempotencyKey?: string): Promise<Submitted> {
+  if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+    throw invalidParameterProblem('Idempotency-Key', 'must be 1 to 255 visible ASCII characters');
+  }
   const errors = validate(submitSchema(deps.limits), body);
   if (errors.length > 0) throw validationProblem(errors);
   const request = body as SubmitBody;
   if (!deps.knownTypes.includes(request.type)) throw unknownJobTypeProblem(request.type, deps.knownTypes);
 
-  const now = deps.now().toISOString();
+  const now = deps.now();
+  const id = idempotencyKey === undefined ? newJobId() : idempotentJobId(deps.idempotencySecret, owner, idempotencyKey);
+  const requestHash = idempotencyKey === undefined ? undefined : requestFingerprint(body);
+  const runnableAt = new Date(now.getTime() + (request.delaySeconds ?? 0) * 1000);
   const job: JobRecord = {
-    id: newJobId(),
+    id,
     owner,
     type: request.type,
     status: 'QUEUED',
     input: request.input ?? null,
     ...(request.metadata && { metadata: request.metadata }),
     ...(request.delaySeconds && { delaySeconds: request.delaySeconds }),
+    timeoutSeconds: request.timeoutSeconds ?? Math.min(deps.limits.defaultTimeoutSeconds, deps.limits.maxTimeoutSeconds),
+    ...(requestHash && { requestHash }),
     attempts: 0,
-    createdAt: now,
-    updatedAt: now,
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+    sweepAt: queuedSweepAt(deps.lifecycle, runnableAt),
+    sweepShard: sweepShardOf(id, deps.lifecycle.sweepShards),
   };
-  // 128 random bits: a collision is not a case to handle, but never overwrite one silently.
-  if (!(await deps.store.create(job))) throw new Error(`job id collision on ${job.id}`);
+  if (!(await deps.store.create(job, now))) {
+    if (requestHash === undefined) throw new Error(`job id collision on ${id}`); // 128 random bits: never silently
+    return replay(deps, id, owner, requestHash);
+  }
   try {
     await deps.queue.enqueue({ jobId: job.id, type: job.type }, request.delaySeconds);
   } catch (error) {
-    await deps.store.discard(job.id, 'QUEUED');
+    if (idempotencyKey === undefined) {
+      // Nobody else knows this id: remove the record, and the caller's retry starts afresh.
+      await deps.store.discard(job.id, 'QUEUED');
+      throw unavailableProblem('The job could not be queued; nothing was created. Retry the request.', deps.limits.retryAfterSeconds, error);
+    }
+    // A concurrent identical request may already have been told 202 for this id: keep the record,
+    // the reconciler enqueues it; a retry with the same key replays it.
     throw unavailableProblem(
-      'The job could not be queued; nothing was created. Retry the request.',
+      'The job could not be queued right now. Retry with the same Idempotency-Key: the job will not be created twice.',
       deps.limits.retryAfterSeconds,
       error,
     );
   }
-  return job;
+  return { job, replayed: false };
+}
+
+async function replay(deps: SubmitDeps, id: string, owner: string, requestHash: string): Promise<Submitted> {
+  const existing = await deps.store.get(id);
+  if (!existing) {
+    // It expired and was deleted between the two calls: the caller's retry creates it again.
+    throw unavailableProblem('The request raced with the expiry of its earlier job; retry it.', deps.limits.retryAfterSeconds);
+  }
+  // The id is derived from the owner, so an existing record is this caller's; check anyway.
+  if (existing.owner !== owner) throw new Error(`idempotent job ${id} belongs to another owner`);
+  if (existing.requestHash !== requestHash) throw idempotencyKeyReusedProblem();
+  return { job: existing, replayed: true };
 }

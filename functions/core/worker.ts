@@ -1,16 +1,15 @@
 /**
  * Running one job from its queue message: start it, run its processor, record how it ended, and
  * announce the end. Each step is a conditional write, so a redelivered message never runs a job
- * twice nor finishes it twice, and a finished job whose event was not yet published gets it
+ * twice nor finishes it twice, and an ended job whose event was not yet published gets it
  * published (with the same event id) by whichever delivery comes next.
  */
-import type { JobRecord, Progress } from './job.ts';
-import { isFinal, makeProgress, toResource } from './job.ts';
-import { newEventId } from './ids.ts';
-import type { EventPublisher, JobEvent, JobMessage, JobStore } from './ports.ts';
-import { NonRetryableError, type Processor } from './processor.ts';
+import { isFinal, type JobRecord, makeProgress, type Progress } from './job.ts';
+import { announce, backoffSeconds, finalChanges, type LifecycleSettings, queuedSweepAt } from './lifecycle.ts';
+import type { EventPublisher, JobMessage, JobStore, Redelivery, TransitionChanges } from './ports.ts';
+import { NonRetryableError, type Processor, RetryableError } from './processor.ts';
 import { type ProblemDetails, ProblemType } from './problem.ts';
-import { eventTypeFor } from './state-machine.ts';
+import { sweepShardOf } from './ids.ts';
 
 /** Structured logging the worker needs. */
 export interface WorkerLogger {
@@ -26,9 +25,20 @@ export interface WorkerDeps {
   readonly processors: Readonly<Record<string, Processor>>;
   readonly logger: WorkerLogger;
   readonly now: () => Date;
+  readonly lifecycle: LifecycleSettings;
   readonly progressIntervalMs: number;
-  readonly retentionDays: number;
+  readonly cancelPollIntervalMs: number;
   readonly maxResultBytes: number;
+  readonly random?: () => number;
+}
+
+/** The invocation handling a message. */
+export interface Invocation {
+  /** Epoch ms when the invocation itself ends (Lambda stops it). */
+  readonly endsAt: number;
+  /** Epoch ms by which processors must have stopped, leaving time to record the outcome. */
+  readonly stopBy: number;
+  readonly redelivery: Redelivery;
 }
 
 /** `done`: the message can be deleted. `retry`: leave it on the queue to be delivered again. */
@@ -46,114 +56,185 @@ export function parseJobMessage(body: string): JobMessage | undefined {
   }
 }
 
-/** Handles one job message until `deadline` (epoch ms), when the processor's signal fires. */
-export async function handleJobMessage(deps: WorkerDeps, message: JobMessage, deadline: number): Promise<MessageOutcome> {
-  const { store, logger } = deps;
-  const started = await store.transition(message.jobId, 'QUEUED', 'RUNNING', {
-    startedAt: deps.now().toISOString(),
-    countAttempt: true,
-  });
-  if (!started) return settleElsewhere(deps, message.jobId);
+/** Handles one job message. */
+export async function handleJobMessage(deps: WorkerDeps, message: JobMessage, invocation: Invocation): Promise<MessageOutcome> {
+  const started = await start(deps, message.jobId, invocation);
+  if (started === 'done' || started === 'retry') return started;
 
-  const ending = await runProcessor(deps, started, deadline);
-  const finishedAt = deps.now();
-  const finished = await store.transition(started.id, 'RUNNING', ending.status, {
+  const ending = await runProcessor(deps, started, invocation);
+  const now = deps.now();
+  if (ending.kind === 'retry') {
+    const delay = Math.max(ending.afterSeconds ?? 0, backoffSeconds(deps.lifecycle, started.attempts, deps.random));
+    const requeued = await deps.store.transition(started.id, 'RUNNING', 'QUEUED', {
+      lastError: ending.error,
+      sweepAt: queuedSweepAt(deps.lifecycle, new Date(now.getTime() + delay * 1000)),
+      sweepShard: sweepShardOf(started.id, deps.lifecycle.sweepShards),
+      clear: ['runDeadline'],
+    });
+    if (!requeued) return settle(deps, started.id, invocation);
+    deps.logger.info('job will be retried', { jobId: started.id, attempt: started.attempts, delaySeconds: delay, error: ending.error.detail });
+    await invocation.redelivery.delay(delay);
+    return 'retry';
+  }
+  const finished = await deps.store.transition(started.id, 'RUNNING', ending.status, {
     ...ending.changes,
-    finishedAt: finishedAt.toISOString(),
-    expiresAt: Math.floor(finishedAt.getTime() / 1000) + deps.retentionDays * 86_400,
-    eventId: newEventId(),
+    ...finalChanges(deps.lifecycle, now),
   });
-  if (!finished) return settleElsewhere(deps, message.jobId);
-  logger.info('job finished', { jobId: finished.id, type: finished.type, status: finished.status });
-  return publishCompletion(deps, finished);
+  if (!finished) return settle(deps, started.id, invocation);
+  deps.logger.info('job ended', { jobId: finished.id, type: finished.type, status: finished.status, attempts: finished.attempts });
+  return publish(deps, finished);
 }
 
-/** The start or finish write lost a race: look at where the job is now and finish what is left. */
-async function settleElsewhere(deps: WorkerDeps, jobId: string): Promise<MessageOutcome> {
+/**
+ * Moves the job to RUNNING for this invocation, or says what to do with the message instead.
+ * A job left RUNNING by an invocation that has certainly ended (it crashed or timed out) is taken
+ * over: that counts as a failed attempt.
+ */
+async function start(deps: WorkerDeps, jobId: string, invocation: Invocation): Promise<JobRecord | MessageOutcome> {
+  const startChanges: TransitionChanges = {
+    startedAt: deps.now().toISOString(),
+    runDeadline: invocation.endsAt,
+    countAttempt: true,
+    clear: ['sweepAt', 'sweepShard'],
+  };
+  const started = await deps.store.transition(jobId, 'QUEUED', 'RUNNING', startChanges);
+  if (started) return started;
   const job = await deps.store.get(jobId);
+  // Lambda stops an invocation at its deadline; a second's margin covers clock differences.
+  if (job?.status !== 'RUNNING' || job.runDeadline === undefined || job.runDeadline + 1_000 > Date.now()) {
+    return settle(deps, jobId, invocation, job);
+  }
+  const abandoned: ProblemDetails = {
+    type: ProblemType.jobAbandoned,
+    title: 'Job abandoned',
+    status: 500,
+    detail: `The worker stopped (crashed or timed out) during attempt ${job.attempts}.`,
+  };
+  if (job.attempts >= deps.lifecycle.maxAttempts) {
+    const failed = await deps.store.transition(
+      jobId,
+      'RUNNING',
+      'FAILED',
+      { error: attemptsExhausted(job.attempts, abandoned), ...finalChanges(deps.lifecycle, deps.now()) },
+      { runDeadline: job.runDeadline },
+    );
+    return failed ? publish(deps, failed) : settle(deps, jobId, invocation);
+  }
+  const requeued = await deps.store.transition(jobId, 'RUNNING', 'QUEUED', { lastError: abandoned, clear: ['runDeadline'] }, { runDeadline: job.runDeadline });
+  if (!requeued) return settle(deps, jobId, invocation);
+  deps.logger.warn('took over a job whose worker stopped', { jobId, attempt: job.attempts });
+  const restarted = await deps.store.transition(jobId, 'QUEUED', 'RUNNING', startChanges);
+  return restarted ?? settle(deps, jobId, invocation);
+}
+
+/** A write lost a race: look at where the job is now and finish what is left. */
+async function settle(deps: WorkerDeps, jobId: string, invocation: Invocation, known?: JobRecord): Promise<MessageOutcome> {
+  const job = known ?? (await deps.store.get(jobId));
   if (!job) {
     deps.logger.warn('message for a job that does not exist; dropping it', { jobId });
     return 'done';
   }
-  if (isFinal(job.status)) return job.publishedAt ? 'done' : publishCompletion(deps, job);
-  // RUNNING elsewhere (a duplicate delivery) or not yet visible: let the message come back later.
-  deps.logger.warn('job is not startable now; the message will be delivered again', { jobId, status: job.status });
+  if (isFinal(job.status)) return job.publishedAt ? 'done' : publish(deps, job);
+  // RUNNING in another invocation (a duplicate delivery): come back once that one must have ended.
+  const wait = Math.ceil(((job.runDeadline ?? invocation.endsAt) - Date.now()) / 1000) + 1;
+  deps.logger.warn('job is running elsewhere; the message will be delivered again', { jobId, status: job.status, inSeconds: wait });
+  await invocation.redelivery.delay(Math.max(1, wait));
   return 'retry';
 }
 
-/** The completion event of a finished job. */
-export function completionEvent(job: JobRecord): JobEvent {
-  const type = eventTypeFor(job.status);
-  if (!type || !job.eventId || !job.finishedAt) throw new Error(`job ${job.id} has not ended`);
-  return { id: job.eventId, type: type as JobEvent['type'], timestamp: job.finishedAt, data: toResource(job) };
-}
-
-/** Publish, then record the publish; a failure leaves the message for a redelivery to publish again. */
-async function publishCompletion(deps: WorkerDeps, job: JobRecord): Promise<MessageOutcome> {
-  const event = completionEvent(job);
+async function publish(deps: WorkerDeps, job: JobRecord): Promise<MessageOutcome> {
   try {
-    await deps.publisher.publish(event);
+    await announce(deps.store, deps.publisher, job, deps.now);
+    return 'done';
   } catch (error) {
-    deps.logger.error('publishing the completion event failed; it will be retried', { jobId: job.id, eventId: event.id, error: String(error) });
+    deps.logger.error('publishing the completion event failed; it will be retried', { jobId: job.id, eventId: job.eventId, error: String(error) });
     return 'retry';
   }
-  await deps.store.markPublished(job.id, event.id, deps.now().toISOString());
-  return 'done';
 }
 
-interface Ending {
-  readonly status: 'SUCCEEDED' | 'FAILED';
-  readonly changes: { result?: unknown; error?: ProblemDetails; progress?: Progress };
-}
+type Ending =
+  | { readonly kind: 'final'; readonly status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED'; readonly changes: TransitionChanges }
+  | { readonly kind: 'retry'; readonly error: ProblemDetails; readonly afterSeconds?: number };
 
-class TimeoutSignalReason extends Error {
-  constructor() {
-    super('the job ran out of time');
-    this.name = 'TimeoutError';
+class StopReason extends Error {
+  constructor(readonly why: 'timeout' | 'cancelled') {
+    super(why === 'timeout' ? 'the job ran out of time' : 'the job was cancelled');
+    this.name = why === 'timeout' ? 'TimeoutError' : 'AbortError';
   }
 }
 
-/** Runs the processor under the deadline, reporting progress, and describes how it ended. */
-async function runProcessor(deps: WorkerDeps, job: JobRecord, deadline: number): Promise<Ending> {
+function attemptsExhausted(attempts: number, last: ProblemDetails): ProblemDetails {
+  return {
+    type: ProblemType.attemptsExhausted,
+    title: 'Attempts exhausted',
+    status: 500,
+    detail: `The job failed ${attempts} times; the last attempt: ${last.detail ?? last.title}`,
+  };
+}
+
+/** Runs the processor until it settles, its time is up, or its owner cancels it; describes how it ended. */
+async function runProcessor(deps: WorkerDeps, job: JobRecord, invocation: Invocation): Promise<Ending> {
   const processor = deps.processors[job.type];
-  if (!processor) {
-    return failed(ProblemType.jobFailed, 'Job failed', `No processor handles job type '${job.type}' in this worker.`);
-  }
+  if (!processor) return failed(ProblemType.jobFailed, 'Job failed', `No processor handles job type '${job.type}' in this worker.`);
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new TimeoutSignalReason()), Math.max(0, deadline - Date.now()));
+  const stopAt = Math.min(invocation.stopBy, Date.now() + job.timeoutSeconds * 1000);
+  const timer = setTimeout(() => controller.abort(new StopReason('timeout')), Math.max(0, stopAt - Date.now()));
+  const cancelWatch = setInterval(() => {
+    deps.store.isCancelRequested(job.id).then(
+      (requested) => requested && controller.abort(new StopReason('cancelled')),
+      (error: unknown) => deps.logger.warn('checking for a cancel request failed', { jobId: job.id, error: String(error) }),
+    );
+  }, deps.cancelPollIntervalMs);
   const progress = new ProgressWriter(deps, job.id);
+  // A processor that ignores its signal still cannot hold the job past its deadline.
+  const stopped = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true }));
   try {
-    const result = await processor(job.input, {
+    const result = await Promise.race([processor(job.input, {
       jobId: job.id,
       attempt: job.attempts,
       signal: controller.signal,
       progress: (completed, total, message) => progress.report(makeProgress(completed, total, message)),
-    });
-    if (controller.signal.aborted) return timedOut(progress.latest);
+    }), stopped]);
     const size = Buffer.byteLength(JSON.stringify(result ?? null) ?? 'null');
     if (size > deps.maxResultBytes) {
       return failed(ProblemType.resultTooLarge, 'Result too large', `The result is ${size} bytes; the limit is ${deps.maxResultBytes} bytes.`, progress.latest);
     }
-    return { status: 'SUCCEEDED', changes: { result: result ?? null, ...(progress.latest && { progress: progress.latest }) } };
+    return { kind: 'final', status: 'SUCCEEDED', changes: { result: result ?? null, ...(progress.latest && { progress: progress.latest }) } };
   } catch (error) {
-    if (controller.signal.aborted) return timedOut(progress.latest);
+    const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined;
+    if (reason instanceof StopReason && reason.why === 'cancelled') {
+      return {
+        kind: 'final',
+        status: 'CANCELLED',
+        changes: {
+          error: { type: ProblemType.jobCancelled, title: 'Job cancelled', status: 409, detail: 'The job was cancelled at its owner’s request while it ran.' },
+          ...(progress.latest && { progress: progress.latest }),
+        },
+      };
+    }
+    if (reason instanceof StopReason) {
+      return failed(ProblemType.jobTimedOut, 'Job timed out', `The attempt did not finish within ${job.timeoutSeconds} s.`, progress.latest);
+    }
+    const detail = error instanceof Error ? error.message : String(error);
+    if (error instanceof RetryableError) {
+      const problem: ProblemDetails = { type: ProblemType.jobFailed, title: 'Job failed', status: 500, detail };
+      if (job.attempts < deps.lifecycle.maxAttempts) return { kind: 'retry', error: problem, ...(error.retryAfterSeconds !== undefined && { afterSeconds: error.retryAfterSeconds }) };
+      const exhausted = attemptsExhausted(job.attempts, problem);
+      return failed(exhausted.type, exhausted.title, exhausted.detail ?? '', progress.latest);
+    }
     if (!(error instanceof NonRetryableError)) {
       deps.logger.error('processor threw', { jobId: job.id, type: job.type, error: error instanceof Error ? error.stack : String(error) });
     }
-    const detail = error instanceof Error ? error.message : String(error);
     return failed(ProblemType.jobFailed, 'Job failed', detail, progress.latest);
   } finally {
     clearTimeout(timer);
+    clearInterval(cancelWatch);
     await progress.close();
   }
 }
 
-function timedOut(progress: Progress | undefined): Ending {
-  return failed(ProblemType.jobTimedOut, 'Job timed out', 'The job did not finish within the time it was allowed.', progress);
-}
-
 function failed(type: string, title: string, detail: string, progress?: Progress): Ending {
-  return { status: 'FAILED', changes: { error: { type, title, status: 500, detail }, ...(progress && { progress }) } };
+  return { kind: 'final', status: 'FAILED', changes: { error: { type, title, status: 500, detail }, ...(progress && { progress }) } };
 }
 
 /**

@@ -75,11 +75,16 @@ export function toEvent(req: IncomingMessage, body: Buffer, route: CompiledRoute
   for (const [name, value] of url.searchParams) query[name] = name in query ? `${query[name]},${value}` : value;
   const pathParameters: Record<string, string> = {};
   route.params.forEach((name, index) => {
-    pathParameters[name] = decodeURIComponent(match[index + 1] ?? '');
+    const raw = match[index + 1] ?? '';
+    try {
+      pathParameters[name] = decodeURIComponent(raw);
+    } catch {
+      pathParameters[name] = raw; // not valid percent-encoding: passed on as sent
+    }
   });
   const textual = isTextual(headers['content-type']);
   const now = new Date();
-  const routeKey = `${route.spec.method} ${route.spec.path}`;
+  const routeKey = route.spec.path === '$default' ? '$default' : `${route.spec.method} ${route.spec.path}`;
   return {
     version: '2.0',
     routeKey,
@@ -136,8 +141,15 @@ function writeResult(res: ServerResponse, result: unknown, requestId: string): v
 }
 
 /** The local API: an HTTP server that routes like the deployed HTTP API. */
-export function createGateway(routes: readonly RouteSpec[], invoke: Invoke, onError: (error: unknown) => void): http.Server {
+export function createGateway(
+  routes: readonly RouteSpec[],
+  fallback: RouteSpec['function'],
+  invoke: Invoke,
+  onError: (error: unknown) => void,
+): http.Server {
   const compiled = routes.map(compile);
+  // The `$default` route: its event has routeKey `$default` and no path parameters.
+  const defaultRoute: CompiledRoute = { spec: { method: 'GET', path: '$default', function: fallback }, pattern: /^/, params: [] };
   return http.createServer(async (req, res) => {
     const requestId = randomUUID();
     try {
@@ -150,10 +162,7 @@ export function createGateway(routes: readonly RouteSpec[], invoke: Invoke, onEr
           break;
         }
       }
-      if (!found) {
-        req.resume();
-        return send(res, 404, '{"message":"Not Found"}', { 'content-type': 'application/json', 'apigw-requestid': requestId });
-      }
+      if (!found) found = { route: defaultRoute, match: /^/.exec('') as RegExpExecArray };
       const body = await readBody(req);
       if (body === 'too-large') {
         return send(res, 413, '{"message":"Request Entity Too Large"}', { 'content-type': 'application/json', connection: 'close' });

@@ -10,6 +10,7 @@ export interface LocalResources {
   readonly queueUrl: string;
   readonly queueArn: string;
   readonly deadLetterQueueUrl: string;
+  readonly deadLetterQueueArn: string;
   readonly topicArn: string;
 }
 
@@ -54,7 +55,7 @@ export async function createResources(
   const { TopicArn: topicArn } = await clients.sns.send(new CreateTopicCommand({ Name: names.topic }));
   if (!topicArn) throw new Error('CreateTopic returned no ARN');
   await table;
-  return { tableName: names.table, queueUrl, queueArn: await queueArnOf(clients.sqs, queueUrl), deadLetterQueueUrl, topicArn };
+  return { tableName: names.table, queueUrl, queueArn: await queueArnOf(clients.sqs, queueUrl), deadLetterQueueUrl, deadLetterQueueArn: deadLetterArn, topicArn };
 }
 
 async function createTable(dynamodb: DynamoDBClient): Promise<void> {
@@ -67,6 +68,8 @@ async function createTable(dynamodb: DynamoDBClient): Promise<void> {
           { AttributeName: 'id', AttributeType: 'S' },
           { AttributeName: 'owner', AttributeType: 'S' },
           { AttributeName: 'createdAt', AttributeType: 'S' },
+          { AttributeName: 'sweepShard', AttributeType: 'S' },
+          { AttributeName: 'sweepAt', AttributeType: 'S' },
         ],
         KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
         GlobalSecondaryIndexes: [
@@ -75,6 +78,14 @@ async function createTable(dynamodb: DynamoDBClient): Promise<void> {
             KeySchema: [
               { AttributeName: 'owner', KeyType: 'HASH' },
               { AttributeName: 'createdAt', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
+          {
+            IndexName: names.sweepIndex,
+            KeySchema: [
+              { AttributeName: 'sweepShard', KeyType: 'HASH' },
+              { AttributeName: 'sweepAt', KeyType: 'RANGE' },
             ],
             Projection: { ProjectionType: 'ALL' },
           },

@@ -10,8 +10,21 @@ import { once } from 'node:events';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { localRegion, queue, worker } from '../config.ts';
-import { type FunctionName, type ResourceKind, functionEnvironment, functionNames, functionSpecs, queueConsumer, routes } from '../functions.ts';
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { localRegion, queue, reconciler, worker } from '../config.ts';
+import {
+  type FunctionName,
+  type FunctionSpec,
+  type ResourceKind,
+  fallbackFunction,
+  functionEnvironment,
+  functionNames,
+  functionSpecs,
+  maxJobTimeoutSeconds,
+  routes,
+  triggered,
+} from '../functions.ts';
 import { buildBundles } from './build.ts';
 import { type DynamoEngine, type Emulator, startDynalite, startDynamoDbLocal, startSqsSns } from './emulators.ts';
 import { startEventTap } from './event-tap.ts';
@@ -37,6 +50,16 @@ export interface LocalRuntimeOptions {
   readonly visibilityTimeoutSeconds?: number;
   /** Concurrent pollers of the jobs queue. @default 2 */
   readonly pollers?: number;
+  /** Timeout of the worker function. @default config.worker.timeoutSeconds */
+  readonly workerTimeoutSeconds?: number;
+  /** How often the reconciler runs. @default config.reconciler.intervalSeconds */
+  readonly reconcileIntervalSeconds?: number;
+  /**
+   * Where the functions reach DynamoDB and SNS, given the emulators' endpoints; lets a test put a
+   * fault-injecting proxy in between. The runtime's own pollers always use the emulators directly.
+   * @default the emulators' endpoints
+   */
+  readonly functionEndpoints?: (emulators: { dynamodb: string; sns: string }) => Promise<{ dynamodb: string; sns: string }>;
 }
 
 /** A running local system. */
@@ -112,34 +135,47 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
     // The variables a deployed function has: its bindings (from the same declaration the stack
     // uses), the standard AWS ones, and the endpoints of the emulators.
-    const bound: Record<ResourceKind, string> = { table: resources.tableName, queue: resources.queueUrl, topic: resources.topicArn };
+    const bound: Record<ResourceKind, string> = {
+      table: resources.tableName,
+      tableIndexes: resources.tableName,
+      queue: resources.queueUrl,
+      deadLetterQueue: resources.deadLetterQueueUrl,
+      topic: resources.topicArn,
+    };
+    const workerTimeoutSeconds = options.workerTimeoutSeconds ?? worker.timeoutSeconds;
+    const settings = {
+      IDEMPOTENCY_SECRET: await idempotencySecret(dataDir),
+      MAX_JOB_TIMEOUT_SECONDS: String(maxJobTimeoutSeconds(workerTimeoutSeconds)),
+    };
+    const emulated = { dynamodb: dynamoEmulator.endpoint, sns: sqsSnsEmulator.endpoint };
+    const reached = options.functionEndpoints ? await options.functionEndpoints(emulated) : emulated;
     const awsEnv = {
       AWS_REGION: localRegion,
       AWS_DEFAULT_REGION: localRegion,
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamoEmulator.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: reached.dynamodb,
       AWS_ENDPOINT_URL_SQS: sqsEndpoint(sqsSnsEmulator.endpoint),
-      AWS_ENDPOINT_URL_SNS: sqsSnsEmulator.endpoint,
+      AWS_ENDPOINT_URL_SNS: reached.sns,
       [NODE_WARNING_SWITCH]: 'true',
     };
     const pools = Object.fromEntries(
       functionNames.map((name) => {
-        const spec = functionSpecs[name];
+        const spec: FunctionSpec = functionSpecs[name];
         const pool = new LambdaPool({
           name,
           bundle: built.functions[name],
           host: built.host,
           env: {
-            ...functionEnvironment(name, bound),
+            ...functionEnvironment(name, bound, settings),
             ...awsEnv,
             AWS_LAMBDA_FUNCTION_NAME: name,
             AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memoryMb),
             AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
           },
-          timeoutMs: spec.timeoutSeconds * 1000,
+          timeoutMs: (spec.trigger === 'jobs-queue' ? workerTimeoutSeconds : spec.timeoutSeconds) * 1000,
           memoryMb: spec.memoryMb,
-          maxInstances: name === queueConsumer ? (options.pollers ?? 2) : 32,
+          maxInstances: spec.trigger === 'jobs-queue' ? (options.pollers ?? 2) : spec.trigger ? 1 : 32,
         });
         return [name, pool];
       }),
@@ -153,21 +189,31 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     if (stopTap) cleanups.push(stopTap);
 
     await warming;
-    const stopPoller = startPoller(clients.sqs, {
-      queueUrl: resources.queueUrl,
-      queueArn: resources.queueArn,
-      region: localRegion,
-      batchSize: worker.batchSize,
-      pollers: options.pollers ?? 2,
-      invoke: (event) => pools[queueConsumer].invoke(event),
-      onError,
-    });
-    cleanups.push(stopPoller);
+    const pollerBase = { region: localRegion, batchSize: worker.batchSize, onError };
+    cleanups.push(
+      startPoller(clients.sqs, {
+        ...pollerBase,
+        queueUrl: resources.queueUrl,
+        queueArn: resources.queueArn,
+        pollers: options.pollers ?? 2,
+        invoke: (event) => pools[triggered('jobs-queue')].invoke(event),
+      }),
+      startPoller(clients.sqs, {
+        ...pollerBase,
+        queueUrl: resources.deadLetterQueueUrl,
+        queueArn: resources.deadLetterQueueArn,
+        pollers: 1,
+        invoke: (event) => pools[triggered('dead-letter-queue')].invoke(event),
+      }),
+      startSchedule((options.reconcileIntervalSeconds ?? reconciler.intervalSeconds) * 1000, () =>
+        pools[triggered('schedule')].invoke(scheduledEvent()).catch(onError),
+      ),
+    );
     // Stopping runs in reverse: instances go first, so a batch in flight ends now instead of
     // holding the poller until its job finishes.
     cleanups.push(() => Promise.all(Object.values(pools).map((pool) => pool.close())));
 
-    const server = createGateway(routes, (name, event) => pools[name].invoke(event), onError);
+    const server = createGateway(routes, fallbackFunction, (name, event) => pools[name].invoke(event), onError);
     server.listen(options.port ?? 3000, '127.0.0.1');
     await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
     cleanups.push(
@@ -192,4 +238,49 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     await stop();
     throw error;
   }
+}
+
+/**
+ * The key of the idempotency hash: random per start, or kept in the data folder so that keys used
+ * before a restart still name the same jobs.
+ */
+async function idempotencySecret(dataDir: string | undefined): Promise<string> {
+  const file = dataDir && path.join(dataDir, 'idempotency-secret');
+  if (file) {
+    try {
+      return (await readFile(file, 'utf8')).trim();
+    } catch {
+      // First start with this folder: create it below.
+    }
+  }
+  const secret = randomBytes(32).toString('base64url');
+  if (file) await writeFile(file, secret, { mode: 0o600 });
+  return secret;
+}
+
+/** Runs `task` every `intervalMs` (like an EventBridge schedule), never two at once; returns the stop. */
+function startSchedule(intervalMs: number, task: () => Promise<unknown>): () => Promise<void> {
+  let running: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = running.then(task);
+  }, intervalMs);
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
+}
+
+/** The event EventBridge sends a scheduled target. */
+function scheduledEvent(): unknown {
+  return {
+    version: '0',
+    id: randomBytes(16).toString('hex'),
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: '000000000000',
+    time: new Date().toISOString(),
+    region: localRegion,
+    resources: [`arn:aws:events:${localRegion}:000000000000:rule/reconcile-schedule`],
+    detail: {},
+  };
 }

@@ -3,14 +3,15 @@
  * of the domain's races. The integration suites run the real store against the emulators.
  */
 import type { JobRecord, JobStatus, Progress } from '#core/job';
-import type { JobStore, TransitionChanges } from '#core/ports';
+import type { JobPage, JobStore, ListKey, TransitionChanges, TransitionGuard } from '#core/ports';
 import { assertTransition } from '#core/state-machine';
 
 export class InMemoryJobStore implements JobStore {
   readonly jobs = new Map<string, JobRecord>();
 
-  async create(job: JobRecord): Promise<boolean> {
-    if (this.jobs.has(job.id)) return false;
+  async create(job: JobRecord, now: Date): Promise<boolean> {
+    const existing = this.jobs.get(job.id);
+    if (existing && !(existing.expiresAt !== undefined && existing.expiresAt * 1000 <= now.getTime())) return false;
     this.jobs.set(job.id, structuredClone(job));
     return true;
   }
@@ -20,36 +21,78 @@ export class InMemoryJobStore implements JobStore {
     return job && structuredClone(job);
   }
 
-  async transition(id: string, from: JobStatus, to: JobStatus, changes: TransitionChanges): Promise<JobRecord | undefined> {
+  async transition(id: string, from: JobStatus, to: JobStatus, changes: TransitionChanges, guard: TransitionGuard = {}): Promise<JobRecord | undefined> {
     assertTransition(from, to);
     const job = this.jobs.get(id);
-    if (!job || job.status !== from) return undefined;
-    const { countAttempt, ...fields } = changes;
-    const defined = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
-    const next: JobRecord = {
+    if (job?.status !== from) return undefined;
+    if (guard.runDeadline !== undefined && job.runDeadline !== guard.runDeadline) return undefined;
+    const { countAttempt, clear = [], ...fields } = changes;
+    const next: Record<string, unknown> = {
       ...job,
-      ...defined,
+      ...Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)),
       status: to,
       updatedAt: new Date().toISOString(),
       attempts: job.attempts + (countAttempt ? 1 : 0),
     };
-    this.jobs.set(id, next);
-    return structuredClone(next);
+    for (const name of clear) delete next[name];
+    this.jobs.set(id, next as unknown as JobRecord);
+    return structuredClone(next as unknown as JobRecord);
   }
 
   async reportProgress(id: string, progress: Progress, at: string): Promise<boolean> {
     const job = this.jobs.get(id);
-    if (!job || job.status !== 'RUNNING') return false;
+    if (job?.status !== 'RUNNING') return false;
     this.jobs.set(id, { ...job, progress, updatedAt: at });
     return true;
   }
 
+  async requestCancel(id: string, at: string): Promise<boolean> {
+    const job = this.jobs.get(id);
+    if (job?.status !== 'RUNNING') return false;
+    this.jobs.set(id, { ...job, cancelRequestedAt: at, updatedAt: at });
+    return true;
+  }
+
+  async isCancelRequested(id: string): Promise<boolean> {
+    return this.jobs.get(id)?.cancelRequestedAt !== undefined;
+  }
+
   async markPublished(id: string, eventId: string, at: string): Promise<void> {
     const job = this.jobs.get(id);
-    if (job && job.eventId === eventId) this.jobs.set(id, { ...job, publishedAt: at });
+    if (job?.eventId !== eventId) return;
+    const { sweepAt: _at, sweepShard: _shard, ...rest } = job;
+    this.jobs.set(id, { ...rest, publishedAt: at });
   }
 
   async discard(id: string, status: JobStatus): Promise<void> {
     if (this.jobs.get(id)?.status === status) this.jobs.delete(id);
+  }
+
+  async list(owner: string, query: { limit: number; status?: JobStatus; after?: ListKey; now: Date }): Promise<JobPage> {
+    const all = [...this.jobs.values()]
+      .filter((job) => job.owner === owner)
+      .sort((a, b) => (a.createdAt === b.createdAt ? b.id.localeCompare(a.id) : b.createdAt.localeCompare(a.createdAt)));
+    const start = query.after ? all.findIndex((job) => job.id === query.after?.id) + 1 : 0;
+    const page = all.slice(start, start + query.limit);
+    const visible = page.filter(
+      (job) => (!query.status || job.status === query.status) && !(job.expiresAt !== undefined && job.expiresAt * 1000 <= query.now.getTime()),
+    );
+    const last = page.at(-1);
+    const more = start + query.limit < all.length;
+    return { jobs: visible.map((job) => structuredClone(job)), ...(more && last && { next: { id: last.id, owner, createdAt: last.createdAt } }) };
+  }
+
+  async dueForSweep(shard: string, now: Date, limit: number): Promise<JobRecord[]> {
+    return [...this.jobs.values()]
+      .filter((job) => job.sweepShard === shard && job.sweepAt !== undefined && job.sweepAt <= now.toISOString())
+      .slice(0, limit)
+      .map((job) => structuredClone(job));
+  }
+
+  async deferSweep(id: string, status: JobStatus, sweepAt: string): Promise<boolean> {
+    const job = this.jobs.get(id);
+    if (job?.status !== status) return false;
+    this.jobs.set(id, { ...job, sweepAt });
+    return true;
   }
 }

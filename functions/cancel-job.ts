@@ -1,0 +1,26 @@
+/** `DELETE /jobs/{id}`: cancel a QUEUED job (200) or ask a RUNNING one to stop (202). */
+import { dynamodb } from '#aws/clients/dynamodb';
+import { sns } from '#aws/clients/sns';
+import { requiredEnv } from '#aws/env';
+import { SnsEventPublisher } from '#aws/event-publisher';
+import { jobStoreFrom } from '#aws/wiring';
+import { type CancelDeps, cancelJob } from '#core/cancel';
+import { type HttpEvent, type HttpResult, answer, callerOf, jsonResponse } from '#core/http';
+import { toResource } from '#core/job';
+import { log } from '#core/log';
+import { api, lifecycle } from '#infra/config';
+
+const deps: CancelDeps = {
+  store: jobStoreFrom(dynamodb),
+  publisher: new SnsEventPublisher(sns, requiredEnv('TOPIC_ARN')),
+  lifecycle,
+  now: () => new Date(),
+  logger: log,
+};
+
+export const handler = (event: HttpEvent): Promise<HttpResult> =>
+  answer(event, log, async () => {
+    const { outcome, job } = await cancelJob(deps, callerOf(event), event.pathParameters?.id ?? '');
+    if (outcome === 'cancelled') return jsonResponse(200, toResource(job));
+    return jsonResponse(202, toResource(job), { 'retry-after': String(api.retryAfterSeconds) });
+  });

@@ -1,0 +1,58 @@
+/** Cancelling a job at its owner's request. */
+import { type JobRecord, isFinal } from './job.ts';
+import { announce, finalChanges, type LifecycleSettings } from './lifecycle.ts';
+import type { EventPublisher, JobStore } from './ports.ts';
+import { alreadyFinishedProblem, type ProblemDetails, ProblemType } from './problem.ts';
+import { readJob } from './read.ts';
+
+/** What cancelling needs. */
+export interface CancelDeps {
+  readonly store: JobStore;
+  readonly publisher: EventPublisher;
+  readonly lifecycle: LifecycleSettings;
+  readonly now: () => Date;
+  readonly logger: { warn(message: string, fields?: Record<string, unknown>): void };
+}
+
+/** `cancelled`: the job is CANCELLED now (200). `stopping`: it is RUNNING and was asked to stop (202). */
+export interface CancelOutcome {
+  readonly outcome: 'cancelled' | 'stopping';
+  readonly job: JobRecord;
+}
+
+const CANCELLED: ProblemDetails = {
+  type: ProblemType.jobCancelled,
+  title: 'Job cancelled',
+  status: 409,
+  detail: 'The job was cancelled at its owner’s request before it started.',
+};
+
+/**
+ * A QUEUED job becomes CANCELLED at once, and its message, when it arrives, finds nothing to run.
+ * A RUNNING job is asked to stop: its processor's signal fires and it ends CANCELLED. An ended job
+ * cannot be cancelled (409). Each step is conditional, so cancel racing start or finish ends one way.
+ */
+export async function cancelJob(deps: CancelDeps, owner: string, id: string): Promise<CancelOutcome> {
+  let job = await readJob(deps.store, owner, id, deps.now());
+  for (let round = 0; round < 3; round += 1) {
+    if (isFinal(job.status)) throw alreadyFinishedProblem(id, job.status);
+    if (job.status === 'QUEUED') {
+      const cancelled = await deps.store.transition(id, 'QUEUED', 'CANCELLED', { error: CANCELLED, ...finalChanges(deps.lifecycle, deps.now()) });
+      if (cancelled) {
+        try {
+          await announce(deps.store, deps.publisher, cancelled, deps.now);
+        } catch (error) {
+          // The job's message or the reconciler publishes it later, with the same event id.
+          deps.logger.warn('publishing the cancel event failed; it will be published later', { jobId: id, error: String(error) });
+        }
+        return { outcome: 'cancelled', job: cancelled };
+      }
+    } else if (await deps.store.requestCancel(id, deps.now().toISOString())) {
+      const current = await deps.store.get(id);
+      return { outcome: 'stopping', job: current ?? job };
+    }
+    // It moved on between the read and the write: look again.
+    job = await readJob(deps.store, owner, id, deps.now());
+  }
+  throw new Error(`job ${id} kept changing while being cancelled`);
+}

@@ -1,0 +1,66 @@
+/**
+ * What every path that ends a job shares (the worker, cancel, the dead-letter handler and the
+ * reconciler): the final write's fields, and announcing the end exactly once per transition.
+ */
+import { isFinal, type JobRecord, toResource } from './job.ts';
+import { newEventId } from './ids.ts';
+import type { EventPublisher, JobEvent, JobStore, TransitionChanges } from './ports.ts';
+import { eventTypeFor } from './state-machine.ts';
+
+/** Timing and retry settings of the lifecycle (from infra/config.ts). */
+export interface LifecycleSettings {
+  readonly retentionDays: number;
+  readonly maxAttempts: number;
+  readonly backoffBaseSeconds: number;
+  readonly backoffCapSeconds: number;
+  readonly staleQueuedSeconds: number;
+  readonly publishGraceSeconds: number;
+  readonly sweepShards: number;
+}
+
+function plusSeconds(date: Date, seconds: number): string {
+  return new Date(date.getTime() + seconds * 1000).toISOString();
+}
+
+/** When the reconciler should look at a job that becomes runnable at `runnableAt`. */
+export function queuedSweepAt(settings: LifecycleSettings, runnableAt: Date): string {
+  return plusSeconds(runnableAt, settings.staleQueuedSeconds);
+}
+
+/**
+ * Fields of a final transition: when it ended, when it expires, the id of its one completion event,
+ * and a sweep time in case the event is not recorded as published.
+ */
+export function finalChanges(settings: LifecycleSettings, now: Date): TransitionChanges {
+  return {
+    finishedAt: now.toISOString(),
+    expiresAt: Math.floor(now.getTime() / 1000) + settings.retentionDays * 86_400,
+    eventId: newEventId(),
+    sweepAt: plusSeconds(now, settings.publishGraceSeconds),
+    clear: ['runDeadline', 'cancelRequestedAt', 'lastError'],
+  };
+}
+
+/** Seconds before retry number `attempt` (1 = the first retry): full jitter over an exponential, capped. */
+export function backoffSeconds(settings: LifecycleSettings, attempt: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(settings.backoffCapSeconds, settings.backoffBaseSeconds * 2 ** Math.max(0, attempt - 1));
+  return Math.max(1, Math.round(random() * ceiling));
+}
+
+/** The completion event of an ended job. */
+export function completionEvent(job: JobRecord): JobEvent {
+  const type = eventTypeFor(job.status);
+  if (!type || !job.eventId || !job.finishedAt) throw new Error(`job ${job.id} has not ended`);
+  return { id: job.eventId, type: type as JobEvent['type'], timestamp: job.finishedAt, data: toResource(job) };
+}
+
+/**
+ * Publishes the end of a job, then records that it did. Publishing again after a failure between
+ * the two sends the same event id, so subscribers can drop the duplicate.
+ */
+export async function announce(store: JobStore, publisher: EventPublisher, job: JobRecord, now: () => Date): Promise<void> {
+  if (!isFinal(job.status) || job.publishedAt) return;
+  const event = completionEvent(job);
+  await publisher.publish(event);
+  await store.markPublished(job.id, event.id, now().toISOString());
+}

@@ -1,0 +1,61 @@
+/** Listing a caller's jobs, newest first, a page at a time. */
+import { JOB_STATUSES, type JobRecord, type JobStatus } from './job.ts';
+import type { JobStore, ListKey } from './ports.ts';
+import { invalidParameterProblem } from './problem.ts';
+
+/** A page as the API returns it. */
+export interface ListResult {
+  readonly jobs: readonly JobRecord[];
+  readonly nextCursor?: string;
+}
+
+/** Bounds of `limit`. */
+export const LIST_LIMITS = { default: 20, max: 100 } as const;
+
+/** The cursor is the store's position, base64url-encoded; opaque to clients, checked when it comes back. */
+function encodeCursor(key: ListKey): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+function decodeCursor(cursor: string, owner: string): ListKey {
+  const invalid = () => invalidParameterProblem('cursor', 'is not a cursor this API returned; start again without it');
+  let key: unknown;
+  try {
+    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid();
+  }
+  if (typeof key !== 'object' || key === null || Array.isArray(key)) throw invalid();
+  const entries = Object.entries(key);
+  if (entries.length === 0 || entries.length > 4 || entries.some(([, value]) => typeof value !== 'string')) throw invalid();
+  // A cursor names a position in one owner's list; another owner's cannot be used to read it.
+  if ((key as Record<string, string>).owner !== owner) throw invalid();
+  return key as ListKey;
+}
+
+/** Parses the query string parameters of `GET /jobs`, throwing a 400 problem naming the bad one. */
+export function parseListQuery(params: Readonly<Record<string, string | undefined>>, owner: string): { limit: number; status?: JobStatus; after?: ListKey } {
+  const { status, limit, cursor } = params;
+  const allowed = new Set(['status', 'limit', 'cursor']);
+  for (const name of Object.keys(params)) if (!allowed.has(name)) throw invalidParameterProblem(name, 'is not a known query parameter (status, limit, cursor)');
+  if (status !== undefined && !(JOB_STATUSES as readonly string[]).includes(status)) {
+    throw invalidParameterProblem('status', `must be one of ${JOB_STATUSES.join(', ')}`);
+  }
+  let parsedLimit: number = LIST_LIMITS.default;
+  if (limit !== undefined) {
+    parsedLimit = /^\d{1,3}$/.test(limit) ? Number(limit) : Number.NaN;
+    if (!(parsedLimit >= 1 && parsedLimit <= LIST_LIMITS.max)) throw invalidParameterProblem('limit', `must be an integer from 1 to ${LIST_LIMITS.max}`);
+  }
+  return {
+    limit: parsedLimit,
+    ...(status !== undefined && { status: status as JobStatus }),
+    ...(cursor !== undefined && { after: decodeCursor(cursor, owner) }),
+  };
+}
+
+/** One page of the owner's jobs. */
+export async function listJobs(store: JobStore, owner: string, params: Readonly<Record<string, string | undefined>>, now: Date): Promise<ListResult> {
+  const query = parseListQuery(params, owner);
+  const page = await store.list(owner, { ...query, now });
+  return { jobs: page.jobs, ...(page.next && { nextCursor: encodeCursor(page.next) }) };
+}
