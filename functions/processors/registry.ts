@@ -6,9 +6,10 @@
 import type { Processor } from '#core/processor';
 import { echo } from './echo.ts';
 import { fail } from './fail.ts';
+import { flaky } from './flaky.ts';
 import { sleep } from './sleep.ts';
 
-export const processors: Readonly<Record<string, Processor>> = { echo, sleep, fail };
+export const processors: Readonly<Record<string, Processor>> = { echo, sleep, fail, flaky };
 
 /** Registered type names, for validation and error messages. */
 export const jobTypes: readonly string[] = Object.keys(processors);

@@ -2,11 +2,12 @@
  * The handlers, called as Lambda calls them, against real AWS-protocol emulators. Defined once and
  * run per DynamoDB engine (dynalite and DynamoDB Local).
  */
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { DynamoEngine } from '#infra/local/emulators';
 import { type Backends, startBackends } from '../support/backends.ts';
-import { getEvent, lambdaContext, sqsEvent, submitEvent } from '../support/events.ts';
+import { getEvent, httpEvent, lambdaContext, sqsEvent, submitEvent } from '../support/events.ts';
 
 type Handler = (event: unknown, context?: unknown) => Promise<{ statusCode: number; headers?: Record<string, unknown>; body?: string }>;
 type Worker = (event: unknown, context: unknown) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>;
@@ -22,6 +23,10 @@ export function defineHandlerSuite(engine: DynamoEngine): void {
     let submit: Handler;
     let get: Handler;
     let processJobs: Worker;
+    let list: Handler;
+    let cancel: Handler;
+    let onDeadLetter: Worker;
+    let reconcile: () => Promise<{ requeued: number; announced: number; failures: number }>;
 
     beforeAll(async () => {
       backends = await startBackends(engine);
@@ -30,7 +35,23 @@ export function defineHandlerSuite(engine: DynamoEngine): void {
       submit = (await import('../../functions/submit-job.ts')).handler as Handler;
       get = (await import('../../functions/get-job.ts')).handler as Handler;
       processJobs = (await import('../../functions/process-jobs.ts')).handler as unknown as Worker;
+      list = (await import('../../functions/list-jobs.ts')).handler as Handler;
+      cancel = (await import('../../functions/cancel-job.ts')).handler as Handler;
+      onDeadLetter = (await import('../../functions/on-dead-letter.ts')).handler as unknown as Worker;
+      reconcile = (await import('../../functions/reconcile-jobs.ts')).handler;
     });
+
+    const tableName = () => backends.resources.tableName;
+    async function countJobs(): Promise<number> {
+      return (await backends.clients.dynamodb.send(new ScanCommand({ TableName: tableName(), Select: 'COUNT' }))).Count ?? 0;
+    }
+    function cancelEvent(id: string, callerArn?: string) {
+      return httpEvent('DELETE', '/jobs/{id}', `/jobs/${id}`, { pathParameters: { id }, ...(callerArn && { callerArn }) });
+    }
+    function listEvent(query: Record<string, string>, callerArn?: string) {
+      const event = httpEvent('GET', '/jobs', '/jobs', { ...(callerArn && { callerArn }) });
+      return { ...event, queryStringParameters: query, rawQueryString: new URLSearchParams(query).toString() };
+    }
     afterAll(async () => {
       await backends?.stop();
     });
@@ -155,6 +176,290 @@ export function defineHandlerSuite(engine: DynamoEngine): void {
       expect(result.headers?.['content-type']).toBe('application/problem+json');
       expect(json(result)).toMatchObject({ type, status });
       expect(await backends.drain(backends.resources.queueUrl, 0)).toEqual([]);
+    });
+
+    describe('idempotency keys', () => {
+      it('turns 50 concurrent identical submits into exactly one job, and every answer carries its id', async () => {
+        // Prepare
+        const before = await countJobs();
+        const body = { type: 'echo', input: { order: 1 } };
+        // Act
+        const answers = await Promise.all(
+          Array.from({ length: 50 }, () => submit(submitEvent(body, { headers: { 'idempotency-key': 'order-1' } }))),
+        );
+        // Assess
+        expect(answers.map((answer) => answer.statusCode)).toEqual(Array(50).fill(202));
+        const ids = new Set(answers.map((answer) => json(answer).id));
+        expect(ids.size).toBe(1);
+        expect(answers.filter((answer) => answer.headers?.['idempotent-replayed'] === 'true')).toHaveLength(49);
+        expect(await countJobs()).toBe(before + 1);
+        expect(await backends.drain(backends.resources.queueUrl, 1)).toHaveLength(1);
+      });
+
+      it('replays with the same id for the same body in another key order, and answers 422 for a different body', async () => {
+        // Prepare
+        const first = await submit(submitEvent({ type: 'echo', input: { a: 1, b: 2 } }, { headers: { 'idempotency-key': 'k-422' } }));
+        await backends.drain(backends.resources.queueUrl, 1);
+        // Act
+        const same = await submit(submitEvent('{"input":{"b":2,"a":1},"type":"echo"}', { headers: { 'idempotency-key': 'k-422' } }));
+        const different = await submit(submitEvent({ type: 'echo', input: { a: 2 } }, { headers: { 'idempotency-key': 'k-422' } }));
+        // Assess
+        expect(same.statusCode).toBe(202);
+        expect(json(same).id).toBe(json(first).id);
+        expect(same.headers?.['idempotent-replayed']).toBe('true');
+        expect(different.statusCode).toBe(422);
+        expect(json(different)).toMatchObject({ type: '/problems/idempotency-key-reused' });
+      });
+
+      it('scopes keys to the caller: the same key from two callers makes two jobs', async () => {
+        // Act
+        const alice = await submit(submitEvent({ type: 'echo' }, { callerArn: 'arn:aws:iam::1:user/alice', headers: { 'idempotency-key': 'shared' } }));
+        const bob = await submit(submitEvent({ type: 'echo' }, { callerArn: 'arn:aws:iam::1:user/bob', headers: { 'idempotency-key': 'shared' } }));
+        await backends.drain(backends.resources.queueUrl, 1);
+        // Assess
+        expect([alice.statusCode, bob.statusCode]).toEqual([202, 202]);
+        expect(json(alice).id).not.toBe(json(bob).id);
+        expect(bob.headers?.['idempotent-replayed']).toBeUndefined();
+      });
+    });
+
+    describe('cancel', () => {
+      it('cancels a QUEUED job at once (200) and never runs it when its message arrives', async () => {
+        // Prepare
+        const id = json(await submit(submitEvent({ type: 'echo', input: 'x' }))).id as string;
+        const messages = await backends.drain(backends.resources.queueUrl, 1);
+        // Act
+        const cancelled = await cancel(cancelEvent(id));
+        const response = await processJobs(sqsEvent(messages), lambdaContext());
+        // Assess
+        expect(cancelled.statusCode).toBe(200);
+        expect(json(cancelled)).toMatchObject({ status: 'CANCELLED', done: true, error: { type: '/problems/job-cancelled' } });
+        expect(response.batchItemFailures).toEqual([]);
+        expect(json(await get(getEvent(id)))).toMatchObject({ status: 'CANCELLED', attempts: 0 });
+        const events = (await backends.drain(eventsQueue, 2)).map((body) => JSON.parse(body));
+        expect(events.map((event) => [event.type, event.data.id])).toEqual([['job.cancelled', id]]);
+      });
+
+      it('asks a RUNNING job to stop (202); its processor sees the signal and the job ends CANCELLED', async () => {
+        // Prepare
+        const id = json(await submit(submitEvent({ type: 'sleep', input: { seconds: 20 } }))).id as string;
+        const messages = await backends.drain(backends.resources.queueUrl, 1);
+        const running = processJobs(sqsEvent(messages), lambdaContext());
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        const startedAt = Date.now();
+        // Act
+        const asked = await cancel(cancelEvent(id));
+        await running;
+        // Assess
+        expect(asked.statusCode).toBe(202);
+        expect(json(asked)).toMatchObject({ status: 'RUNNING', cancelRequested: true });
+        expect(Date.now() - startedAt).toBeLessThan(10_000);
+        expect(json(await get(getEvent(id)))).toMatchObject({ status: 'CANCELLED', done: true });
+        await backends.drain(eventsQueue, 1);
+      });
+
+      it('answers 409 for a job that has ended, and 404 for another caller’s job', async () => {
+        // Prepare
+        const { id } = await submitAndProcess({ type: 'echo' });
+        await backends.drain(eventsQueue, 1);
+        // Act
+        const finished = await cancel(cancelEvent(id));
+        const foreign = await cancel(cancelEvent(id, 'arn:aws:iam::1:user/mallory'));
+        // Assess
+        expect(finished.statusCode).toBe(409);
+        expect(json(finished)).toMatchObject({ type: '/problems/job-already-finished' });
+        expect(foreign.statusCode).toBe(404);
+      });
+    });
+
+    describe('list', () => {
+      it('lists the caller’s jobs newest first, page by page, filtered by status, never another caller’s', async () => {
+        // Prepare
+        const owner = `arn:aws:iam::1:user/lister-${engine}`;
+        const ids: string[] = [];
+        for (const type of ['echo', 'fail', 'echo', 'echo', 'fail']) {
+          const { id } = await submitAndProcess({ type }, owner);
+          ids.push(id);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        await submit(submitEvent({ type: 'echo' }, { callerArn: 'arn:aws:iam::1:user/someone-else' }));
+        await backends.drain(backends.resources.queueUrl, 1);
+        await backends.drain(eventsQueue, 1);
+        // Act
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = json(await list(listEvent({ limit: '2', ...(cursor && { cursor }) }, owner)));
+          seen.push(...(page.jobs as { id: string }[]).map((job) => job.id));
+          cursor = page.nextCursor as string | undefined;
+        } while (cursor);
+        const failed = json(await list(listEvent({ status: 'FAILED' }, owner)));
+        // Assess
+        expect(seen).toEqual([...ids].reverse());
+        expect((failed.jobs as { id: string }[]).map((job) => job.id)).toEqual([ids[4], ids[1]]);
+      });
+
+      it.each([
+        ['an unknown status', { status: 'DONE' }, 'status'],
+        ['a limit over 100', { limit: '101' }, 'limit'],
+        ['a limit that is not a number', { limit: 'ten' }, 'limit'],
+        ['a forged cursor', { cursor: 'bm90LWEtY3Vyc29y' }, 'cursor'],
+        ['an unknown parameter', { sort: 'asc' }, 'sort'],
+      ])('answers 400 naming the field for %s', async (_case, query, field) => {
+        // Act
+        const result = await list(listEvent(query));
+        // Assess
+        expect(result.statusCode).toBe(400);
+        expect(json(result).errors).toEqual([expect.objectContaining({ field })]);
+      });
+
+      it('refuses another caller’s cursor', async () => {
+        // Prepare
+        const owner = 'arn:aws:iam::1:user/cursor-owner';
+        for (let i = 0; i < 3; i += 1) await submit(submitEvent({ type: 'echo' }, { callerArn: owner }));
+        await backends.drain(backends.resources.queueUrl, 1);
+        const page = json(await list(listEvent({ limit: '1' }, owner)));
+        // Act
+        const stolen = await list(listEvent({ cursor: page.nextCursor as string }, 'arn:aws:iam::1:user/thief'));
+        // Assess
+        expect(page.nextCursor).toBeTypeOf('string');
+        expect(stolen.statusCode).toBe(400);
+      });
+    });
+
+    describe('failures in the worker', () => {
+      it('retries a retryable failure with backoff and attempts counted, then succeeds', async () => {
+        // Prepare
+        const { id, messages, response } = await submitAndProcess({ type: 'flaky', input: { failAttempts: 1 } });
+        // Assess the first attempt
+        expect(response.batchItemFailures).toHaveLength(1);
+        expect(json(await get(getEvent(id)))).toMatchObject({ status: 'QUEUED', attempts: 1 });
+        // Act: the redelivery
+        const again = await processJobs(sqsEvent(messages), lambdaContext());
+        // Assess
+        expect(again.batchItemFailures).toEqual([]);
+        expect(json(await get(getEvent(id)))).toMatchObject({ status: 'SUCCEEDED', attempts: 2, result: { attempt: 2 } });
+        await backends.drain(eventsQueue, 1);
+      });
+
+      it('fails a job after the configured attempts with a problem saying why', async () => {
+        // Prepare
+        const { id, messages } = await submitAndProcess({ type: 'flaky', input: { failAttempts: 99 } });
+        // Act
+        for (let i = 0; i < 5; i += 1) await processJobs(sqsEvent(messages), lambdaContext());
+        // Assess
+        const job = json(await get(getEvent(id)));
+        expect(job).toMatchObject({ status: 'FAILED', error: { type: '/problems/attempts-exhausted' } });
+        expect(job.attempts).toBeGreaterThanOrEqual(2);
+        expect((job.error as { detail: string }).detail).toContain('transient failure');
+        await backends.drain(eventsQueue, 1);
+      });
+
+      it('fails a job that runs past its timeout with a timeout problem, its processor stopped', async () => {
+        // Act
+        const startedAt = Date.now();
+        const { id } = await submitAndProcess({ type: 'sleep', input: { seconds: 30 }, timeoutSeconds: 1 });
+        // Assess
+        expect(Date.now() - startedAt).toBeLessThan(10_000);
+        expect(json(await get(getEvent(id)))).toMatchObject({ status: 'FAILED', error: { type: '/problems/job-timed-out' } });
+        await backends.drain(eventsQueue, 1);
+      });
+
+      it('marks a job FAILED when its message reaches the dead-letter queue', async () => {
+        // Prepare: a job left RUNNING by a worker that was killed.
+        const id = json(await submit(submitEvent({ type: 'echo' }))).id as string;
+        const messages = await backends.drain(backends.resources.queueUrl, 1);
+        await backends.clients.dynamodb.send(
+          new UpdateItemCommand({
+            TableName: tableName(),
+            Key: { id: { S: id } },
+            UpdateExpression: 'SET #s = :r REMOVE sweepAt, sweepShard',
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: { ':r': { S: 'RUNNING' } },
+          }),
+        );
+        // Act
+        const response = await onDeadLetter(sqsEvent(messages), lambdaContext());
+        // Assess
+        expect(response.batchItemFailures).toEqual([]);
+        expect(json(await get(getEvent(id)))).toMatchObject({ status: 'FAILED', error: { type: '/problems/job-abandoned' } });
+        const events = (await backends.drain(eventsQueue, 2)).map((body) => JSON.parse(body));
+        expect(events.map((event) => event.type)).toEqual(['job.failed']);
+      });
+    });
+
+    describe('expiry and reconciliation', () => {
+      it('reads an expired job as 404 before DynamoDB deletes it, and leaves it out of lists', async () => {
+        // Prepare
+        const owner = 'arn:aws:iam::1:user/expiry';
+        const { id } = await submitAndProcess({ type: 'echo' }, owner);
+        await backends.drain(eventsQueue, 1);
+        await backends.clients.dynamodb.send(
+          new UpdateItemCommand({
+            TableName: tableName(),
+            Key: { id: { S: id } },
+            UpdateExpression: 'SET expiresAt = :past',
+            ExpressionAttributeValues: { ':past': { N: String(Math.floor(Date.now() / 1000) - 1) } },
+          }),
+        );
+        // Act
+        const read = await get(getEvent(id, { callerArn: owner }));
+        const listed = json(await list(listEvent({}, owner)));
+        // Assess
+        expect(read.statusCode).toBe(404);
+        expect(listed.jobs).toEqual([]);
+      });
+
+      it('re-enqueues a QUEUED job whose message went missing, and announces an ended job that was not', async () => {
+        // Prepare: a QUEUED record without a message, and a SUCCEEDED one never published, both overdue.
+        const id = json(await submit(submitEvent({ type: 'echo' }))).id as string;
+        await backends.drain(backends.resources.queueUrl, 1);
+        const past = new Date(Date.now() - 60_000).toISOString();
+        await backends.clients.dynamodb.send(
+          new UpdateItemCommand({
+            TableName: tableName(),
+            Key: { id: { S: id } },
+            UpdateExpression: 'SET sweepAt = :past',
+            ExpressionAttributeValues: { ':past': { S: past } },
+          }),
+        );
+        const ended = json(await submit(submitEvent({ type: 'echo' }))).id as string;
+        await backends.drain(backends.resources.queueUrl, 1);
+        const { Item } = await backends.clients.dynamodb.send(new GetItemCommand({ TableName: tableName(), Key: { id: { S: ended } } }));
+        await backends.clients.dynamodb.send(
+          new PutItemCommand({
+            TableName: tableName(),
+            Item: {
+              ...Item,
+              status: { S: 'SUCCEEDED' },
+              result: { S: '"done"' },
+              eventId: { S: 'evt_reconciledAAAAAAAAAAAA' },
+              finishedAt: { S: past },
+              sweepAt: { S: past },
+            },
+          }),
+        );
+        // Act
+        const report = await reconcile();
+        // Assess
+        expect(report.requeued).toBeGreaterThanOrEqual(1);
+        expect(report.announced).toBeGreaterThanOrEqual(1);
+        const requeued = (await backends.drain(backends.resources.queueUrl, 1)).map((body) => JSON.parse(body).jobId);
+        expect(requeued).toContain(id);
+        const events = (await backends.drain(eventsQueue, 2)).map((body) => JSON.parse(body));
+        expect(events).toContainEqual(expect.objectContaining({ id: 'evt_reconciledAAAAAAAAAAAA', type: 'job.succeeded' }));
+        expect((await reconcile()).announced).toBe(0);
+      });
+
+      it('defers a job by delaySeconds: its message arrives only after the delay', async () => {
+        // Act
+        await submit(submitEvent({ type: 'echo', delaySeconds: 2 }));
+        const early = await backends.drain(backends.resources.queueUrl, 1);
+        const late = await backends.drain(backends.resources.queueUrl, 3);
+        // Assess
+        expect(early).toEqual([]);
+        expect(late).toHaveLength(1);
+      });
     });
 
     it('answers 503 with Retry-After and leaves no record when the job cannot be queued', async () => {

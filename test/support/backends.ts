@@ -6,7 +6,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SubscribeCommand } from '@aws-sdk/client-sns';
-import { localRegion, queue } from '#infra/config';
+import { localRegion, queue, worker } from '#infra/config';
+import { maxJobTimeoutSeconds } from '#infra/functions';
 import { type DynamoEngine, type Emulator, startDynalite, startDynamoDbLocal, startSqsSns } from '#infra/local/emulators';
 import { resolveLocalhostSubdomains } from '#infra/local/localhost-dns';
 import { type LocalResources, createResources, queueArnOf } from '#infra/local/resources';
@@ -48,7 +49,13 @@ export async function startBackends(engine: DynamoEngine): Promise<Backends> {
     visibilityTimeoutSeconds: queue.visibilityTimeoutSeconds,
     maxReceiveCount: queue.maxReceiveCount,
   });
-  Object.assign(process.env, { TABLE_NAME: resources.tableName, QUEUE_URL: resources.queueUrl, TOPIC_ARN: resources.topicArn });
+  Object.assign(process.env, {
+    TABLE_NAME: resources.tableName,
+    QUEUE_URL: resources.queueUrl,
+    TOPIC_ARN: resources.topicArn,
+    IDEMPOTENCY_SECRET: 'integration-test-secret',
+    MAX_JOB_TIMEOUT_SECONDS: String(maxJobTimeoutSeconds(worker.timeoutSeconds)),
+  });
   return {
     resources,
     clients,
