@@ -3,7 +3,6 @@
  * run per DynamoDB engine (dynalite and DynamoDB Local).
  */
 import { GetItemCommand, PutItemCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { DynamoEngine } from '#infra/local/emulators';
 import { type Backends, startBackends } from '../support/backends.ts';
