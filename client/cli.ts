@@ -1,0 +1,292 @@
+/**
+ * `async-jobs`: the API from a shell. Prints JSON on stdout (indented on a terminal, one line
+ * otherwise), messages on stderr, and tells outcomes apart by exit code (see {@link ExitCode}).
+ */
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { AsyncJobsClient, type FetchLike } from './client.ts';
+import { ApiError, JobCancelledError, JobFailedError, NetworkError, WaitTimeoutError } from './errors.ts';
+import { LiveProgressBar } from './progress-bar.ts';
+import type { Job, JobStatus, SubmitRequest } from './types.ts';
+
+/** What the exit code of `async-jobs` means. */
+export const ExitCode = {
+  /** The command did what it was asked; for `wait` and `submit --wait`, the job SUCCEEDED. */
+  ok: 0,
+  /** The job ended FAILED or CANCELLED. */
+  jobFailed: 1,
+  /** The command line is wrong. */
+  usage: 2,
+  /** `--timeout` passed before the job ended; the job may still end later. */
+  timedOut: 3,
+  /** The API answered an error, or could not be reached. */
+  apiError: 4,
+  /** A bug in the CLI itself. */
+  internal: 70,
+  /** Interrupted (Ctrl-C). */
+  interrupted: 130,
+} as const;
+
+/** The default endpoint: the local runtime of `npm start`. */
+export const DEFAULT_ENDPOINT = 'http://127.0.0.1:3000';
+
+/** A stream the CLI writes to; `process.stdout` fits. */
+export interface CliStream {
+  write(chunk: string): unknown;
+  readonly isTTY?: boolean;
+  readonly columns?: number;
+}
+
+/** Everything the CLI touches, so it can run in-process in tests. */
+export interface CliIo {
+  readonly stdout: CliStream;
+  readonly stderr: CliStream;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Aborts a wait in progress (Ctrl-C). */
+  readonly signal?: AbortSignal;
+  /** @default globalThis.fetch */
+  readonly fetch?: FetchLike;
+}
+
+export const USAGE = `Usage: async-jobs <command> [options]
+
+Commands:
+  submit --type T [--input JSON|@file] [--wait [--timeout S]] [--idempotency-key K] [--callback-url U]
+  get ID
+  wait ID [--timeout S]
+  cancel ID
+  list [--status S] [--limit N]
+
+Options:
+  --endpoint URL   the API (default: $ASYNC_JOBS_URL, else ${DEFAULT_ENDPOINT})
+  -h, --help       show this help
+
+Exit codes: 0 ok (job succeeded), 1 job failed or cancelled, 2 usage error,
+            3 wait timed out, 4 API error or API unreachable.
+`;
+
+const OPTIONS = {
+  endpoint: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  type: { type: 'string' },
+  input: { type: 'string' },
+  wait: { type: 'boolean' },
+  timeout: { type: 'string' },
+  'idempotency-key': { type: 'string' },
+  'callback-url': { type: 'string' },
+  status: { type: 'string' },
+  limit: { type: 'string' },
+} as const;
+
+type OptionName = keyof typeof OPTIONS;
+
+/** The options each command takes, besides `--endpoint` and `--help`; and how many positionals. */
+const COMMANDS: Readonly<Record<string, { readonly options: readonly OptionName[]; readonly ids: number }>> = {
+  submit: { options: ['type', 'input', 'wait', 'timeout', 'idempotency-key', 'callback-url'], ids: 0 },
+  get: { options: [], ids: 1 },
+  wait: { options: ['timeout'], ids: 1 },
+  cancel: { options: [], ids: 1 },
+  list: { options: ['status', 'limit'], ids: 0 },
+};
+
+const STATUSES: readonly JobStatus[] = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'];
+
+/** A command line that cannot be run; exit code 2. */
+class UsageError extends Error {}
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+/** Runs one command line; resolves with the exit code. */
+export async function runCli(args: readonly string[], io: CliIo): Promise<number> {
+  try {
+    return await run(args, io);
+  } catch (error) {
+    return report(error, io);
+  }
+}
+
+async function run(args: readonly string[], io: CliIo): Promise<number> {
+  let parsed: { values: Values; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: [...args], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  const { values, positionals } = parsed;
+  const [command, ...ids] = positionals;
+  if (values.help || command === 'help') {
+    io.stdout.write(USAGE);
+    return ExitCode.ok;
+  }
+  if (command === undefined) throw new UsageError('missing command');
+  const spec = COMMANDS[command];
+  if (!spec) throw new UsageError(`unknown command '${command}'`);
+  for (const name of Object.keys(values) as OptionName[]) {
+    if (name !== 'endpoint' && name !== 'help' && !spec.options.includes(name)) throw new UsageError(`${command} takes no --${name}`);
+  }
+  if (ids.length !== spec.ids) throw new UsageError(spec.ids === 1 ? `${command} takes one job id` : `${command} takes no arguments`);
+  const endpoint = values.endpoint ?? io.env.ASYNC_JOBS_URL ?? DEFAULT_ENDPOINT;
+  if (!/^https?:\/\//.test(endpoint)) throw new UsageError(`the endpoint '${endpoint}' is not an http(s) URL`);
+  const client = new AsyncJobsClient({ baseUrl: endpoint, ...(io.fetch && { fetch: io.fetch }) });
+  const id = ids[0] ?? '';
+  const signal = io.signal;
+
+  switch (command) {
+    case 'submit': {
+      const request = await submitRequest(values);
+      const options = { ...(values['idempotency-key'] && { idempotencyKey: values['idempotency-key'] }), ...(signal && { signal }) };
+      if (!values.wait) {
+        if (values.timeout !== undefined) throw new UsageError('--timeout goes with --wait');
+        printJson(io, await client.submit(request, options));
+        return ExitCode.ok;
+      }
+      const timeoutMs = timeout(values.timeout);
+      return waitWithProgress(io, 'SUBMITTING', (waitOptions) => client.submitAndWait(request, { ...options, ...waitOptions, ...timeoutMs }));
+    }
+    case 'get':
+      printJson(io, await client.get(id, { ...(signal && { signal }) }));
+      return ExitCode.ok;
+    case 'wait': {
+      const timeoutMs = timeout(values.timeout);
+      return waitWithProgress(io, 'WAITING', (waitOptions) => client.wait(id, { ...waitOptions, ...timeoutMs, ...(signal && { signal }) }));
+    }
+    case 'cancel':
+      printJson(io, await client.cancel(id, { ...(signal && { signal }) }));
+      return ExitCode.ok;
+    default: {
+      const status = values.status?.toUpperCase();
+      if (status !== undefined && !STATUSES.includes(status as JobStatus)) {
+        throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
+      }
+      const limit = values.limit === undefined ? 20 : positiveInteger('--limit', values.limit);
+      const jobs: Job[] = [];
+      // One page holds at most 100 jobs (the API's bound); more pages make up the rest.
+      const pages = client.list({ limit: Math.min(limit, 100), ...(status && { status: status as JobStatus }), ...(signal && { signal }) });
+      for await (const page of pages) {
+        jobs.push(...page.jobs.slice(0, limit - jobs.length));
+        if (jobs.length >= limit) break;
+      }
+      printJson(io, jobs);
+      return ExitCode.ok;
+    }
+  }
+}
+
+/** Options a wait takes from the CLI: progress reporting. */
+interface CliWaitOptions {
+  readonly onPoll?: (job: Job) => void;
+}
+
+/**
+ * Runs a wait, with a live progress bar on stderr when both outputs are terminals (when stdout is
+ * piped, the output is the JSON alone), and prints the final job.
+ */
+async function waitWithProgress(io: CliIo, pendingLabel: string, wait: (options: CliWaitOptions) => Promise<Job>): Promise<number> {
+  const bar = io.stdout.isTTY && io.stderr.isTTY ? new LiveProgressBar(io.stderr, pendingLabel) : undefined;
+  bar?.start();
+  try {
+    const job = await wait(bar ? { onPoll: (seen) => bar.update(seen) } : {});
+    bar?.stop();
+    printJson(io, job);
+    return ExitCode.ok;
+  } catch (error) {
+    bar?.stop();
+    throw error;
+  }
+}
+
+async function submitRequest(values: Values): Promise<SubmitRequest> {
+  if (!values.type) throw new UsageError('submit needs --type');
+  return {
+    type: values.type,
+    ...(values.input !== undefined && { input: await readInput(values.input) }),
+    ...(values['callback-url'] && { callbackUrl: values['callback-url'] }),
+  };
+}
+
+/** `--input`: inline JSON, or `@path` to read it from a file. */
+async function readInput(value: string): Promise<unknown> {
+  let text = value;
+  if (value.startsWith('@')) {
+    try {
+      text = await readFile(value.slice(1), 'utf8');
+    } catch (error) {
+      throw new UsageError(`cannot read --input file: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`--input is not JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function timeout(value: string | undefined): { timeoutMs?: number } {
+  if (value === undefined) return {};
+  const seconds = Number(value);
+  if (value.trim() === '' || !Number.isFinite(seconds) || seconds <= 0) throw new UsageError('--timeout must be a number of seconds above 0');
+  return { timeoutMs: Math.round(seconds * 1000) };
+}
+
+function positiveInteger(name: string, value: string): number {
+  if (!/^[1-9]\d*$/.test(value)) throw new UsageError(`${name} must be a whole number above 0`);
+  return Number(value);
+}
+
+function printJson(io: CliIo, value: unknown): void {
+  io.stdout.write(`${io.stdout.isTTY ? JSON.stringify(value, null, 2) : JSON.stringify(value)}\n`);
+}
+
+/** A line on stderr: JSON when stderr is not a terminal, so scripts can read it too. */
+function printError(io: CliIo, message: string, details: object): void {
+  io.stderr.write(io.stderr.isTTY ? `async-jobs: ${message}\n` : `${JSON.stringify({ error: message, ...details })}\n`);
+}
+
+/** Maps what a command threw to its output and exit code. */
+function report(error: unknown, io: CliIo): number {
+  if (error instanceof UsageError) {
+    io.stderr.write(`async-jobs: ${error.message}\n\n${USAGE}`);
+    return ExitCode.usage;
+  }
+  if (error instanceof JobFailedError || error instanceof JobCancelledError) {
+    printJson(io, error.job);
+    printError(io, error.message, { problem: error.problem });
+    return ExitCode.jobFailed;
+  }
+  if (error instanceof WaitTimeoutError) {
+    if (error.lastJob) printJson(io, error.lastJob);
+    printError(io, error.message, { jobId: error.jobId, timeoutMs: error.timeoutMs });
+    return ExitCode.timedOut;
+  }
+  if (error instanceof ApiError) {
+    printError(io, error.message, { problem: error.problem });
+    return ExitCode.apiError;
+  }
+  if (error instanceof NetworkError) {
+    printError(io, error.message, {});
+    return ExitCode.apiError;
+  }
+  if (io.signal?.aborted) {
+    printError(io, 'interrupted', {});
+    return ExitCode.interrupted;
+  }
+  io.stderr.write(`async-jobs: unexpected error (a bug): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  return ExitCode.internal;
+}
+
+/** Runs the process's command line: Ctrl-C stops a wait cleanly; sets the exit code. */
+export async function main(): Promise<void> {
+  const controller = new AbortController();
+  const interrupt = () => controller.abort();
+  process.once('SIGINT', interrupt);
+  try {
+    process.exitCode = await runCli(process.argv.slice(2), {
+      stdout: process.stdout,
+      stderr: process.stderr,
+      env: process.env,
+      signal: controller.signal,
+    });
+  } finally {
+    process.off('SIGINT', interrupt);
+  }
+}

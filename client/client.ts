@@ -1,0 +1,359 @@
+/**
+ * `AsyncJobsClient`: the API over `fetch`, for Node 20+ and browsers (no Node-only imports here).
+ * It treats `202` as "accepted, not done", waits the way the server asks (`Retry-After`), and
+ * retries a submit with the same `Idempotency-Key` so a retry never creates a second job.
+ */
+import { type BackoffOptions, fullJitterDelay, parseRetryAfter, sleep } from './backoff.ts';
+import { ApiError, JobCancelledError, JobFailedError, NetworkError, WaitTimeoutError } from './errors.ts';
+import { FINAL_STATUSES, type Job, type JobPage, type JobStatus, type ProblemDetails, type Progress, type SubmitRequest } from './types.ts';
+
+/** The part of `fetch` the client uses; `globalThis.fetch` fits, and so does a test double. */
+export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+
+/** Retries of one request after a network error or a `429`, `502`, `503` or `504`. */
+export interface RetryOptions extends Partial<BackoffOptions> {
+  /** Retries after the first attempt. @default 3 */
+  readonly retries?: number;
+}
+
+/** Options of {@link AsyncJobsClient}. */
+export interface AsyncJobsClientOptions {
+  /** The API's base URL, e.g. `http://127.0.0.1:3000` or an HTTP API stage URL. */
+  readonly baseUrl: string;
+  /** @default globalThis.fetch */
+  readonly fetch?: FetchLike;
+  /** Extra headers for every request (e.g. `authorization`); a function is called before each request. @default none */
+  readonly headers?: HeadersInit | (() => HeadersInit | Promise<HeadersInit>);
+  /** Retries of one request when the API is unreachable or busy. @default 3 retries, 200 ms to 5 s, full jitter */
+  readonly retry?: RetryOptions;
+  /** Source of randomness for jitter, in [0, 1). @default Math.random */
+  readonly random?: () => number;
+}
+
+/** Options of {@link AsyncJobsClient.submit}. */
+export interface SubmitOptions {
+  /** Sent as `Idempotency-Key`. @default a new random UUID per call, reused by that call's retries */
+  readonly idempotencyKey?: string;
+  readonly signal?: AbortSignal;
+}
+
+/** Options of {@link AsyncJobsClient.wait}. */
+export interface WaitOptions {
+  /** Overall deadline of the wait, in milliseconds; past it, {@link WaitTimeoutError}. @default no deadline */
+  readonly timeoutMs?: number;
+  /** Aborts the wait; it then rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
+  /** Called with the job's progress each time it changes (including the first progress seen). */
+  readonly onProgress?: (progress: Progress, job: Job) => void;
+  /** Called with the job after every answer, e.g. to show its status. */
+  readonly onPoll?: (job: Job) => void;
+  /** Backoff between polls when the server sends no `Retry-After`. @default 1 s to 30 s, full jitter */
+  readonly pollInterval?: Partial<BackoffOptions>;
+}
+
+/** Options of {@link AsyncJobsClient.list}. */
+export interface ListOptions {
+  /** Only jobs in this status. @default all */
+  readonly status?: JobStatus;
+  /** Page size. @default the server's */
+  readonly limit?: number;
+  /** Start from this page (a `nextCursor` seen earlier). @default the first page */
+  readonly cursor?: string;
+  readonly signal?: AbortSignal;
+}
+
+/** Options of a single request. */
+export interface RequestOptions {
+  readonly signal?: AbortSignal;
+}
+
+/** A job together with the delay the server asked for before the next poll. */
+interface Answer {
+  readonly job: Job;
+  readonly retryAfterMs: number | undefined;
+}
+
+interface RawRequest {
+  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly path: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: string;
+  readonly signal?: AbortSignal | undefined;
+}
+
+interface RawResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: unknown;
+}
+
+/** Statuses that mean "busy or briefly unreachable": retrying the same request is the right answer. */
+const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
+
+const DEFAULT_RETRY = { retries: 3, initialDelayMs: 200, maxDelayMs: 5_000 };
+const DEFAULT_POLL_INTERVAL: BackoffOptions = { initialDelayMs: 1_000, maxDelayMs: 30_000 };
+
+/** A typed client of the async jobs API. */
+export class AsyncJobsClient {
+  readonly #baseUrl: string;
+  readonly #fetch: FetchLike;
+  readonly #headers: AsyncJobsClientOptions['headers'];
+  readonly #retry: Required<RetryOptions>;
+  readonly #random: () => number;
+
+  constructor(options: AsyncJobsClientOptions) {
+    this.#baseUrl = options.baseUrl.replace(/\/+$/, '');
+    // Called through a closure: browsers reject `fetch` called as a method of another object.
+    this.#fetch = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
+    this.#headers = options.headers;
+    this.#retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.#random = options.random ?? Math.random;
+  }
+
+  /**
+   * Submits a job. Resolves with the accepted job (status `QUEUED`): accepted, not done. Retries
+   * after a network error or a busy answer reuse the same `Idempotency-Key` and body, so the
+   * server creates at most one job.
+   */
+  async submit(request: SubmitRequest, options: SubmitOptions = {}): Promise<Job> {
+    return (await this.#submit(request, options)).job;
+  }
+
+  /** The job as it is now: `QUEUED` or `RUNNING` while it runs, or its final state. */
+  async get(id: string, options: RequestOptions = {}): Promise<Job> {
+    return (await this.#read(id, options.signal)).job;
+  }
+
+  /**
+   * Polls the job until it ends, following `Retry-After` (or backing off with full jitter when the
+   * server sends none). Resolves with the job when it SUCCEEDED; rejects with
+   * {@link JobFailedError} or {@link JobCancelledError} when it ended otherwise,
+   * {@link WaitTimeoutError} when `timeoutMs` passed first, {@link ApiError} or {@link NetworkError}
+   * when the API answered an error or could not be reached, or the signal's reason when aborted.
+   */
+  wait(id: string, options: WaitOptions = {}): Promise<Job> {
+    return this.#withDeadline(id, options, (signal, seen) => this.#pollUntilDone(id, undefined, options, signal, seen));
+  }
+
+  /** Submits a job and waits for it; `timeoutMs` covers both. See {@link submit} and {@link wait}. */
+  submitAndWait(request: SubmitRequest, options: SubmitOptions & WaitOptions = {}): Promise<Job> {
+    return this.#withDeadline(undefined, options, async (signal, seen) => {
+      const accepted = await this.#submit(request, { ...options, signal });
+      return this.#pollUntilDone(accepted.job.id, accepted, options, signal, seen);
+    });
+  }
+
+  /**
+   * Cancels a job: a `QUEUED` job is `CANCELLED` at once; a `RUNNING` one is asked to stop and
+   * ends `CANCELLED` when its processor notices. A finished job rejects with an `ApiError` 409.
+   */
+  async cancel(id: string, options: RequestOptions = {}): Promise<Job> {
+    const response = await this.#request({ method: 'DELETE', path: `/jobs/${encodeURIComponent(id)}`, signal: options.signal });
+    return toJob(response.body);
+  }
+
+  /** The caller's jobs, newest first, one page at a time, following `nextCursor` to the end. */
+  async *list(options: ListOptions = {}): AsyncGenerator<JobPage, void, undefined> {
+    let cursor = options.cursor;
+    do {
+      const query = new URLSearchParams();
+      if (options.status) query.set('status', options.status);
+      if (options.limit !== undefined) query.set('limit', String(options.limit));
+      if (cursor) query.set('cursor', cursor);
+      const search = query.toString() ? `?${query}` : '';
+      const response = await this.#request({ method: 'GET', path: `/jobs${search}`, signal: options.signal });
+      const page = toPage(response.body);
+      yield page;
+      cursor = page.nextCursor;
+    } while (cursor);
+  }
+
+  async #submit(request: SubmitRequest, options: SubmitOptions): Promise<Answer> {
+    const idempotencyKey = options.idempotencyKey ?? globalThis.crypto.randomUUID();
+    const response = await this.#request(
+      {
+        method: 'POST',
+        path: '/jobs',
+        headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
+        // Serialized once: every retry sends the same bytes, so the server sees the same fingerprint.
+        body: JSON.stringify(request),
+        signal: options.signal,
+      },
+    );
+    return { job: toJob(response.body), retryAfterMs: parseRetryAfter(response.headers.get('retry-after')) };
+  }
+
+  async #read(id: string, signal: AbortSignal | undefined): Promise<Answer> {
+    const response = await this.#request({ method: 'GET', path: `/jobs/${encodeURIComponent(id)}`, signal });
+    return { job: toJob(response.body), retryAfterMs: parseRetryAfter(response.headers.get('retry-after')) };
+  }
+
+  async #pollUntilDone(
+    id: string,
+    first: Answer | undefined,
+    options: WaitOptions,
+    signal: AbortSignal,
+    seen: (job: Job) => void,
+  ): Promise<Job> {
+    const interval = { ...DEFAULT_POLL_INTERVAL, ...options.pollInterval };
+    let backoffAttempt = 0;
+    let lastProgress: string | undefined;
+    let answer = first ?? (await this.#read(id, signal));
+    for (;;) {
+      const { job } = answer;
+      seen(job);
+      options.onPoll?.(job);
+      const progressKey = job.progress && progressSignature(job.progress);
+      if (job.progress && progressKey !== lastProgress) {
+        lastProgress = progressKey;
+        options.onProgress?.(job.progress, job);
+      }
+      if (isDone(job)) return settle(job);
+      const delay = answer.retryAfterMs ?? fullJitterDelay(backoffAttempt++, interval, this.#random);
+      await sleep(delay, signal);
+      answer = await this.#read(id, signal);
+    }
+  }
+
+  /**
+   * Runs `body` under the wait's deadline and the caller's signal: either one aborts whatever is
+   * in flight (a request or a sleep). A deadline becomes a WaitTimeoutError, an abort the
+   * signal's reason.
+   */
+  async #withDeadline(
+    jobId: string | undefined,
+    options: WaitOptions,
+    body: (signal: AbortSignal, seen: (job: Job) => void) => Promise<Job>,
+  ): Promise<Job> {
+    const outer = options.signal;
+    if (outer?.aborted) throw outer.reason;
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(outer?.reason);
+    outer?.addEventListener('abort', onAbort, { once: true });
+    let timedOut = false;
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            controller.abort();
+          }, options.timeoutMs);
+    let lastJob: Job | undefined;
+    try {
+      return await body(controller.signal, (job) => {
+        lastJob = job;
+      });
+    } catch (error) {
+      if (timedOut && options.timeoutMs !== undefined) throw new WaitTimeoutError(lastJob?.id ?? jobId, options.timeoutMs, lastJob);
+      if (outer?.aborted) throw outer.reason;
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      outer?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * One API call, retried after a network error or a busy answer: waiting `Retry-After` when the
+   * server sent it, else backing off with full jitter. Every call may be retried: GET and DELETE
+   * are idempotent, and POST carries an Idempotency-Key.
+   */
+  async #request(request: RawRequest): Promise<RawResponse> {
+    const url = `${this.#baseUrl}${request.path}`;
+    const { signal } = request;
+    for (let attempt = 0; ; attempt += 1) {
+      if (signal?.aborted) throw signal.reason;
+      const canRetry = attempt < this.#retry.retries;
+      const headers = new Headers(typeof this.#headers === 'function' ? await this.#headers() : this.#headers);
+      headers.set('accept', 'application/json, application/problem+json');
+      for (const [name, value] of Object.entries(request.headers ?? {})) headers.set(name, value);
+      let response: Response;
+      let text: string;
+      try {
+        response = await this.#fetch(url, {
+          method: request.method,
+          headers,
+          ...(request.body !== undefined && { body: request.body }),
+          ...(signal && { signal }),
+        });
+        text = await response.text();
+      } catch (error) {
+        if (signal?.aborted) throw signal.reason;
+        if (canRetry) {
+          await sleep(fullJitterDelay(attempt, this.#retry, this.#random), signal);
+          continue;
+        }
+        // fetch says only "fetch failed"; the reason (ECONNREFUSED, a DNS error...) is its cause.
+        const reason = error instanceof Error ? `${error.message}${error.cause instanceof Error ? `: ${error.cause.message}` : ''}` : String(error);
+        throw new NetworkError(`${request.method} ${url} failed: ${reason}`, { cause: error });
+      }
+      if (!response.ok && canRetry && RETRYABLE_STATUSES.has(response.status)) {
+        const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
+        await sleep(retryAfter ?? fullJitterDelay(attempt, this.#retry, this.#random), signal);
+        continue;
+      }
+      const body = parseBody(text, url);
+      if (!response.ok) throw new ApiError(response.status, toProblem(body, response.status, response.statusText), response.headers);
+      return { status: response.status, headers: response.headers, body };
+    }
+  }
+}
+
+function parseBody(text: string, url: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new NetworkError(`${url} answered with a body that is not JSON`, { cause: error });
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The problem details of an error answer. An answer that is not problem+json (a gateway's own
+ * `{"message":"Not Found"}`, an HTML page) becomes an `about:blank` problem, as RFC 9457 advises.
+ */
+function toProblem(body: unknown, status: number, statusText: string): ProblemDetails {
+  if (isRecord(body) && typeof body.title === 'string') {
+    return { ...body, type: typeof body.type === 'string' ? body.type : 'about:blank', title: body.title, status };
+  }
+  const message = isRecord(body) && typeof body.message === 'string' ? body.message : undefined;
+  return { type: 'about:blank', title: message ?? (statusText || `HTTP ${status}`), status };
+}
+
+const JOB_STATUSES: ReadonlySet<string> = new Set<JobStatus>(['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED']);
+
+function isJob(value: unknown): value is Job {
+  return isRecord(value) && typeof value.id === 'string' && typeof value.status === 'string' && JOB_STATUSES.has(value.status);
+}
+
+function toJob(body: unknown): Job {
+  if (!isJob(body)) throw new NetworkError('the API answered with something that is not a job resource');
+  return body;
+}
+
+function toPage(body: unknown): JobPage {
+  if (!isRecord(body) || !Array.isArray(body.jobs) || !body.jobs.every(isJob)) {
+    throw new NetworkError('the API answered with something that is not a page of jobs');
+  }
+  const nextCursor = typeof body.nextCursor === 'string' && body.nextCursor !== '' ? body.nextCursor : undefined;
+  return { jobs: body.jobs, ...(nextCursor !== undefined && { nextCursor }) };
+}
+
+function isDone(job: Job): boolean {
+  return job.done || FINAL_STATUSES.includes(job.status);
+}
+
+/** The job when it SUCCEEDED; the matching error when it ended otherwise. */
+function settle(job: Job): Job {
+  if (job.status === 'FAILED') throw new JobFailedError(job);
+  if (job.status === 'CANCELLED') throw new JobCancelledError(job);
+  return job;
+}
+
+function progressSignature(progress: Progress): string {
+  return JSON.stringify([progress.completed, progress.total, progress.percent, progress.message]);
+}

@@ -1,0 +1,76 @@
+/**
+ * What the client throws. Each outcome a caller must tell apart has its own class: the API
+ * answered an error, the API could not be reached, the job ended FAILED, the job ended CANCELLED,
+ * and the wait itself ran out of time. Aborting through an AbortSignal rejects with the signal's
+ * reason, as `fetch` does.
+ */
+import type { Job, ProblemDetails } from './types.ts';
+
+/** Base class of every error the client throws on its own account. */
+export class AsyncJobsError extends Error {
+  override readonly name: string = 'AsyncJobsError';
+}
+
+/** The API answered with an HTTP error; `problem` is its problem details body. */
+export class ApiError extends AsyncJobsError {
+  override readonly name = 'ApiError';
+
+  constructor(
+    /** The HTTP status code. */
+    readonly status: number,
+    /** The problem details; synthesized (`type: about:blank`) when the body was not problem+json. */
+    readonly problem: ProblemDetails,
+    /** The response headers, e.g. `retry-after`. */
+    readonly headers: Headers,
+  ) {
+    super(`${status} ${problem.title}${problem.detail ? `: ${problem.detail}` : ''}`);
+  }
+}
+
+/** The API could not be reached, or its answer could not be read. */
+export class NetworkError extends AsyncJobsError {
+  override readonly name = 'NetworkError';
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** The job ended FAILED; `job.error` (also `problem`) says why. */
+export class JobFailedError extends AsyncJobsError {
+  override readonly name = 'JobFailedError';
+  /** Why the job failed. */
+  readonly problem: ProblemDetails | undefined;
+
+  constructor(readonly job: Job) {
+    super(`job ${job.id} failed${job.error ? `: ${job.error.detail ?? job.error.title}` : ''}`);
+    this.problem = job.error;
+  }
+}
+
+/** The job ended CANCELLED; `job.error` (also `problem`) says how, when the server recorded it. */
+export class JobCancelledError extends AsyncJobsError {
+  override readonly name = 'JobCancelledError';
+  /** How the job was cancelled, when the server recorded it. */
+  readonly problem: ProblemDetails | undefined;
+
+  constructor(readonly job: Job) {
+    super(`job ${job.id} was cancelled${job.error?.detail ? `: ${job.error.detail}` : ''}`);
+    this.problem = job.error;
+  }
+}
+
+/** `wait()` reached its own deadline before the job ended; the job itself may still end later. */
+export class WaitTimeoutError extends AsyncJobsError {
+  override readonly name = 'WaitTimeoutError';
+
+  constructor(
+    /** The job waited for; undefined when the deadline passed before a submit was answered. */
+    readonly jobId: string | undefined,
+    readonly timeoutMs: number,
+    /** The job as last seen, if any poll answered before the deadline. */
+    readonly lastJob: Job | undefined,
+  ) {
+    super(`job ${jobId ?? '(not yet accepted)'} did not end within ${timeoutMs} ms${lastJob ? ` (last seen ${lastJob.status})` : ''}`);
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * The CLI in-process against a scripted API: its command line, its exit codes, what it prints on
+ * stdout and stderr with and without a terminal, and the progress line it draws.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type CliStream, ExitCode, runCli } from '../../client/cli.ts';
+import { formatElapsed, renderProgressLine } from '../../client/progress-bar.ts';
+import { type Scripted, fakeApi, jobResource } from './fake-api.ts';
+
+/** A stream that keeps what is written. */
+function capture(isTTY: boolean): CliStream & { text(): string } {
+  const chunks: string[] = [];
+  return { isTTY, columns: 100, write: (chunk: string) => chunks.push(chunk), text: () => chunks.join('') };
+}
+
+async function cli(args: string[], script: readonly Scripted[] = [], options: { tty?: boolean; env?: Record<string, string> } = {}) {
+  const api = fakeApi(script);
+  const stdout = capture(options.tty ?? false);
+  const stderr = capture(options.tty ?? false);
+  const code = await runCli(args, { stdout, stderr, env: options.env ?? {}, fetch: api.fetch });
+  return { code, stdout: stdout.text(), stderr: stderr.text(), calls: api.calls };
+}
+
+const succeeded = jobResource('SUCCEEDED', { result: { ok: true }, progress: { completed: 2, total: 2, percent: 100, message: 'done' } });
+
+describe('async-jobs usage errors exit 2 and say what is wrong', () => {
+  it.each([
+    [[], /missing command/],
+    [['frobnicate'], /unknown command 'frobnicate'/],
+    [['submit'], /submit needs --type/],
+    [['submit', '--type', 'echo', '--input', '{nope'], /--input is not JSON/],
+    [['submit', '--type', 'echo', '--input', '@/no/such/file.json'], /cannot read --input file/],
+    [['submit', '--type', 'echo', '--timeout', '5'], /--timeout goes with --wait/],
+    [['get'], /get takes one job id/],
+    [['get', 'a', 'b'], /get takes one job id/],
+    [['get', 'job_1', '--status', 'QUEUED'], /get takes no --status/],
+    [['wait', 'job_1', '--timeout', '0'], /--timeout must be a number of seconds above 0/],
+    [['list', '--status', 'DONE'], /--status must be one of QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED/],
+    [['list', '--limit', '1.5'], /--limit must be a whole number above 0/],
+    [['list', '--bogus'], /Unknown option '--bogus'/],
+    [['get', 'job_1', '--endpoint', 'ftp://x'], /not an http\(s\) URL/],
+  ])('%j', async (args, message) => {
+    // Act
+    const run = await cli(args);
+    // Assess
+    expect(run.code).toBe(ExitCode.usage);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr).toContain('Usage: async-jobs');
+    expect(run.stdout).toBe('');
+    expect(run.calls).toHaveLength(0);
+  });
+
+  it('prints the help on stdout with exit 0 for --help', async () => {
+    // Act
+    const run = await cli(['--help']);
+    // Assess
+    expect(run.code).toBe(ExitCode.ok);
+    expect(run.stdout).toContain('Exit codes: 0 ok (job succeeded), 1 job failed or cancelled, 2 usage error');
+  });
+});
+
+describe('async-jobs commands', () => {
+  it('submit reads --input from a file, sends the key and callback URL, and prints the job as one JSON line', async () => {
+    // Prepare
+    const dir = await mkdtemp(path.join(tmpdir(), 'async-jobs-cli-'));
+    const file = path.join(dir, 'input.json');
+    await writeFile(file, '{"from":"file"}');
+    try {
+      // Act
+      const run = await cli(
+        ['submit', '--type', 'echo', '--input', `@${file}`, '--idempotency-key', 'k-1', '--callback-url', 'https://example.com/hook'],
+        [{ status: 202, body: jobResource('QUEUED'), headers: { 'retry-after': '1' } }],
+      );
+      // Assess
+      expect(run.code).toBe(ExitCode.ok);
+      expect(run.stdout.endsWith('\n')).toBe(true);
+      expect(run.stdout.trim().split('\n')).toHaveLength(1);
+      expect(JSON.parse(run.stdout)).toMatchObject({ status: 'QUEUED' });
+      expect(JSON.parse(run.calls[0]?.body ?? '')).toEqual({ type: 'echo', input: { from: 'file' }, callbackUrl: 'https://example.com/hook' });
+      expect(run.calls[0]?.headers.get('idempotency-key')).toBe('k-1');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('takes the endpoint from ASYNC_JOBS_URL, and --endpoint over it', async () => {
+    // Act
+    const fromEnv = await cli(['get', 'job_1'], [{ status: 200, body: succeeded }], { env: { ASYNC_JOBS_URL: 'http://env.test' } });
+    const fromFlag = await cli(['get', 'job_1', '--endpoint', 'http://flag.test'], [{ status: 200, body: succeeded }], {
+      env: { ASYNC_JOBS_URL: 'http://env.test' },
+    });
+    const byDefault = await cli(['get', 'job_1'], [{ status: 200, body: succeeded }]);
+    // Assess
+    expect([fromEnv, fromFlag, byDefault].map((run) => run.calls[0]?.url)).toEqual([
+      'http://env.test/jobs/job_1',
+      'http://flag.test/jobs/job_1',
+      'http://127.0.0.1:3000/jobs/job_1',
+    ]);
+  });
+
+  it('list prints at most --limit jobs as one JSON array, following cursors', async () => {
+    // Act
+    const run = await cli(
+      ['list', '--status', 'succeeded', '--limit', '3'],
+      [
+        { status: 200, body: { jobs: [jobResource('SUCCEEDED', { id: 'job_1' }), jobResource('SUCCEEDED', { id: 'job_2' })], nextCursor: 'n' } },
+        { status: 200, body: { jobs: [jobResource('SUCCEEDED', { id: 'job_3' }), jobResource('SUCCEEDED', { id: 'job_4' })], nextCursor: 'm' } },
+      ],
+    );
+    // Assess
+    expect(run.code).toBe(ExitCode.ok);
+    expect((JSON.parse(run.stdout) as { id: string }[]).map((job) => job.id)).toEqual(['job_1', 'job_2', 'job_3']);
+    expect(run.calls.map((call) => call.url)).toEqual(['http://127.0.0.1:3000/jobs?status=SUCCEEDED&limit=3', 'http://127.0.0.1:3000/jobs?status=SUCCEEDED&limit=3&cursor=n']);
+  });
+});
+
+describe('async-jobs exit codes and output', () => {
+  const problem = { type: '/problems/job-failed', title: 'Job failed', status: 500, detail: 'no such customer' };
+
+  it.each([
+    ['SUCCEEDED', succeeded, ExitCode.ok],
+    ['FAILED', jobResource('FAILED', { error: problem }), ExitCode.jobFailed],
+    ['CANCELLED', jobResource('CANCELLED', { error: { ...problem, type: '/problems/job-cancelled', status: 409 } }), ExitCode.jobFailed],
+  ])('wait on a job that ends %s prints it as JSON and exits %i', async (status, final, expected) => {
+    // Act
+    const run = await cli(['wait', 'job_AAAAAAAAAAAAAAAAAAAAAA'], [{ status: 200, body: final }]);
+    // Assess
+    expect(run.code).toBe(expected);
+    expect(JSON.parse(run.stdout)).toMatchObject({ status });
+  });
+
+  it('exits 4 with the problem on stderr, as JSON when stderr is not a terminal, when the API answers an error', async () => {
+    // Prepare
+    const notFound = { type: '/problems/not-found', title: 'Job not found', status: 404, detail: "There is no job 'job_1'." };
+    // Act
+    const run = await cli(['get', 'job_1'], [{ status: 404, body: notFound }]);
+    // Assess
+    expect(run.code).toBe(ExitCode.apiError);
+    expect(run.stdout).toBe('');
+    expect(JSON.parse(run.stderr)).toEqual({ error: "404 Job not found: There is no job 'job_1'.", problem: notFound });
+  });
+
+  it('on a terminal, draws the progress line on stderr and prints indented JSON on stdout', async () => {
+    // Prepare
+    const running = jobResource('RUNNING', { progress: { completed: 1, total: 2, percent: 50, message: 'half way' } });
+    // Act
+    const run = await cli(['wait', 'job_AAAAAAAAAAAAAAAAAAAAAA'], [{ status: 202, body: running, headers: { 'retry-after': '0' } }, { status: 200, body: succeeded }], {
+      tty: true,
+    });
+    // Assess
+    expect(run.code).toBe(ExitCode.ok);
+    expect(run.stderr).toContain('\r\x1b[2K[############------------]  50% RUNNING half way  0:00');
+    expect(run.stderr).toContain('[########################] 100% SUCCEEDED done  0:00');
+    expect(run.stdout).toContain('\n  "status": "SUCCEEDED",\n');
+  });
+
+  it('when stdout is not a terminal, writes no progress at all', async () => {
+    // Act
+    const run = await cli(['wait', 'job_AAAAAAAAAAAAAAAAAAAAAA'], [{ status: 200, body: succeeded }]);
+    // Assess
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe(`${JSON.stringify(succeeded)}\n`);
+  });
+});
+
+describe('the progress line', () => {
+  it.each([
+    [undefined, 1_000, '[------------------------]  --% WAITING  0:01'],
+    [jobResource('QUEUED'), 12_000, '[------------------------]  --% QUEUED  0:12'],
+    [jobResource('RUNNING', { progress: { completed: 1, total: 4, percent: 25, message: 'slept 1 of 4 s' } }), 75_000, '[######------------------]  25% RUNNING slept 1 of 4 s  1:15'],
+    [jobResource('RUNNING', { progress: { completed: 3 } }), 3_723_000, '[------------------------]  --% RUNNING  1:02:03'],
+  ])('shows %j after %i ms as %s', (job, elapsed, expected) => {
+    // Act
+    const line = renderProgressLine(job, elapsed);
+    // Assess
+    expect(line).toBe(expected);
+  });
+
+  it('shortens the message so the line fits the terminal', () => {
+    // Prepare
+    const job = jobResource('RUNNING', { progress: { completed: 1, total: 2, percent: 50, message: 'x'.repeat(200) } });
+    // Act
+    const line = renderProgressLine(job, 5_000, 60);
+    // Assess
+    expect(line.length).toBeLessThan(60);
+    expect(line).toMatch(/^\[#{12}-{12}\] {2}50% RUNNING x+… {2}0:05$/);
+  });
+
+  it.each([
+    [0, '0:00'],
+    [59_999, '0:59'],
+    [600_000, '10:00'],
+    [3_600_000, '1:00:00'],
+  ])('formats %i ms as %s', (ms, expected) => {
+    // Act
+    const formatted = formatElapsed(ms);
+    // Assess
+    expect(formatted).toBe(expected);
+  });
+});

@@ -1,0 +1,212 @@
+/**
+ * The client's single calls against a scripted API on a fake clock: the Idempotency-Key of
+ * `submit()` and its reuse by retries, which answers are retried and which are not, and how
+ * `get()`, `cancel()`, `list()` and `submitAndWait()` read the API.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ApiError, AsyncJobsClient, NetworkError } from '../../client/index.ts';
+import { type Scripted, fakeApi, gaps, jobResource, settle } from './fake-api.ts';
+
+const START = Date.UTC(2026, 0, 1, 12, 0, 0);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const accepted: Scripted = { status: 202, body: jobResource('QUEUED'), headers: { location: '/jobs/job_AAAAAAAAAAAAAAAAAAAAAA', 'retry-after': '1' } };
+const unavailable: Scripted = {
+  status: 503,
+  body: { type: '/problems/service-unavailable', title: 'Service unavailable', status: 503, detail: 'retry' },
+  headers: { 'retry-after': '2' },
+};
+
+function clientFor(script: readonly Scripted[]) {
+  const api = fakeApi(script);
+  return { api, client: new AsyncJobsClient({ baseUrl: 'http://api.test/prod/', fetch: api.fetch, random: () => 0.5 }) };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  vi.setSystemTime(START);
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('submit() and its Idempotency-Key', () => {
+  it('posts the request as JSON with a fresh random key on every call', async () => {
+    // Prepare
+    const { api, client } = clientFor([accepted, accepted]);
+    // Act
+    const job = await client.submit({ type: 'echo', input: { n: 1 } });
+    await client.submit({ type: 'echo', input: { n: 1 } });
+    // Assess
+    expect(job).toMatchObject({ status: 'QUEUED', done: false });
+    const [first, second] = api.calls;
+    expect(first).toMatchObject({ method: 'POST', url: 'http://api.test/prod/jobs', body: '{"type":"echo","input":{"n":1}}' });
+    expect(first?.headers.get('content-type')).toBe('application/json');
+    expect(first?.headers.get('idempotency-key')).toMatch(UUID);
+    expect(second?.headers.get('idempotency-key')).toMatch(UUID);
+    expect(second?.headers.get('idempotency-key')).not.toBe(first?.headers.get('idempotency-key'));
+  });
+
+  it.each([
+    ['a network error', new TypeError('fetch failed'), 100],
+    ['a 503 with Retry-After', unavailable, 2000],
+  ])('retries after %s with the same key and body, and resolves with the one job', async (_what, failure, expectedGap) => {
+    // Prepare
+    const { api, client } = clientFor([failure, accepted]);
+    // Act
+    const outcome = settle(client.submit({ type: 'echo', input: 'x' }));
+    await vi.runAllTimersAsync();
+    // Assess
+    expect(await outcome).toEqual({ value: expect.objectContaining({ id: 'job_AAAAAAAAAAAAAAAAAAAAAA' }) });
+    expect(api.calls).toHaveLength(2);
+    const [first, second] = api.calls;
+    expect(second?.headers.get('idempotency-key')).toBe(first?.headers.get('idempotency-key'));
+    expect(second?.body).toBe(first?.body);
+    // Network errors back off with full jitter (0.5 of the first 200 ms ceiling); a 503 waits its Retry-After.
+    expect(gaps(api.calls)).toEqual([expectedGap]);
+  });
+
+  it('sends the caller’s own key verbatim, on every retry', async () => {
+    // Prepare
+    const { api, client } = clientFor([new TypeError('fetch failed'), accepted]);
+    // Act
+    const outcome = settle(client.submit({ type: 'echo' }, { idempotencyKey: 'order-4711' }));
+    await vi.runAllTimersAsync();
+    // Assess
+    expect(await outcome).toHaveProperty('value');
+    expect(api.calls.map((call) => call.headers.get('idempotency-key'))).toEqual(['order-4711', 'order-4711']);
+  });
+
+  it('gives up after 3 retries with a NetworkError, all four attempts under one key', async () => {
+    // Prepare
+    const { api, client } = clientFor(Array.from({ length: 4 }, () => new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED') })));
+    // Act
+    const outcome = settle(client.submit({ type: 'echo' }));
+    await vi.runAllTimersAsync();
+    const result = await outcome;
+    // Assess
+    const error = 'error' in result ? result.error : undefined;
+    expect(error).toBeInstanceOf(NetworkError);
+    expect(String((error as Error).message)).toContain('ECONNREFUSED');
+    expect(new Set(api.calls.map((call) => call.headers.get('idempotency-key'))).size).toBe(1);
+    expect(api.calls).toHaveLength(4);
+  });
+
+  it.each([
+    [400, 'Invalid request'],
+    [422, 'Unknown job type'],
+    [500, 'Internal error'],
+  ])('does not retry a %i: it throws ApiError with the problem at once', async (status, title) => {
+    // Prepare
+    const problem = { type: '/problems/x', title, status, detail: 'because' };
+    const { api, client } = clientFor([{ status, body: problem }]);
+    // Act
+    const result = await settle(client.submit({ type: 'nope' }));
+    // Assess
+    const error = 'error' in result ? result.error : undefined;
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error).toMatchObject({ status, problem, message: `${status} ${title}: because` });
+    expect(api.calls).toHaveLength(1);
+  });
+});
+
+describe('get()', () => {
+  it('reads the job, whether the answer is 202 or 200', async () => {
+    // Prepare
+    const { api, client } = clientFor([
+      { status: 202, body: jobResource('RUNNING'), headers: { 'retry-after': '1' } },
+      { status: 200, body: jobResource('FAILED', { error: { type: '/problems/job-failed', title: 'Job failed', status: 500 } }) },
+    ]);
+    // Act
+    const running = await client.get('job_AAAAAAAAAAAAAAAAAAAAAA');
+    const failed = await client.get('job_AAAAAAAAAAAAAAAAAAAAAA');
+    // Assess: a FAILED job is an answer, not an error, for get().
+    expect(running).toMatchObject({ status: 'RUNNING', done: false });
+    expect(failed).toMatchObject({ status: 'FAILED', done: true, error: { title: 'Job failed' } });
+    expect(api.calls[0]).toMatchObject({ method: 'GET', url: 'http://api.test/prod/jobs/job_AAAAAAAAAAAAAAAAAAAAAA' });
+  });
+
+  it('turns an answer that is not problem+json into an about:blank problem', async () => {
+    // Prepare: what API Gateway itself answers for an unknown route.
+    const { client } = clientFor([{ status: 404, body: { message: 'Not Found' } }]);
+    // Act
+    const result = await settle(client.get('job_x'));
+    // Assess
+    expect('error' in result && result.error).toMatchObject({ status: 404, problem: { type: 'about:blank', title: 'Not Found', status: 404 } });
+  });
+
+  it('escapes the id into the path', async () => {
+    // Prepare
+    const { api, client } = clientFor([{ status: 200, body: jobResource('SUCCEEDED') }]);
+    // Act
+    await client.get('../admin?x=1');
+    // Assess
+    expect(api.calls[0]?.url).toBe('http://api.test/prod/jobs/..%2Fadmin%3Fx%3D1');
+  });
+});
+
+describe('cancel()', () => {
+  it('sends DELETE to the job and returns the job as the API answers it', async () => {
+    // Prepare
+    const { api, client } = clientFor([{ status: 200, body: jobResource('CANCELLED') }]);
+    // Act
+    const job = await client.cancel('job_AAAAAAAAAAAAAAAAAAAAAA');
+    // Assess
+    expect(job.status).toBe('CANCELLED');
+    expect(api.calls[0]).toMatchObject({ method: 'DELETE', url: 'http://api.test/prod/jobs/job_AAAAAAAAAAAAAAAAAAAAAA' });
+  });
+});
+
+describe('list()', () => {
+  it('yields one page per request, following nextCursor until the last page', async () => {
+    // Prepare
+    const { api, client } = clientFor([
+      { status: 200, body: { jobs: [jobResource('QUEUED', { id: 'job_1' }), jobResource('QUEUED', { id: 'job_2' })], nextCursor: 'c/1+' } },
+      { status: 200, body: { jobs: [jobResource('QUEUED', { id: 'job_3' })] } },
+    ]);
+    // Act
+    const pages = [];
+    for await (const page of client.list({ status: 'QUEUED', limit: 2 })) pages.push(page.jobs.map((job) => job.id));
+    // Assess
+    expect(pages).toEqual([['job_1', 'job_2'], ['job_3']]);
+    expect(api.calls.map((call) => call.url)).toEqual([
+      'http://api.test/prod/jobs?status=QUEUED&limit=2',
+      'http://api.test/prod/jobs?status=QUEUED&limit=2&cursor=c%2F1%2B',
+    ]);
+  });
+
+  it('stops requesting when the caller stops iterating', async () => {
+    // Prepare
+    const { api, client } = clientFor([{ status: 200, body: { jobs: [jobResource('QUEUED')], nextCursor: 'more' } }]);
+    // Act
+    for await (const _page of client.list()) break;
+    // Assess
+    expect(api.calls).toHaveLength(1);
+    expect(api.calls[0]?.url).toBe('http://api.test/prod/jobs');
+  });
+});
+
+describe('submitAndWait()', () => {
+  it('waits the Retry-After of the submit before the first poll, and resolves with the final job', async () => {
+    // Prepare
+    const { api, client } = clientFor([accepted, { status: 200, body: jobResource('SUCCEEDED', { result: 42 }) }]);
+    // Act
+    const outcome = settle(client.submitAndWait({ type: 'echo', input: 42 }));
+    await vi.runAllTimersAsync();
+    // Assess
+    expect(await outcome).toEqual({ value: expect.objectContaining({ status: 'SUCCEEDED', result: 42 }) });
+    expect(api.calls.map((call) => call.method)).toEqual(['POST', 'GET']);
+    expect(gaps(api.calls)).toEqual([1000]);
+  });
+
+  it('counts the submit against timeoutMs', async () => {
+    // Prepare: the submit itself hangs.
+    const { client } = clientFor(['hang']);
+    // Act
+    const outcome = settle(client.submitAndWait({ type: 'echo' }, { timeoutMs: 3000 }));
+    await vi.runAllTimersAsync();
+    const result = await outcome;
+    // Assess
+    expect(Date.now() - START).toBe(3000);
+    expect('error' in result && result.error).toMatchObject({ name: 'WaitTimeoutError', jobId: undefined, lastJob: undefined });
+  });
+});
