@@ -116,6 +116,8 @@ export class AsyncJobs extends Construct {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.seconds(config.queue.deadLetterRetentionSeconds),
+      // It feeds on-dead-letter: six times that function's timeout, as for the jobs queue.
+      visibilityTimeout: Duration.seconds(6 * functionSpecs['on-dead-letter'].timeoutSeconds),
     });
     this.queue = new Queue(this, 'jobs-queue', {
       encryption: QueueEncryption.SQS_MANAGED,

@@ -117,8 +117,8 @@ export function isExpired(job: JobRecord, now: Date): boolean {
 
 /** Builds a progress value, deriving `percent` and clamping it to 0..100. */
 export function makeProgress(completed: number, total?: number, message?: string): Progress {
-  const percent =
-    total !== undefined && total > 0 ? Math.min(100, Math.max(0, Math.round((completed / total) * 100))) : undefined;
+  const ratio = total !== undefined && total > 0 ? completed / total : Number.NaN;
+  const percent = Number.isFinite(ratio) ? Math.min(100, Math.max(0, Math.round(ratio * 100))) : undefined;
   return {
     completed,
     ...(total !== undefined && { total }),

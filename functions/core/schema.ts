@@ -44,9 +44,11 @@ export function validate(schema: Schema, value: unknown, at = ''): FieldError[] 
     return [{ field: at, message: `must be ${schema.type === 'integer' ? 'an integer' : `of type ${schema.type}`}, got ${actual}` }];
   }
   if (typeof value === 'string') {
-    if (schema.minLength !== undefined && value.length < schema.minLength)
+    // JSON Schema counts characters (code points), not UTF-16 units.
+    const length = [...value].length;
+    if (schema.minLength !== undefined && length < schema.minLength)
       errors.push({ field: at, message: `must be at least ${schema.minLength} characters long` });
-    if (schema.maxLength !== undefined && value.length > schema.maxLength)
+    if (schema.maxLength !== undefined && length > schema.maxLength)
       errors.push({ field: at, message: `must be at most ${schema.maxLength} characters long` });
     if (schema.pattern !== undefined && !new RegExp(schema.pattern, 'u').test(value))
       errors.push({ field: at, message: `must match ${schema.pattern}` });
@@ -67,7 +69,8 @@ export function validate(schema: Schema, value: unknown, at = ''): FieldError[] 
       errors.push({ field: at, message: `must have at most ${schema.maxProperties} properties` });
     for (const key of keys) {
       const field = `${at}/${pointerSegment(key)}`;
-      const declared = schema.properties?.[key];
+      // Own properties only: a body key such as `__proto__` or `constructor` must not find Object's.
+      const declared = schema.properties && Object.hasOwn(schema.properties, key) ? schema.properties[key] : undefined;
       if (declared) errors.push(...validate(declared, record[key], field));
       else if (schema.additionalProperties === false) errors.push({ field, message: 'is not a known property' });
       else if (typeof schema.additionalProperties === 'object')
@@ -75,4 +78,17 @@ export function validate(schema: Schema, value: unknown, at = ''): FieldError[] 
     }
   }
   return errors;
+}
+
+/** Nesting depth of a JSON value, computed without recursion so a hostile body cannot overflow the stack. */
+export function jsonDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop() as [unknown, number];
+    if (current === null || typeof current !== 'object') continue;
+    deepest = Math.max(deepest, depth);
+    for (const child of Object.values(current)) stack.push([child, depth + 1]);
+  }
+  return deepest;
 }

@@ -10,7 +10,7 @@ import {
   unknownJobTypeProblem,
   validationProblem,
 } from './problem.ts';
-import { type Schema, validate } from './schema.ts';
+import { jsonDepth, type Schema, validate } from './schema.ts';
 
 /** Limits that come from configuration and from the deployed worker's timeout. */
 export interface SubmitLimits {
@@ -19,10 +19,12 @@ export interface SubmitLimits {
   readonly defaultTimeoutSeconds: number;
   /** The longest attempt the worker function allows. */
   readonly maxTimeoutSeconds: number;
+  /** Timeout of the submit function itself: how long a first request may still be in flight. */
+  readonly submitTimeoutSeconds: number;
 }
 
 /** The `POST /jobs` body schema. */
-export function submitSchema(limits: SubmitLimits): Schema {
+export function submitSchema(limits: Pick<SubmitLimits, 'maxDelaySeconds' | 'defaultTimeoutSeconds' | 'maxTimeoutSeconds'>): Schema {
   return {
     type: 'object',
     required: ['type'],
@@ -87,6 +89,9 @@ export interface Submitted {
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
+/** Deepest nesting accepted in a submit body. */
+export const MAX_DEPTH = 32;
+
 /**
  * Validates the body and creates the job. The record is written before the message is sent, so the
  * worker always finds it. With an Idempotency-Key the id is derived from caller and key, so the
@@ -96,6 +101,8 @@ export async function submitJob(deps: SubmitDeps, owner: string, body: unknown, 
   if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
     throw invalidParameterProblem('Idempotency-Key', 'must be 1 to 255 visible ASCII characters');
   }
+  // Stored, hashed and serialized: bounded nesting keeps every step off the edge of the stack.
+  if (jsonDepth(body) > MAX_DEPTH) throw invalidParameterProblem('', `the body nests deeper than ${MAX_DEPTH} levels`);
   const errors = validate(submitSchema(deps.limits), body);
   if (errors.length > 0) throw validationProblem(errors);
   const request = body as SubmitBody;
@@ -153,5 +160,12 @@ async function replay(deps: SubmitDeps, id: string, owner: string, requestHash: 
   // The id is derived from the owner, so an existing record is this caller's; check anyway.
   if (existing.owner !== owner) throw new Error(`idempotent job ${id} belongs to another owner`);
   if (existing.requestHash !== requestHash) throw idempotencyKeyReusedProblem();
+  // The first request failed to enqueue it (its caller got 503) and it has not run since: enqueue it
+  // now rather than leave it to the reconciler. Only once that request has certainly ended, so that
+  // concurrent repeats do not each send a message; a duplicate would be harmless anyway.
+  const settledAt = Date.parse(existing.createdAt) + (deps.limits.submitTimeoutSeconds + 1) * 1000;
+  if (existing.status === 'QUEUED' && existing.attempts === 0 && deps.now().getTime() > settledAt) {
+    await deps.queue.enqueue({ jobId: existing.id, type: existing.type });
+  }
   return { job: existing, replayed: true };
 }

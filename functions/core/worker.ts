@@ -177,7 +177,8 @@ async function runProcessor(deps: WorkerDeps, job: JobRecord, invocation: Invoca
   const processor = deps.processors[job.type];
   if (!processor) return failed(ProblemType.jobFailed, 'Job failed', `No processor handles job type '${job.type}' in this worker.`);
   const controller = new AbortController();
-  const stopAt = Math.min(invocation.stopBy, Date.now() + job.timeoutSeconds * 1000);
+  const startedAt = Date.now();
+  const stopAt = Math.min(invocation.stopBy, startedAt + job.timeoutSeconds * 1000);
   const timer = setTimeout(() => controller.abort(new StopReason('timeout')), Math.max(0, stopAt - Date.now()));
   const cancelWatch = setInterval(() => {
     deps.store.isCancelRequested(job.id).then(
@@ -213,7 +214,9 @@ async function runProcessor(deps: WorkerDeps, job: JobRecord, invocation: Invoca
       };
     }
     if (reason instanceof StopReason) {
-      return failed(ProblemType.jobTimedOut, 'Job timed out', `The attempt did not finish within ${job.timeoutSeconds} s.`, progress.latest);
+      const allowed = Math.round((stopAt - startedAt) / 1000);
+      const why = allowed < job.timeoutSeconds ? ` (the worker invocation had ${allowed} s left of the job's ${job.timeoutSeconds} s)` : '';
+      return failed(ProblemType.jobTimedOut, 'Job timed out', `The attempt did not finish within ${allowed} s${why}.`, progress.latest);
     }
     const detail = error instanceof Error ? error.message : String(error);
     if (error instanceof RetryableError) {

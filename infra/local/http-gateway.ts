@@ -60,9 +60,18 @@ async function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
   return Buffer.concat(chunks);
 }
 
+/** The request target as a URL, always read as a path (`//host/x` is the path `//host/x`); undefined if unusable. */
+function requestUrl(req: IncomingMessage): URL | undefined {
+  const target = req.url ?? '/';
+  try {
+    return new URL(`http://localhost${target.startsWith('/') ? '' : '/'}${target}`);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Builds the payload 2.0 event of a request, as HTTP API does. */
-export function toEvent(req: IncomingMessage, body: Buffer, route: CompiledRoute, match: RegExpExecArray, requestId: string): APIGatewayProxyEventV2 {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+export function toEvent(req: IncomingMessage, url: URL, body: Buffer, route: CompiledRoute, match: RegExpExecArray, requestId: string): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {};
   const cookies: string[] = [];
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
@@ -153,7 +162,12 @@ export function createGateway(
   return http.createServer(async (req, res) => {
     const requestId = randomUUID();
     try {
-      const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+      const url = requestUrl(req);
+      if (!url) {
+        req.resume();
+        return send(res, 400, '{"message":"Bad Request"}', { 'content-type': 'application/json', 'apigw-requestid': requestId });
+      }
+      const path = url.pathname;
       let found: { route: CompiledRoute; match: RegExpExecArray } | undefined;
       for (const route of compiled) {
         const match = route.spec.method === req.method ? route.pattern.exec(path) : null;
@@ -167,7 +181,7 @@ export function createGateway(
       if (body === 'too-large') {
         return send(res, 413, '{"message":"Request Entity Too Large"}', { 'content-type': 'application/json', connection: 'close' });
       }
-      const event = toEvent(req, body, found.route, found.match, requestId);
+      const event = toEvent(req, url, body, found.route, found.match, requestId);
       const result = await invoke(found.route.spec.function, event);
       writeResult(res, result, requestId);
     } catch (error) {

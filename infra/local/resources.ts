@@ -3,6 +3,7 @@ import { CreateTableCommand, type DynamoDBClient, ResourceInUseException } from 
 import { CreateTopicCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { names, queue } from '../config.ts';
+import { functionSpecs } from '../functions.ts';
 
 /** Names and addresses of the created resources. */
 export interface LocalResources {
@@ -36,7 +37,10 @@ export async function createResources(
   const { QueueUrl: deadLetterQueueUrl } = await clients.sqs.send(
     new CreateQueueCommand({
       QueueName: names.deadLetterQueue,
-      Attributes: { MessageRetentionPeriod: String(queue.deadLetterRetentionSeconds) },
+      Attributes: {
+        MessageRetentionPeriod: String(queue.deadLetterRetentionSeconds),
+        VisibilityTimeout: String(6 * functionSpecs['on-dead-letter'].timeoutSeconds),
+      },
     }),
   );
   if (!deadLetterQueueUrl) throw new Error('CreateQueue returned no URL');

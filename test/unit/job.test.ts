@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { type JobRecord, type JobStatus, type Progress, makeProgress, toResource } from '#core/job';
+import { type JobRecord, type JobStatus, type Progress, isExpired, makeProgress, toResource } from '#core/job';
 import { ProblemType } from '#core/problem';
 
 const ERROR = { type: ProblemType.jobFailed, title: 'Job failed', status: 500, detail: 'bad input' };
 
-/** A record carrying every optional field, so the view has to choose what to show. */
+/** A record carrying every optional field, internal ones included, so the view has to choose what to show. */
 function record(status: JobStatus, overrides: Partial<JobRecord> = {}): JobRecord {
   return {
     id: 'job_AAAAAAAAAAAAAAAAAAAAAA',
@@ -13,8 +13,12 @@ function record(status: JobStatus, overrides: Partial<JobRecord> = {}): JobRecor
     status,
     input: { secret: 'input stays private' },
     metadata: { team: 'a' },
+    delaySeconds: 5,
+    timeoutSeconds: 30,
+    requestHash: 'hash',
     result: { answer: 42 },
     error: ERROR,
+    lastError: { type: ProblemType.jobFailed, title: 'Job failed', status: 500, detail: 'an earlier attempt' },
     progress: { completed: 3, total: 10, percent: 30 },
     attempts: 1,
     createdAt: '2026-01-01T00:00:00.000Z',
@@ -24,6 +28,9 @@ function record(status: JobStatus, overrides: Partial<JobRecord> = {}): JobRecor
     expiresAt: 1_767_830_405,
     eventId: 'evt_x',
     publishedAt: '2026-01-01T00:00:06.000Z',
+    runDeadline: 1_767_225_720_000,
+    sweepAt: '2026-01-01T00:05:00.000Z',
+    sweepShard: '2',
     ...overrides,
   };
 }
@@ -48,12 +55,12 @@ describe('toResource', () => {
     if (hasError) expect(resource.error).toEqual(ERROR);
   });
 
-  it('shows a finished job completely, as an ISO expiry, and nothing internal', () => {
+  it('shows a finished job completely, with an ISO expiry, and nothing internal', () => {
     // Act
     const resource = toResource(record('SUCCEEDED'));
 
     // Assess
-    expect(resource).toEqual({
+    expect(resource).toStrictEqual({
       id: 'job_AAAAAAAAAAAAAAAAAAAAAA',
       type: 'echo',
       status: 'SUCCEEDED',
@@ -62,6 +69,8 @@ describe('toResource', () => {
       result: { answer: 42 },
       metadata: { team: 'a' },
       attempts: 1,
+      timeoutSeconds: 30,
+      delaySeconds: 5,
       createdAt: '2026-01-01T00:00:00.000Z',
       startedAt: '2026-01-01T00:00:01.000Z',
       finishedAt: '2026-01-01T00:00:05.000Z',
@@ -78,6 +87,7 @@ describe('toResource', () => {
       type: 'sleep',
       status: 'QUEUED',
       input: null,
+      timeoutSeconds: 60,
       attempts: 0,
       createdAt: '2026-01-01T00:00:00.000Z',
       updatedAt: '2026-01-01T00:00:00.000Z',
@@ -87,15 +97,29 @@ describe('toResource', () => {
     const resource = toResource(queued);
 
     // Assess
-    expect(resource).toEqual({
+    expect(resource).toStrictEqual({
       id: 'job_BBBBBBBBBBBBBBBBBBBBBB',
       type: 'sleep',
       status: 'QUEUED',
       done: false,
       attempts: 0,
+      timeoutSeconds: 60,
       createdAt: '2026-01-01T00:00:00.000Z',
       links: { self: '/jobs/job_BBBBBBBBBBBBBBBBBBBBBB' },
     });
+  });
+
+  it.each<[JobStatus, boolean]>([
+    ['RUNNING', true],
+    ['QUEUED', false],
+    ['CANCELLED', false],
+  ])('shows a cancel request on a %s job: %s', (status, shown) => {
+    // Act
+    const resource = toResource(record(status, { cancelRequestedAt: '2026-01-01T00:00:03.000Z' }));
+
+    // Assess
+    expect(resource.cancelRequested).toBe(shown ? true : undefined);
+    expect('cancelRequested' in resource).toBe(shown);
   });
 
   it('shows a null result for a job that succeeded without returning anything', () => {
@@ -115,6 +139,24 @@ describe('toResource', () => {
 
     // Assess
     expect(resource.expiresAt).toBe('1970-01-01T00:00:00.000Z');
+  });
+});
+
+describe('isExpired', () => {
+  const expiresAt = 1_767_830_405;
+
+  it.each<[string, number | undefined, number, boolean]>([
+    ['a job without an expiry', undefined, expiresAt * 1000 + 1, false],
+    ['a job a millisecond before its expiry', expiresAt, expiresAt * 1000 - 1, false],
+    ['a job at its expiry', expiresAt, expiresAt * 1000, true],
+    ['a job after its expiry', expiresAt, expiresAt * 1000 + 86_400_000, true],
+  ])('reads %s as expired: %s', (_, expiry, nowMs, expected) => {
+    // Prepare
+    const { expiresAt: __, ...base } = record('SUCCEEDED');
+    const job: JobRecord = expiry === undefined ? base : { ...base, expiresAt: expiry };
+
+    // Act / Assess
+    expect(isExpired(job, new Date(nowMs))).toBe(expected);
   });
 });
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { isJobId } from '#core/ids';
 import type { JobMessage, JobQueue } from '#core/ports';
 import { ProblemError, ProblemType } from '#core/problem';
-import { type SubmitDeps, submitJob } from '#core/submit';
+import { MAX_DEPTH, type SubmitDeps, submitJob } from '#core/submit';
+import { lifecycle } from '#infra/config';
 import { InMemoryJobStore } from '../support/in-memory-store.ts';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
@@ -18,15 +19,18 @@ class FakeQueue implements JobQueue {
   }
 }
 
-function setup() {
+function setup(overrides: Partial<SubmitDeps> = {}) {
   const store = new InMemoryJobStore();
   const queue = new FakeQueue();
   const deps: SubmitDeps = {
     store,
     queue,
     knownTypes: ['echo', 'sleep', 'fail'],
-    limits: { maxDelaySeconds: 900, retryAfterSeconds: 2 },
+    limits: { maxDelaySeconds: 900, retryAfterSeconds: 2, defaultTimeoutSeconds: 60, maxTimeoutSeconds: 117, submitTimeoutSeconds: 10 },
+    lifecycle,
+    idempotencySecret: 'test-secret',
     now: () => NOW,
+    ...overrides,
   };
   return { store, queue, deps };
 }
@@ -46,23 +50,25 @@ describe('submitJob', () => {
     const { store, queue, deps } = setup();
 
     // Act
-    const job = await submitJob(deps, 'arn:aws:iam::1:user/alice', {
+    const { job, replayed } = await submitJob(deps, 'arn:aws:iam::1:user/alice', {
       type: 'sleep',
       input: { seconds: 2 },
       delaySeconds: 30,
+      timeoutSeconds: 10,
       metadata: { team: 'a' },
     });
 
     // Assess
+    expect(replayed).toBe(false);
     expect(isJobId(job.id)).toBe(true);
-    expect(job).toEqual({
-      id: job.id,
+    expect(job).toMatchObject({
       owner: 'arn:aws:iam::1:user/alice',
       type: 'sleep',
       status: 'QUEUED',
       input: { seconds: 2 },
       metadata: { team: 'a' },
       delaySeconds: 30,
+      timeoutSeconds: 10,
       attempts: 0,
       createdAt: NOW.toISOString(),
       updatedAt: NOW.toISOString(),
@@ -71,17 +77,44 @@ describe('submitJob', () => {
     expect(queue.sent).toEqual([{ message: { jobId: job.id, type: 'sleep' }, delaySeconds: 30 }]);
   });
 
-  it('stores a missing input as null and leaves out what was not sent', async () => {
+  it('stores a missing input as null, the default timeout, and leaves out what was not sent', async () => {
     // Prepare
     const { deps } = setup();
 
     // Act
-    const job = await submitJob(deps, 'anonymous', { type: 'echo' });
+    const { job } = await submitJob(deps, 'anonymous', { type: 'echo' });
 
     // Assess
     expect(job.input).toBeNull();
+    expect(job.timeoutSeconds).toBe(60);
     expect(job).not.toHaveProperty('metadata');
     expect(job).not.toHaveProperty('delaySeconds');
+    expect(job).not.toHaveProperty('requestHash');
+  });
+
+  it('caps the default timeout at the longest the worker allows', async () => {
+    // Prepare
+    const { deps } = setup();
+    const shortWorker = { ...deps, limits: { ...deps.limits, maxTimeoutSeconds: 20 } };
+
+    // Act
+    const { job } = await submitJob(shortWorker, 'anonymous', { type: 'echo' });
+
+    // Assess
+    expect(job.timeoutSeconds).toBe(20);
+  });
+
+  it('lets the reconciler find a job whose message goes missing, after it could have started', async () => {
+    // Prepare
+    const { deps } = setup();
+
+    // Act
+    const { job } = await submitJob(deps, 'anonymous', { type: 'echo', delaySeconds: 100 });
+
+    // Assess
+    expect(job.sweepAt).toBe(new Date(NOW.getTime() + (100 + lifecycle.staleQueuedSeconds) * 1000).toISOString());
+    expect(Number(job.sweepShard)).toBeGreaterThanOrEqual(0);
+    expect(Number(job.sweepShard)).toBeLessThan(lifecycle.sweepShards);
   });
 
   it('gives every job its own id', async () => {
@@ -89,17 +122,18 @@ describe('submitJob', () => {
     const { store, deps } = setup();
 
     // Act
-    const jobs = await Promise.all(Array.from({ length: 20 }, () => submitJob(deps, 'anonymous', { type: 'echo' })));
+    const submitted = await Promise.all(Array.from({ length: 20 }, () => submitJob(deps, 'anonymous', { type: 'echo' })));
 
     // Assess
-    expect(new Set(jobs.map((job) => job.id)).size).toBe(20);
+    expect(new Set(submitted.map(({ job }) => job.id)).size).toBe(20);
     expect(store.jobs.size).toBe(20);
   });
 
   it.each<[string, unknown]>([
     ['no type', { input: 1 }],
     ['a bad delay', { type: 'echo', delaySeconds: 901 }],
-    ['an unknown property', { type: 'echo', callback: 'x' }],
+    ['a bad timeout', { type: 'echo', timeoutSeconds: 118 }],
+    ['an unknown property', { type: 'echo', priority: 'high' }],
     ['a non-object body', ['echo']],
   ])('answers 400 for %s and creates nothing', async (_, body) => {
     // Prepare
@@ -113,6 +147,36 @@ describe('submitJob', () => {
     expect(error.problem.errors?.length).toBeGreaterThan(0);
     expect(store.jobs.size).toBe(0);
     expect(queue.sent).toEqual([]);
+  });
+
+  it.each<[string, number, boolean]>([
+    ['as deep as allowed', MAX_DEPTH, true],
+    ['one level deeper than allowed', MAX_DEPTH + 1, false],
+  ])('takes a body nested %s: %s', async (_, depth, accepted) => {
+    // Prepare: the body object is the first level.
+    let input: unknown = 'leaf';
+    for (let level = 1; level < depth; level += 1) input = [input];
+    const { store, deps } = setup();
+
+    // Act
+    const outcome = await submitJob(deps, 'anonymous', { type: 'echo', input }).then(
+      () => 'accepted',
+      (error: unknown) => error,
+    );
+
+    // Assess
+    if (accepted) {
+      expect(outcome).toBe('accepted');
+      expect(store.jobs.size).toBe(1);
+    } else {
+      expect(outcome).toBeInstanceOf(ProblemError);
+      expect((outcome as ProblemError).problem).toMatchObject({
+        type: ProblemType.validation,
+        status: 400,
+        errors: [{ field: '', message: `the body nests deeper than ${MAX_DEPTH} levels` }],
+      });
+      expect(store.jobs.size).toBe(0);
+    }
   });
 
   it('answers 422 for an unknown type, listing the known ones, and creates nothing', async () => {
@@ -166,5 +230,119 @@ describe('submitJob', () => {
     // Assess
     await expect(outcome).rejects.toThrow(/^job id collision on job_/);
     expect(queue.sent).toEqual([]);
+  });
+});
+
+describe('submitJob with an Idempotency-Key', () => {
+  it('replays the first job for a repeat with the same body, whatever its key order', async () => {
+    // Prepare
+    const { store, queue, deps } = setup();
+    const first = await submitJob(deps, 'alice', { type: 'echo', input: { a: 1, b: 2 } }, 'order-42');
+
+    // Act
+    const repeat = await submitJob(deps, 'alice', { input: { b: 2, a: 1 }, type: 'echo' }, 'order-42');
+
+    // Assess
+    expect(first.replayed).toBe(false);
+    expect(repeat.replayed).toBe(true);
+    expect(repeat.job).toEqual(first.job);
+    expect(store.jobs.size).toBe(1);
+    expect(queue.sent).toHaveLength(1);
+  });
+
+  it('answers 422 for the same key with another body, and keeps the first job', async () => {
+    // Prepare
+    const { store, deps } = setup();
+    const first = await submitJob(deps, 'alice', { type: 'echo', input: 1 }, 'order-42');
+
+    // Act
+    const error = await problemOf(submitJob(deps, 'alice', { type: 'echo', input: 2 }, 'order-42'));
+
+    // Assess
+    expect(error.problem).toMatchObject({ type: ProblemType.idempotencyKeyReused, status: 422 });
+    expect(await store.get(first.job.id)).toMatchObject({ input: 1 });
+  });
+
+  it.each<[string, string, string, string]>([
+    ['two callers with one key', 'alice', 'bob', 'test-secret'],
+    ['two deployments with different secrets', 'alice', 'alice', 'another-secret'],
+  ])('keeps the jobs of %s apart', async (_, firstOwner, secondOwner, secondSecret) => {
+    // Prepare
+    const { store, deps } = setup();
+    const other = { ...deps, idempotencySecret: secondSecret };
+
+    // Act
+    const first = await submitJob(deps, firstOwner, { type: 'echo' }, 'same-key');
+    const second = await submitJob(other, secondOwner, { type: 'echo' }, 'same-key');
+
+    // Assess
+    expect(second.replayed).toBe(false);
+    expect(second.job.id).not.toBe(first.job.id);
+    expect(store.jobs.size).toBe(2);
+  });
+
+  it('derives an unguessable job id that does not contain the key', async () => {
+    // Prepare
+    const { deps } = setup();
+
+    // Act
+    const { job } = await submitJob(deps, 'alice', { type: 'echo' }, 'order-42');
+
+    // Assess
+    expect(isJobId(job.id)).toBe(true);
+    expect(job.id).not.toContain('order');
+  });
+
+  it.each<[string, string]>([
+    ['an empty key', ''],
+    ['a key with a space', 'order 42'],
+    ['a non-ASCII key', 'ordre-é'],
+    ['a 256-character key', 'k'.repeat(256)],
+  ])('answers 400 for %s, naming the header', async (_, key) => {
+    // Prepare
+    const { store, deps } = setup();
+
+    // Act
+    const error = await problemOf(submitJob(deps, 'alice', { type: 'echo' }, key));
+
+    // Assess
+    expect(error.problem).toMatchObject({ type: ProblemType.validation, status: 400, errors: [{ field: 'Idempotency-Key' }] });
+    expect(store.jobs.size).toBe(0);
+  });
+
+  it('keeps the record when the message cannot be sent, so a retry with the key does not create a second job', async () => {
+    // Prepare
+    const { store, queue, deps } = setup();
+    queue.failure = new Error('SQS is down');
+
+    // Act
+    const error = await problemOf(submitJob(deps, 'alice', { type: 'echo' }, 'order-42'));
+    queue.failure = undefined;
+    const retry = await submitJob(deps, 'alice', { type: 'echo' }, 'order-42');
+
+    // Assess
+    expect(error.problem.status).toBe(503);
+    expect(error.headers).toEqual({ 'retry-after': '2' });
+    expect(store.jobs.size).toBe(1);
+    expect(retry.replayed).toBe(true);
+    expect(retry.job.status).toBe('QUEUED');
+  });
+
+  it('enqueues a kept job on a replay once the failed first request has certainly ended, and not before', async () => {
+    // Prepare
+    let now = NOW;
+    const { queue, deps } = setup({ now: () => now });
+    queue.failure = new Error('SQS is down');
+    await problemOf(submitJob(deps, 'alice', { type: 'echo' }, 'order-43'));
+    queue.failure = undefined;
+    // Act
+    const early = await submitJob(deps, 'alice', { type: 'echo' }, 'order-43');
+    const sentEarly = queue.sent.length;
+    now = new Date(NOW.getTime() + 12_000);
+    const late = await submitJob(deps, 'alice', { type: 'echo' }, 'order-43');
+    // Assess
+    expect([early.replayed, late.replayed]).toEqual([true, true]);
+    expect(sentEarly).toBe(0);
+    expect(queue.sent).toEqual([{ message: { jobId: late.job.id, type: 'echo' }, delaySeconds: undefined }]);
   });
 });

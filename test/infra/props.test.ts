@@ -1,0 +1,151 @@
+/**
+ * The construct's props. The one stack synthesized here sets every prop and skips bundling
+ * (context `aws:cdk:bundling-stacks`): only the template matters, and the bundles and the defaults
+ * are checked in stack.test.ts.
+ */
+import { rmSync } from 'node:fs';
+import { App, type CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IConstruct } from 'constructs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AsyncJobs, type AsyncJobsProps } from '#infra/async-jobs';
+import * as config from '#infra/config';
+import { type FunctionName, functionNames, triggered } from '#infra/functions';
+import { AsyncJobsStack } from '#infra/stack';
+
+interface CfnResource {
+  readonly Type: string;
+  readonly Properties?: Record<string, unknown>;
+  readonly DeletionPolicy?: string;
+  readonly UpdateReplacePolicy?: string;
+}
+
+/** Timeouts of the functions other than the worker, which workerTimeout must not change. */
+const EXPECTED_OTHER_TIMEOUTS: Readonly<Partial<Record<FunctionName, number>>> = {
+  'submit-job': config.api.timeoutSeconds,
+  'get-job': config.api.timeoutSeconds,
+  'list-jobs': config.api.timeoutSeconds,
+  'cancel-job': config.api.timeoutSeconds,
+  'route-fallback': config.api.timeoutSeconds,
+  'on-dead-letter': config.api.timeoutSeconds,
+  'reconcile-jobs': config.reconciler.timeoutSeconds,
+};
+
+/** Output directories of the apps made here; each is a temporary directory of its own. */
+const outdirs: string[] = [];
+afterAll(() => {
+  for (const outdir of outdirs) rmSync(outdir, { recursive: true, force: true });
+});
+
+/** An app that does not bundle the functions. */
+function unbundledApp(): App {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  outdirs.push(app.outdir);
+  return app;
+}
+
+/** Builds the construct in a throwaway stack and returns the message it throws, if any. */
+function errorOf(props: AsyncJobsProps): string | undefined {
+  try {
+    new AsyncJobs(new Stack(unbundledApp(), 'Checked'), 'async-jobs', props);
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+  return undefined;
+}
+
+describe('with every prop set', () => {
+  let stack: AsyncJobsStack;
+  let template: Template;
+
+  beforeAll(() => {
+    stack = new AsyncJobsStack(unbundledApp(), 'Test', {
+      asyncJobs: { workerTimeout: Duration.minutes(5), tableRemovalPolicy: RemovalPolicy.DESTROY, logRetention: RetentionDays.ONE_WEEK },
+    });
+    template = Template.fromStack(stack);
+  }, 60_000);
+
+  function resourceOf(construct: IConstruct): CfnResource {
+    const logicalId = stack.getLogicalId(construct.node.defaultChild as CfnElement);
+    const found = (template.toJSON().Resources as Record<string, CfnResource>)[logicalId];
+    if (!found) throw new Error(`no resource ${logicalId}`);
+    return found;
+  }
+
+  it('gives the worker the timeout and keeps the other functions at theirs', () => {
+    // Act
+    const timeouts = Object.fromEntries(functionNames.map((name) => [name, resourceOf(stack.asyncJobs.functions[name]).Properties?.Timeout]));
+
+    // Assess
+    const worker = triggered('jobs-queue');
+    expect(timeouts[worker]).toBe(300);
+    for (const name of functionNames.filter((other) => other !== worker)) expect(timeouts[name], name).toBe(EXPECTED_OTHER_TIMEOUTS[name]);
+  });
+
+  it('stretches the queue visibility timeout to six worker timeouts plus the batching window', () => {
+    // Act
+    const queue = resourceOf(stack.asyncJobs.queue);
+
+    // Assess
+    expect(queue.Properties?.VisibilityTimeout).toBe(6 * 300 + config.worker.maxBatchingWindowSeconds);
+    expect(queue.Properties?.VisibilityTimeout).toBe(1800);
+  });
+
+  it('lets submitted jobs ask for as long as the longer worker timeout allows', () => {
+    // Act
+    const environment = resourceOf(stack.asyncJobs.functions['submit-job']).Properties?.Environment;
+
+    // Assess
+    expect(environment).toMatchObject({
+      Variables: { MAX_JOB_TIMEOUT_SECONDS: String(300 - Math.ceil(config.worker.shutdownMarginMs / 1000)) },
+    });
+  });
+
+  it('deletes the table, and the idempotency secret with it, when the stack goes', () => {
+    // Assess
+    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });
+    template.hasResource('AWS::SecretsManager::Secret', { DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });
+  });
+
+  it('keeps the logs as long as asked', () => {
+    // Act
+    const retention = Object.values(template.findResources('AWS::Logs::LogGroup') as Record<string, CfnResource>).map(
+      (logGroup) => logGroup.Properties?.RetentionInDays,
+    );
+
+    // Assess
+    expect(retention).toEqual(functionNames.map(() => 7));
+  });
+});
+
+describe('workerTimeout limits', () => {
+  it.each<[string, Duration, string]>([
+    ['16 minutes', Duration.minutes(16), "workerTimeout must be at most 15 minutes (Lambda's limit); got 16 minutes"],
+    ['901 seconds', Duration.seconds(901), "workerTimeout must be at most 15 minutes (Lambda's limit); got 15 minutes 1 second"],
+    ['an hour', Duration.hours(1), "workerTimeout must be at most 15 minutes (Lambda's limit); got 1 hour"],
+    [
+      'the shutdown margin itself',
+      Duration.millis(config.worker.shutdownMarginMs),
+      `workerTimeout must be longer than the worker's shutdown margin of ${config.worker.shutdownMarginMs} ms`,
+    ],
+    ['one second', Duration.seconds(1), `workerTimeout must be longer than the worker's shutdown margin of ${config.worker.shutdownMarginMs} ms`],
+  ])('refuses %s with an exact message', (_, workerTimeout, message) => {
+    // Act
+    const error = errorOf({ workerTimeout });
+
+    // Assess
+    expect(error).toBe(message);
+  });
+
+  it.each<[string, Duration]>([
+    ['exactly 15 minutes', Duration.minutes(15)],
+    ['just over the shutdown margin', Duration.seconds(Math.floor(config.worker.shutdownMarginMs / 1000) + 1)],
+  ])('accepts %s', (_, workerTimeout) => {
+    // Act
+    const error = errorOf({ workerTimeout });
+
+    // Assess
+    expect(error).toBeUndefined();
+  });
+});

@@ -1,0 +1,629 @@
+/**
+ * Template assertions on the default stack. Synthesis bundles every function with esbuild, so the
+ * stack is synthesized once for the whole file.
+ */
+import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { App, type CfnElement, Duration, Stack } from 'aws-cdk-lib';
+import { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Table } from 'aws-cdk-lib/aws-dynamodb';
+import { Schedule } from 'aws-cdk-lib/aws-events';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
+import type { IConstruct } from 'constructs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AsyncJobs } from '#infra/async-jobs';
+import * as config from '#infra/config';
+import {
+  type FunctionName,
+  type FunctionSpec,
+  type ResourceKind,
+  fallbackFunction,
+  functionNames,
+  functionSpecs,
+  maxJobTimeoutSeconds,
+  resourceEnv,
+  routes,
+  triggered,
+} from '#infra/functions';
+import { AsyncJobsStack } from '#infra/stack';
+
+/** A CloudFormation resource as the template holds it. */
+interface CfnResource {
+  readonly Type: string;
+  readonly Properties?: Record<string, unknown>;
+  readonly DeletionPolicy?: string;
+  readonly UpdateReplacePolicy?: string;
+}
+
+interface PolicyStatementJson {
+  readonly Effect: string;
+  readonly Action: string | string[];
+  readonly Resource: unknown;
+}
+
+type Grants = Readonly<Partial<Record<ResourceKind, readonly string[]>>>;
+
+/** Written out by hand, so that adding or removing a function is a visible change here. */
+const EXPECTED_FUNCTIONS: readonly FunctionName[] = [
+  'cancel-job',
+  'get-job',
+  'list-jobs',
+  'on-dead-letter',
+  'process-jobs',
+  'reconcile-jobs',
+  'route-fallback',
+  'submit-job',
+];
+
+/** Memory and timeout of each function, straight from infra/config.ts. */
+const apiSizing = { memoryMb: config.api.memoryMb, timeoutSeconds: config.api.timeoutSeconds };
+const EXPECTED_SIZING: Readonly<Record<FunctionName, { memoryMb: number; timeoutSeconds: number }>> = {
+  'submit-job': apiSizing,
+  'get-job': apiSizing,
+  'list-jobs': apiSizing,
+  'cancel-job': apiSizing,
+  'route-fallback': apiSizing,
+  'on-dead-letter': apiSizing,
+  'process-jobs': { memoryMb: config.worker.memoryMb, timeoutSeconds: config.worker.timeoutSeconds },
+  'reconcile-jobs': { memoryMb: config.reconciler.memoryMb, timeoutSeconds: config.reconciler.timeoutSeconds },
+};
+
+/** Written out by hand, as above: the variables of each function. */
+const EXPECTED_ENVIRONMENT: Readonly<Record<FunctionName, readonly string[]>> = {
+  'submit-job': ['IDEMPOTENCY_SECRET', 'MAX_JOB_TIMEOUT_SECONDS', 'NODE_OPTIONS', 'QUEUE_URL', 'TABLE_NAME'],
+  'get-job': ['NODE_OPTIONS', 'TABLE_NAME'],
+  'list-jobs': ['NODE_OPTIONS', 'TABLE_NAME'],
+  'cancel-job': ['NODE_OPTIONS', 'TABLE_NAME', 'TOPIC_ARN'],
+  'route-fallback': ['NODE_OPTIONS'],
+  'process-jobs': ['NODE_OPTIONS', 'QUEUE_URL', 'TABLE_NAME', 'TOPIC_ARN'],
+  'on-dead-letter': ['NODE_OPTIONS', 'TABLE_NAME', 'TOPIC_ARN'],
+  'reconcile-jobs': ['NODE_OPTIONS', 'QUEUE_URL', 'TABLE_NAME', 'TOPIC_ARN'],
+};
+
+/** What an SQS event source mapping grants its function (CDK's `grantConsumeMessages`). */
+const SQS_CONSUME_ACTIONS = [
+  'sqs:ChangeMessageVisibility',
+  'sqs:DeleteMessage',
+  'sqs:GetQueueAttributes',
+  'sqs:GetQueueUrl',
+  'sqs:ReceiveMessage',
+];
+
+/** The queue each event source mapping reads. */
+const CONSUMED: Readonly<Partial<Record<FunctionName, ResourceKind>>> = {
+  'process-jobs': 'queue',
+  'on-dead-letter': 'deadLetterQueue',
+};
+
+/** Written out by hand, as above: every action each function may perform, per resource, event sources included. */
+const EXPECTED_GRANTS: Readonly<Record<FunctionName, Grants>> = {
+  'submit-job': { table: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], queue: ['sqs:SendMessage'] },
+  'get-job': { table: ['dynamodb:GetItem'] },
+  'list-jobs': { tableIndexes: ['dynamodb:Query'] },
+  'cancel-job': { table: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], topic: ['sns:Publish'] },
+  'route-fallback': {},
+  'process-jobs': { table: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], queue: SQS_CONSUME_ACTIONS, topic: ['sns:Publish'] },
+  'on-dead-letter': { table: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], deadLetterQueue: SQS_CONSUME_ACTIONS, topic: ['sns:Publish'] },
+  'reconcile-jobs': {
+    table: ['dynamodb:UpdateItem'],
+    tableIndexes: ['dynamodb:Query'],
+    queue: ['sqs:SendMessage'],
+    topic: ['sns:Publish'],
+  },
+};
+
+let app: App;
+let stack: AsyncJobsStack;
+let jobs: AsyncJobs;
+let template: Template;
+let assemblyDirectory: string;
+
+beforeAll(() => {
+  app = new App();
+  stack = new AsyncJobsStack(app, 'Test');
+  jobs = stack.asyncJobs;
+  template = Template.fromStack(stack);
+  // The assembly Template.fromStack synthesized (the stage caches it), with the bundled assets.
+  assemblyDirectory = app.synth().directory;
+}, 180_000);
+
+// The assembly is a temporary directory of its own (megabytes of bundles).
+afterAll(() => rmSync(app.outdir, { recursive: true, force: true }));
+
+function logicalIdOf(construct: IConstruct): string {
+  const child = construct.node.defaultChild;
+  if (!child) throw new Error(`${construct.node.path} has no CloudFormation resource`);
+  return Stack.of(construct).getLogicalId(child as CfnElement);
+}
+
+function resource(logicalId: string): CfnResource {
+  const found = (template.toJSON().Resources as Record<string, CfnResource>)[logicalId];
+  if (!found) throw new Error(`no resource ${logicalId} in the template`);
+  return found;
+}
+
+function resourcesOfType(type: string): CfnResource[] {
+  return Object.values(template.findResources(type) as Record<string, CfnResource>);
+}
+
+function functionProperties(name: FunctionName): Record<string, unknown> {
+  return resource(logicalIdOf(jobs.functions[name])).Properties ?? {};
+}
+
+function environmentOf(name: FunctionName): Record<string, unknown> {
+  const environment = functionProperties(name).Environment as { Variables?: Record<string, unknown> } | undefined;
+  return environment?.Variables ?? {};
+}
+
+/** ARN of each resource kind, as CloudFormation sees it. */
+function arnOf(kind: ResourceKind): unknown {
+  const arns: Record<ResourceKind, string> = {
+    table: jobs.table.tableArn,
+    tableIndexes: `${jobs.table.tableArn}/index/*`,
+    queue: jobs.queue.queueArn,
+    deadLetterQueue: jobs.deadLetterQueue.queueArn,
+    topic: jobs.topic.topicArn,
+  };
+  return stack.resolve(arns[kind]);
+}
+
+/** Every distinct "action on resource" pair the inline policies of a function's role allow. */
+function grantsInTemplate(name: FunctionName): string[] {
+  const role = jobs.functions[name].role;
+  if (!role) throw new Error(`${name} has no role`);
+  const roleRef = JSON.stringify({ Ref: logicalIdOf(role) });
+  const grants = new Set<string>();
+  for (const policy of resourcesOfType('AWS::IAM::Policy')) {
+    if (!JSON.stringify(policy.Properties?.Roles).includes(roleRef)) continue;
+    const document = policy.Properties?.PolicyDocument as { Statement: PolicyStatementJson[] };
+    for (const statement of document.Statement) {
+      // Only plain Allow statements: a Deny, NotAction, NotResource or Condition would need its own test.
+      expect(Object.keys(statement).sort()).toEqual(['Action', 'Effect', 'Resource']);
+      expect(statement.Effect).toBe('Allow');
+      const targets = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
+      for (const action of ([] as string[]).concat(statement.Action)) {
+        for (const target of targets) grants.add(`${action} on ${JSON.stringify(target)}`);
+      }
+    }
+  }
+  return [...grants].sort();
+}
+
+function grantsFrom(declared: Grants): string[] {
+  const pairs = (Object.entries(declared) as [ResourceKind, readonly string[]][]).flatMap(([kind, actions]) =>
+    actions.map((action) => `${action} on ${JSON.stringify(arnOf(kind))}`),
+  );
+  return [...new Set(pairs)].sort();
+}
+
+/** The declared grants plus those of the function's event source mapping. */
+function declaredGrants(name: FunctionName): Grants {
+  const grants: Partial<Record<ResourceKind, string[]>> = {};
+  for (const [kind, actions] of Object.entries((functionSpecs[name] as FunctionSpec).uses) as [ResourceKind, readonly string[]][]) {
+    if (actions.length > 0) grants[kind] = [...actions];
+  }
+  const consumed = CONSUMED[name];
+  if (consumed) grants[consumed] = [...new Set([...(grants[consumed] ?? []), ...SQS_CONSUME_ACTIONS])];
+  for (const kind of Object.keys(grants) as ResourceKind[]) grants[kind]?.sort();
+  return grants;
+}
+
+/** The bundle directory of a function, from the asset manifest. */
+function assetDirectory(name: FunctionName): string {
+  const code = functionProperties(name).Code as { S3Key?: string };
+  const hash = String(code.S3Key).replace(/\.zip$/, '');
+  const manifest = JSON.parse(readFileSync(path.join(assemblyDirectory, `${stack.artifactId}.assets.json`), 'utf8')) as {
+    files: Record<string, { source: { path: string } }>;
+  };
+  const source = manifest.files[hash]?.source.path;
+  if (!source) throw new Error(`no asset ${hash} for ${name}`);
+  return path.join(assemblyDirectory, source);
+}
+
+interface SourceMap {
+  readonly sources: string[];
+  readonly sourcesContent?: (string | null)[];
+}
+
+function sourceMapOf(name: FunctionName): SourceMap {
+  return JSON.parse(readFileSync(path.join(assetDirectory(name), 'index.mjs.map'), 'utf8')) as SourceMap;
+}
+
+/** Variables the project code bundled into a function reads, found in the sources its source map carries. */
+function variablesReadBy(name: FunctionName): string[] {
+  const map = sourceMapOf(name);
+  const variables = new Set<string>();
+  map.sources.forEach((source, index) => {
+    if (source.includes('node_modules/')) return;
+    const text = map.sourcesContent?.[index] ?? '';
+    for (const match of text.matchAll(/requiredEnv\(\s*'([A-Z0-9_]+)'\s*\)|process\.env\.([A-Z0-9_]+)/g)) {
+      const variable = match[1] ?? match[2];
+      if (variable) variables.add(variable);
+    }
+  });
+  return [...variables].sort();
+}
+
+describe('functions', () => {
+  it('creates exactly the declared functions', () => {
+    // Assess
+    template.resourceCountIs('AWS::Lambda::Function', EXPECTED_FUNCTIONS.length);
+    expect([...functionNames].sort()).toEqual(EXPECTED_FUNCTIONS);
+    expect(Object.keys(jobs.functions).sort()).toEqual(EXPECTED_FUNCTIONS);
+  });
+
+  it.each(functionNames)('runs %s on Node.js 22, arm64, index.handler, with its memory and timeout from config', (name) => {
+    // Act
+    const properties = functionProperties(name);
+
+    // Assess
+    expect(properties).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      MemorySize: EXPECTED_SIZING[name].memoryMb,
+      Timeout: EXPECTED_SIZING[name].timeoutSeconds,
+    });
+  });
+
+  it.each(functionNames)('keeps the logs of %s for a month in a log group of its own', (name) => {
+    // Act
+    const logging = functionProperties(name).LoggingConfig as { LogGroup?: { Ref?: string } } | undefined;
+
+    // Assess
+    const logGroupId = logging?.LogGroup?.Ref;
+    expect(logGroupId).toBeDefined();
+    expect(resource(String(logGroupId))).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } });
+  });
+
+  it('gives each function its own log group', () => {
+    // Act
+    const logGroups = functionNames.map((name) => JSON.stringify(functionProperties(name).LoggingConfig));
+
+    // Assess
+    expect(new Set(logGroups).size).toBe(functionNames.length);
+  });
+
+  describe.each(functionNames)('bundle of %s', (name) => {
+    it('is a minified ES module that exports the handler and links its source map', () => {
+      // Act
+      const bundle = readFileSync(path.join(assetDirectory(name), 'index.mjs'), 'utf8');
+
+      // Assess (booleans, so that a failure does not print the whole bundle)
+      const lines = bundle.split('\n').length;
+      expect(bundle.length / lines, 'characters per line').toBeGreaterThan(1_000);
+      expect(/export\s*\{\s*[\w$]+ as handler\s*\};/.test(bundle), 'exports handler').toBe(true);
+      expect(bundle.trimEnd().endsWith('//# sourceMappingURL=index.mjs.map'), 'links its source map').toBe(true);
+      expect(bundle.startsWith("import { createRequire as __cr } from 'node:module';"), 'starts with the require banner').toBe(true);
+      expect(/\bfrom\s*["']@aws-sdk\//.test(bundle), 'imports the AWS SDK at run time').toBe(false);
+    });
+
+    it('ships a source map of its own entry point, and enables source maps at run time', () => {
+      // Act
+      const map = sourceMapOf(name);
+
+      // Assess
+      expect(map.sources.some((source) => source.endsWith(functionSpecs[name].entry))).toBe(true);
+      expect(environmentOf(name)).toMatchObject({ NODE_OPTIONS: '--enable-source-maps' });
+    });
+  });
+});
+
+describe('environment', () => {
+  it('is declared as written out in this test', () => {
+    // Act
+    const declared = Object.fromEntries(
+      functionNames.map((name) => {
+        const spec: FunctionSpec = functionSpecs[name];
+        const resources = (Object.keys(spec.uses) as ResourceKind[]).map((kind) => resourceEnv[kind]);
+        const variables = ['NODE_OPTIONS', ...resources, ...(spec.settings ?? [])].filter((variable) => variable !== undefined);
+        return [name, [...new Set(variables)].sort()];
+      }),
+    );
+
+    // Assess
+    expect(declared).toEqual(EXPECTED_ENVIRONMENT);
+  });
+
+  it.each(functionNames)('gives %s exactly the declared variables', (name) => {
+    // Act
+    const variables = Object.keys(environmentOf(name)).sort();
+
+    // Assess
+    expect(variables).toEqual(EXPECTED_ENVIRONMENT[name]);
+  });
+
+  it.each(functionNames)('gives %s every variable its bundled code reads, and no other', (name) => {
+    // Act
+    const read = variablesReadBy(name);
+
+    // Assess
+    expect(['NODE_OPTIONS', ...read].sort()).toEqual(Object.keys(environmentOf(name)).sort());
+  });
+
+  it.each(functionNames)('points the variables of %s at the stack resources', (name) => {
+    // Prepare
+    const values: Record<string, unknown> = {
+      TABLE_NAME: stack.resolve(jobs.table.tableName),
+      QUEUE_URL: stack.resolve(jobs.queue.queueUrl),
+      TOPIC_ARN: stack.resolve(jobs.topic.topicArn),
+      IDEMPOTENCY_SECRET: stack.resolve(jobs.idempotencySecret.secretValue.unsafeUnwrap()),
+      MAX_JOB_TIMEOUT_SECONDS: String(maxJobTimeoutSeconds(config.worker.timeoutSeconds)),
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+
+    // Act
+    const environment = environmentOf(name);
+
+    // Assess
+    for (const [variable, value] of Object.entries(environment)) expect(value, variable).toEqual(values[variable]);
+  });
+
+  it('passes the idempotency secret as a deploy-time reference, never as a value in the template', () => {
+    // Act
+    const secret = JSON.stringify(environmentOf('submit-job').IDEMPOTENCY_SECRET);
+
+    // Assess
+    expect(secret).toContain('{{resolve:secretsmanager:');
+    expect(secret).toContain(JSON.stringify({ Ref: logicalIdOf(jobs.idempotencySecret) }));
+  });
+
+  it('lets a job run as long as the worker can, less the time to record its end', () => {
+    // Assess
+    expect(environmentOf('submit-job').MAX_JOB_TIMEOUT_SECONDS).toBe(
+      String(config.worker.timeoutSeconds - Math.ceil(config.worker.shutdownMarginMs / 1000)),
+    );
+  });
+});
+
+describe('permissions', () => {
+  it('are declared as written out in this test', () => {
+    // Act
+    const declared = Object.fromEntries(functionNames.map((name) => [name, declaredGrants(name)]));
+
+    // Assess
+    expect(declared).toEqual(EXPECTED_GRANTS);
+  });
+
+  it.each(functionNames)('allow %s exactly its declared actions on exactly its resources', (name) => {
+    // Act
+    const granted = grantsInTemplate(name);
+
+    // Assess
+    expect(granted).toEqual(grantsFrom(declaredGrants(name)));
+    expect(granted).toEqual(grantsFrom(EXPECTED_GRANTS[name]));
+  });
+
+  it.each(functionNames)('attach only the basic execution policy to the role of %s', (name) => {
+    // Prepare
+    const role = jobs.functions[name].role;
+    if (!role) throw new Error(`${name} has no role`);
+
+    // Act
+    const managed = (resource(logicalIdOf(role)).Properties?.ManagedPolicyArns ?? []) as unknown[];
+
+    // Assess
+    expect(managed).toHaveLength(1);
+    expect(JSON.stringify(managed[0])).toContain(':iam::aws:policy/service-role/AWSLambdaBasicExecutionRole');
+  });
+
+  it('gives every function a role of its own', () => {
+    // Act
+    const roles = functionNames.map((name) => jobs.functions[name].role);
+
+    // Assess
+    expect(new Set(roles).size).toBe(functionNames.length);
+  });
+});
+
+describe('jobs table', () => {
+  it('is on-demand, recoverable, expires records on expiresAt, and is kept when the stack goes', () => {
+    // Assess
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: Match.objectLike({
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      }),
+    });
+  });
+
+  it('lists a caller’s jobs newest first through the by-owner index, and due jobs through the sweep index', () => {
+    // Act
+    const indexes = resource(logicalIdOf(jobs.table)).Properties?.GlobalSecondaryIndexes;
+
+    // Assess
+    expect(config.names.ownerIndex).toBe('by-owner');
+    expect(indexes).toEqual([
+      {
+        IndexName: 'by-owner',
+        KeySchema: [
+          { AttributeName: 'owner', KeyType: 'HASH' },
+          { AttributeName: 'createdAt', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+      {
+        IndexName: config.names.sweepIndex,
+        KeySchema: [
+          { AttributeName: 'sweepShard', KeyType: 'HASH' },
+          { AttributeName: 'sweepAt', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ]);
+  });
+
+  it('keeps the idempotency secret as long as the table', () => {
+    // Act
+    const secret = resource(logicalIdOf(jobs.idempotencySecret));
+
+    // Assess
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    expect(secret).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    expect(secret.Properties?.GenerateSecretString).toMatchObject({ PasswordLength: 48 });
+  });
+});
+
+describe('queues', () => {
+  it('sends a message to the dead-letter queue after maxReceiveCount receives, more than a job has attempts', () => {
+    // Act
+    const queue = resource(logicalIdOf(jobs.queue));
+
+    // Assess
+    expect(queue.Properties?.RedrivePolicy).toEqual({
+      deadLetterTargetArn: stack.resolve(jobs.deadLetterQueue.queueArn),
+      maxReceiveCount: config.queue.maxReceiveCount,
+    });
+    expect(config.queue.maxReceiveCount).toBeGreaterThan(config.jobs.maxAttempts);
+  });
+
+  it('hides a message for at least six worker timeouts plus the batching window, as the local runtime does', () => {
+    // Prepare
+    const workerTimeout = Number(functionProperties(triggered('jobs-queue')).Timeout);
+
+    // Act
+    const visibilityTimeout = Number(resource(logicalIdOf(jobs.queue)).Properties?.VisibilityTimeout);
+
+    // Assess
+    expect(workerTimeout).toBe(config.worker.timeoutSeconds);
+    expect(visibilityTimeout).toBeGreaterThanOrEqual(6 * workerTimeout + config.worker.maxBatchingWindowSeconds);
+    expect(visibilityTimeout).toBe(config.queue.visibilityTimeoutSeconds);
+  });
+
+  it('keeps dead letters longer than live messages, both encrypted', () => {
+    // Act
+    const live = resource(logicalIdOf(jobs.queue)).Properties;
+    const dead = resource(logicalIdOf(jobs.deadLetterQueue)).Properties;
+
+    // Assess
+    expect(live).toMatchObject({ MessageRetentionPeriod: config.queue.retentionSeconds, SqsManagedSseEnabled: true });
+    expect(dead).toMatchObject({ MessageRetentionPeriod: config.queue.deadLetterRetentionSeconds, SqsManagedSseEnabled: true });
+    expect(dead).not.toHaveProperty('RedrivePolicy');
+  });
+
+  it('feeds the worker from the jobs queue and the dead-letter handler from the DLQ, reporting partial batch failures', () => {
+    // Act
+    const mappings = Object.fromEntries(
+      resourcesOfType('AWS::Lambda::EventSourceMapping').map((mapping) => [JSON.stringify(mapping.Properties?.FunctionName), mapping.Properties]),
+    );
+
+    // Assess
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+    expect(mappings).toEqual({
+      [JSON.stringify({ Ref: logicalIdOf(jobs.functions['process-jobs']) })]: {
+        BatchSize: config.worker.batchSize,
+        EventSourceArn: stack.resolve(jobs.queue.queueArn),
+        FunctionName: { Ref: logicalIdOf(jobs.functions['process-jobs']) },
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ...(config.worker.maxBatchingWindowSeconds > 0 && { MaximumBatchingWindowInSeconds: config.worker.maxBatchingWindowSeconds }),
+      },
+      [JSON.stringify({ Ref: logicalIdOf(jobs.functions['on-dead-letter']) })]: {
+        BatchSize: config.worker.batchSize,
+        EventSourceArn: stack.resolve(jobs.deadLetterQueue.queueArn),
+        FunctionName: { Ref: logicalIdOf(jobs.functions['on-dead-letter']) },
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      },
+    });
+    expect(triggered('jobs-queue')).toBe('process-jobs');
+    expect(triggered('dead-letter-queue')).toBe('on-dead-letter');
+  });
+});
+
+describe('reconciler schedule', () => {
+  it('runs reconcile-jobs at the configured interval', () => {
+    // Act
+    const rules = resourcesOfType('AWS::Events::Rule');
+
+    // Assess
+    expect(rules).toHaveLength(1);
+    expect(rules[0]?.Properties).toMatchObject({
+      ScheduleExpression: Schedule.rate(Duration.seconds(config.reconciler.intervalSeconds)).expressionString,
+      State: 'ENABLED',
+      Targets: [{ Arn: { 'Fn::GetAtt': [logicalIdOf(jobs.functions['reconcile-jobs']), 'Arn'] } }],
+    });
+    expect(triggered('schedule')).toBe('reconcile-jobs');
+  });
+});
+
+describe('topic, API and outputs', () => {
+  it('creates one completion topic', () => {
+    // Assess
+    template.resourceCountIs('AWS::SNS::Topic', 1);
+  });
+
+  it('routes each declared route of one HTTP API to its function, and everything else to the fallback', () => {
+    // Act
+    const wiring = Object.fromEntries(
+      resourcesOfType('AWS::ApiGatewayV2::Route').map((route) => {
+        const integrationId = /"Ref":"([^"]+)"/.exec(JSON.stringify(route.Properties?.Target))?.[1] ?? '';
+        return [route.Properties?.RouteKey, resource(integrationId).Properties?.IntegrationUri];
+      }),
+    );
+
+    // Assess
+    const target = (name: FunctionName) => ({ 'Fn::GetAtt': [logicalIdOf(jobs.functions[name]), 'Arn'] });
+    template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+    expect(resource(logicalIdOf(jobs.api)).Properties).toMatchObject({ ProtocolType: 'HTTP' });
+    expect(wiring).toEqual({
+      'POST /jobs': target('submit-job'),
+      'GET /jobs': target('list-jobs'),
+      'GET /jobs/{id}': target('get-job'),
+      'DELETE /jobs/{id}': target('cancel-job'),
+      $default: target('route-fallback'),
+    });
+    expect(wiring).toEqual(
+      Object.fromEntries([
+        ...routes.map((route) => [`${route.method} ${route.path}`, target(route.function)]),
+        ['$default', target(fallbackFunction)],
+      ]),
+    );
+  });
+
+  it('outputs the API URL and the topic ARN', () => {
+    // Assess
+    template.hasOutput('ApiUrl', { Value: { 'Fn::GetAtt': [logicalIdOf(jobs.api), 'ApiEndpoint'] } });
+    template.hasOutput('TopicArn', { Value: stack.resolve(jobs.topic.topicArn) });
+  });
+});
+
+describe('AsyncJobs members', () => {
+  it('exposes what it created', () => {
+    // Assess
+    expect(jobs).toBeInstanceOf(AsyncJobs);
+    expect(jobs.table).toBeInstanceOf(Table);
+    expect(jobs.queue).toBeInstanceOf(Queue);
+    expect(jobs.deadLetterQueue).toBeInstanceOf(Queue);
+    expect(jobs.deadLetterQueue).not.toBe(jobs.queue);
+    expect(jobs.topic).toBeInstanceOf(Topic);
+    expect(jobs.api).toBeInstanceOf(HttpApi);
+    expect(jobs.idempotencySecret).toBeInstanceOf(Secret);
+    for (const name of functionNames) expect(jobs.functions[name]).toBeInstanceOf(NodejsFunction);
+  });
+
+  it('exposes the resources that are in the template', () => {
+    // Act
+    const types = [jobs.table, jobs.queue, jobs.deadLetterQueue, jobs.topic, jobs.api, jobs.idempotencySecret, ...Object.values(jobs.functions)].map(
+      (construct) => resource(logicalIdOf(construct)).Type,
+    );
+
+    // Assess
+    expect(types).toEqual([
+      'AWS::DynamoDB::Table',
+      'AWS::SQS::Queue',
+      'AWS::SQS::Queue',
+      'AWS::SNS::Topic',
+      'AWS::ApiGatewayV2::Api',
+      'AWS::SecretsManager::Secret',
+      ...functionNames.map(() => 'AWS::Lambda::Function'),
+    ]);
+  });
+});

@@ -1,0 +1,723 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { describe, expect, it, vi } from 'vitest';
+import { newJobId } from '#core/ids';
+import { type JobRecord, type JobStatus, type Progress, toResource } from '#core/job';
+import type { LifecycleSettings } from '#core/lifecycle';
+import type { EventPublisher, JobEvent, Redelivery, TransitionChanges, TransitionGuard } from '#core/ports';
+import { NonRetryableError, type Processor, type ProcessorContext, RetryableError } from '#core/processor';
+import { ProblemType } from '#core/problem';
+import { type Invocation, type WorkerDeps, handleJobMessage, parseJobMessage } from '#core/worker';
+import { InMemoryJobStore } from '../support/in-memory-store.ts';
+
+const NOW = new Date('2026-03-01T12:00:00.000Z');
+
+const LIFECYCLE: LifecycleSettings = {
+  retentionDays: 7,
+  maxAttempts: 3,
+  backoffBaseSeconds: 2,
+  backoffCapSeconds: 120,
+  staleQueuedSeconds: 300,
+  publishGraceSeconds: 60,
+  sweepShards: 4,
+};
+const EXPIRES_AT = Math.floor(NOW.getTime() / 1000) + LIFECYCLE.retentionDays * 86_400;
+
+/** The in-memory store, also keeping the order of the writes the worker makes. */
+class RecordingStore extends InMemoryJobStore {
+  readonly writes: string[] = [];
+  readonly progressWrites: Progress[] = [];
+  /** Delay of each progress write, to hold one in flight. */
+  progressLatencyMs = 0;
+
+  override async transition(
+    id: string,
+    from: JobStatus,
+    to: JobStatus,
+    changes: TransitionChanges,
+    guard?: TransitionGuard,
+  ): Promise<JobRecord | undefined> {
+    const next = await super.transition(id, from, to, changes, guard);
+    this.writes.push(`${from}->${to}${next ? '' : ' (lost)'}`);
+    return next;
+  }
+
+  override async reportProgress(id: string, progress: Progress, at: string): Promise<boolean> {
+    this.progressWrites.push(progress);
+    if (this.progressLatencyMs > 0) await delay(this.progressLatencyMs);
+    const written = await super.reportProgress(id, progress, at);
+    this.writes.push(written ? 'progress' : 'progress (refused)');
+    return written;
+  }
+
+  override async markPublished(id: string, eventId: string, at: string): Promise<void> {
+    await super.markPublished(id, eventId, at);
+    this.writes.push('published');
+  }
+}
+
+/** A topic that keeps every publish attempt and can be told to fail the next ones. */
+class RecordingPublisher implements EventPublisher {
+  readonly attempts: JobEvent[] = [];
+  readonly accepted: JobEvent[] = [];
+  failures = 0;
+
+  async publish(event: JobEvent): Promise<void> {
+    this.attempts.push(structuredClone(event));
+    if (this.failures > 0) {
+      this.failures -= 1;
+      throw new Error('SNS throttled');
+    }
+    this.accepted.push(structuredClone(event));
+  }
+}
+
+/** The message's redelivery control: records the delays asked for. */
+class RecordingRedelivery implements Redelivery {
+  readonly delays: number[] = [];
+
+  async delay(seconds: number): Promise<void> {
+    this.delays.push(seconds);
+  }
+}
+
+function setup(processors: Record<string, Processor>, overrides: Partial<WorkerDeps> = {}) {
+  const store = new RecordingStore();
+  const publisher = new RecordingPublisher();
+  const redelivery = new RecordingRedelivery();
+  const logger = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
+  const deps: WorkerDeps = {
+    store,
+    publisher,
+    processors,
+    logger,
+    now: () => NOW,
+    lifecycle: LIFECYCLE,
+    progressIntervalMs: 1_000,
+    cancelPollIntervalMs: 60_000,
+    maxResultBytes: 10_000,
+    random: () => 0.5,
+    ...overrides,
+  };
+  /** An invocation with plenty of time left, unless told otherwise. */
+  const invocation = (stopInMs = 30_000): Invocation => ({
+    endsAt: Date.now() + stopInMs + 3_000,
+    stopBy: Date.now() + stopInMs,
+    redelivery,
+  });
+  return { store, publisher, redelivery, logger, deps, invocation };
+}
+
+async function seed(store: InMemoryJobStore, type: string, overrides: Partial<JobRecord> = {}): Promise<JobRecord> {
+  const job: JobRecord = {
+    id: newJobId(),
+    owner: 'anonymous',
+    type,
+    status: 'QUEUED',
+    input: { n: 1 },
+    timeoutSeconds: 60,
+    attempts: 0,
+    createdAt: '2026-03-01T11:59:00.000Z',
+    updatedAt: '2026-03-01T11:59:00.000Z',
+    sweepAt: '2026-03-01T12:04:00.000Z',
+    sweepShard: '1',
+    ...overrides,
+  };
+  await store.create(job, NOW);
+  return job;
+}
+
+async function stored(store: InMemoryJobStore, id: string): Promise<JobRecord> {
+  const job = await store.get(id);
+  if (!job) throw new Error(`job ${id} is not in the store`);
+  return job;
+}
+
+/** A processor that runs until its signal fires, then rejects with the signal's reason. */
+const untilSignalled =
+  (seen: { reason?: unknown } = {}): Processor =>
+  (_, { signal, progress }) => {
+    progress(1, 2);
+    return new Promise((_resolve, reject) => {
+      signal.addEventListener(
+        'abort',
+        () => {
+          seen.reason = signal.reason;
+          reject(signal.reason);
+        },
+        { once: true },
+      );
+    });
+  };
+
+describe('handleJobMessage', () => {
+  it('runs a job to SUCCEEDED, records its result and publishes one completion event', async () => {
+    // Prepare
+    const seen: { running?: JobRecord; context?: Pick<ProcessorContext, 'jobId' | 'attempt'> } = {};
+    const { store, publisher, deps, invocation } = setup({
+      echo: async (input, context) => {
+        seen.running = await stored(store, context.jobId);
+        seen.context = { jobId: context.jobId, attempt: context.attempt };
+        return { echoed: input };
+      },
+    });
+    const job = await seed(store, 'echo');
+    const run = invocation();
+
+    // Act
+    const outcome = await handleJobMessage(deps, { jobId: job.id, type: 'echo' }, run);
+
+    // Assess
+    const finished = await stored(store, job.id);
+    expect(outcome).toBe('done');
+    expect(seen.context).toEqual({ jobId: job.id, attempt: 1 });
+    expect(seen.running).toMatchObject({ status: 'RUNNING', attempts: 1, startedAt: NOW.toISOString(), runDeadline: run.endsAt });
+    expect(seen.running).not.toHaveProperty('sweepAt');
+    expect(finished).toMatchObject({
+      status: 'SUCCEEDED',
+      result: { echoed: { n: 1 } },
+      attempts: 1,
+      startedAt: NOW.toISOString(),
+      finishedAt: NOW.toISOString(),
+      expiresAt: EXPIRES_AT,
+      publishedAt: NOW.toISOString(),
+    });
+    expect(finished.eventId).toMatch(/^evt_[A-Za-z0-9_-]{22}$/);
+    for (const internal of ['error', 'runDeadline', 'sweepAt', 'sweepShard']) expect(finished).not.toHaveProperty(internal);
+    expect(store.writes).toEqual(['QUEUED->RUNNING', 'RUNNING->SUCCEEDED', 'published']);
+    const { publishedAt: _, ...announced } = finished;
+    expect(publisher.accepted).toEqual([
+      { id: finished.eventId, type: 'job.succeeded', timestamp: NOW.toISOString(), data: toResource(announced) },
+    ]);
+    expect(publisher.accepted[0]?.data).toMatchObject({ status: 'SUCCEEDED', done: true, result: { echoed: { n: 1 } } });
+  });
+
+  it('records a processor that returns nothing as a null result', async () => {
+    // Prepare
+    const { store, deps, invocation } = setup({ noop: async () => undefined });
+    const job = await seed(store, 'noop');
+
+    // Act
+    await handleJobMessage(deps, { jobId: job.id, type: 'noop' }, invocation());
+
+    // Assess
+    expect(await stored(store, job.id)).toMatchObject({ status: 'SUCCEEDED', result: null });
+  });
+
+  it.each<[string, () => Promise<never>, string]>([
+    [
+      'a NonRetryableError',
+      async () => {
+        throw new NonRetryableError('input.url is not reachable');
+      },
+      'input.url is not reachable',
+    ],
+    [
+      'an unexpected error',
+      async () => {
+        throw new TypeError('cannot read properties of undefined');
+      },
+      'cannot read properties of undefined',
+    ],
+  ])('ends a job whose processor throws %s as FAILED at once, with a problem', async (_, processor, detail) => {
+    // Prepare
+    const { store, publisher, redelivery, deps, invocation } = setup({ broken: processor });
+    const job = await seed(store, 'broken');
+
+    // Act
+    const outcome = await handleJobMessage(deps, { jobId: job.id, type: 'broken' }, invocation());
+
+    // Assess
+    const finished = await stored(store, job.id);
+    const problem = { type: ProblemType.jobFailed, title: 'Job failed', status: 500, detail };
+    expect(outcome).toBe('done');
+    expect(finished).toMatchObject({ status: 'FAILED', attempts: 1, error: problem, publishedAt: NOW.toISOString() });
+    expect(finished).not.toHaveProperty('result');
+    expect(redelivery.delays).toEqual([]);
+    expect(publisher.accepted).toHaveLength(1);
+    expect(publisher.accepted[0]).toMatchObject({ id: finished.eventId, type: 'job.failed', data: { status: 'FAILED', done: true, error: problem } });
+  });
+
+  it('logs an unexpected processor error but not a NonRetryableError', async () => {
+    // Prepare
+    const { store, deps, logger, invocation } = setup({
+      refuses: async () => {
+        throw new NonRetryableError('bad input');
+      },
+      crashes: async () => {
+        throw new Error('bug');
+      },
+    });
+    const refused = await seed(store, 'refuses');
+    const crashed = await seed(store, 'crashes');
+
+    // Act
+    await handleJobMessage(deps, { jobId: refused.id, type: 'refuses' }, invocation());
+    const afterRefusal = logger.error.mock.calls.length;
+    await handleJobMessage(deps, { jobId: crashed.id, type: 'crashes' }, invocation());
+
+    // Assess
+    expect(afterRefusal).toBe(0);
+    expect(logger.error).toHaveBeenCalledOnce();
+    expect(logger.error.mock.calls[0]?.[1]).toMatchObject({ jobId: crashed.id, type: 'crashes' });
+  });
+
+  it('fails a job of a type this worker has no processor for', async () => {
+    // Prepare
+    const { store, deps, invocation } = setup({});
+    const job = await seed(store, 'retired');
+
+    // Act
+    const outcome = await handleJobMessage(deps, { jobId: job.id, type: 'retired' }, invocation());
+
+    // Assess
+    expect(outcome).toBe('done');
+    expect(await stored(store, job.id)).toMatchObject({
+      status: 'FAILED',
+      error: { type: ProblemType.jobFailed, detail: "No processor handles job type 'retired' in this worker." },
+    });
+  });
+
+  describe('retries', () => {
+    it('puts a job whose processor fails retryably back in the queue, and runs it again on redelivery', async () => {
+      // Prepare
+      const attempts: number[] = [];
+      const { store, publisher, redelivery, deps, invocation } = setup({
+        flaky: async (_, { attempt }) => {
+          attempts.push(attempt);
+          if (attempt === 1) throw new RetryableError('upstream throttled');
+          return { attempt };
+        },
+      });
+      const job = await seed(store, 'flaky');
+      const message = { jobId: job.id, type: 'flaky' };
+
+      // Act
+      const first = await handleJobMessage(deps, message, invocation());
+      const between = await stored(store, job.id);
+      const second = await handleJobMessage(deps, message, invocation());
+
+      // Assess
+      expect(first).toBe('retry');
+      expect(between).toMatchObject({
+        status: 'QUEUED',
+        attempts: 1,
+        lastError: { type: ProblemType.jobFailed, title: 'Job failed', status: 500, detail: 'upstream throttled' },
+      });
+      expect(between).not.toHaveProperty('runDeadline');
+      expect(between.sweepAt).toBeDefined();
+      // Full jitter over base * 2^0 = 2 s, with random() = 0.5.
+      expect(redelivery.delays).toEqual([1]);
+      expect(second).toBe('done');
+      expect(attempts).toEqual([1, 2]);
+      const finished = await stored(store, job.id);
+      expect(finished).toMatchObject({ status: 'SUCCEEDED', attempts: 2, result: { attempt: 2 } });
+      expect(finished).not.toHaveProperty('lastError');
+      expect(publisher.accepted.map((event) => event.type)).toEqual(['job.succeeded']);
+    });
+
+    // With random() = 0.99 the jitter lands at the top of its range: the ceiling min(cap, base * 2^(attempt-1)).
+    it.each<[string, number, number | undefined, number]>([
+      ['after attempt 2, about 2 * 2^1 s', 1, undefined, 4],
+      ['after attempt 3, about 2 * 2^2 s', 2, undefined, 8],
+      ['after attempt 10, at most the cap', 9, undefined, 119],
+      ['when the processor asks for longer, as long as it asks', 1, 30, 30],
+      ['when the processor asks for less, the backoff', 2, 1, 8],
+    ])('delays the next attempt %s', async (_, attemptsSoFar, retryAfterSeconds, expectedDelay) => {
+      // Prepare
+      const { store, redelivery, deps, invocation } = setup(
+        {
+          flaky: async () => {
+            throw new RetryableError('try later', retryAfterSeconds);
+          },
+        },
+        { lifecycle: { ...LIFECYCLE, maxAttempts: 20 }, random: () => 0.99 },
+      );
+      const job = await seed(store, 'flaky', { attempts: attemptsSoFar });
+
+      // Act
+      const outcome = await handleJobMessage(deps, { jobId: job.id, type: 'flaky' }, invocation());
+
+      // Assess
+      expect(outcome).toBe('retry');
+      expect(redelivery.delays).toEqual([expectedDelay]);
+    });
+
+    it('fails a job whose last attempt fails retryably, saying attempts are exhausted', async () => {
+      // Prepare
+      const { store, publisher, redelivery, deps, invocation } = setup({
+        flaky: async () => {
+          throw new RetryableError('upstream throttled');
+        },
+      });
+      const job = await seed(store, 'flaky', { attempts: LIFECYCLE.maxAttempts - 1 });
+
+      // Act
+      const outcome = await handleJobMessage(deps, { jobId: job.id, type: 'flaky' }, invocation());
+
+      // Assess
+      expect(outcome).toBe('done');
+      expect(redelivery.delays).toEqual([]);
+      expect(await stored(store, job.id)).toMatchObject({
+        status: 'FAILED',
+        attempts: LIFECYCLE.maxAttempts,
+        error: {
+          type: ProblemType.attemptsExhausted,
+          title: 'Attempts exhausted',
+          status: 500,
+          detail: `The job failed ${LIFECYCLE.maxAttempts} times; the last attempt: upstream throttled`,
+        },
+      });
+      expect(publisher.accepted.map((event) => event.type)).toEqual(['job.failed']);
+    });
+  });
+
+  describe('time limits', () => {
+    it.each<[string, Processor]>([
+      ['stops when signalled', untilSignalled()],
+      [
+        'ignores the signal',
+        async (_, { progress }) => {
+          progress(1, 2);
+          await delay(500);
+          return { late: true };
+        },
+      ],
+    ])('fails a job whose processor %s at the invocation deadline, keeping its progress', async (_, processor) => {
+      // Prepare
+      const { store, publisher, deps, invocation } = setup({ slow: processor }, { progressIntervalMs: 60_000 });
+      const job = await seed(store, 'slow');
+
+      // Act
+      const startedAt = Date.now();
+      const outcome = await handleJobMessage(deps, { jobId: job.id, type: 'slow' }, invocation(40));
+      const took = Date.now() - startedAt;
+
+      // Assess
+      const finished = await stored(store, job.id);
+      expect(outcome).toBe('done');
+      expect(took).toBeGreaterThanOrEqual(35);
+      expect(took).toBeLessThan(400);
+      expect(finished).toMatchObject({
+        status: 'FAILED',
+        error: { type: ProblemType.jobTimedOut, title: 'Job timed out', status: 500 },
+        progress: { completed: 1, total: 2, percent: 50 },
+      });
+      expect(finished).not.toHaveProperty('result');
+      expect(publisher.accepted.map((event) => event.type)).toEqual(['job.failed']);
+    });
+
+    it("stops a job at its own timeoutSeconds, with a TimeoutError reason, and says so", async () => {
+      // Prepare
+      const seen: { reason?: unknown } = {};
+      const { store, deps, invocation } = setup({ slow: untilSignalled(seen) });
+      const job = await seed(store, 'slow', { timeoutSeconds: 1 });
+
+      // Act
+      const startedAt = Date.now();
+      await handleJobMessage(deps, { jobId: job.id, type: 'slow' }, invocation(30_000));
+      const took = Date.now() - startedAt;
+
+      // Assess
+      expect(took).toBeGreaterThanOrEqual(950);
+      expect(took).toBeLessThan(5_000);
+      expect(seen.reason).toMatchObject({ name: 'TimeoutError', message: 'the job ran out of time' });
+      expect((await stored(store, job.id)).error).toEqual({
+        type: ProblemType.jobTimedOut,
+        title: 'Job timed out',
+        status: 500,
+        detail: 'The attempt did not finish within 1 s.',
+      });
+    });
+
+    it('does not fire the signal of a job that finishes in time', async () => {
+      // Prepare
+      let signal: AbortSignal | undefined;
+      const { store, deps, invocation } = setup({
+        quick: async (_, context) => {
+          signal = context.signal;
+          return 'ok';
+        },
+      });
+      const job = await seed(store, 'quick');
+
+      // Act
+      await handleJobMessage(deps, { jobId: job.id, type: 'quick' }, invocation(30));
+      await delay(60);
+
+      // Assess
+      expect(signal?.aborted).toBe(false);
+      expect((await stored(store, job.id)).status).toBe('SUCCEEDED');
+    });
+  });
+
+  describe('cancel', () => {
+    it('stops a running job its owner cancels and ends it CANCELLED', async () => {
+      // Prepare
+      const seen: { reason?: unknown } = {};
+      const { store, publisher, deps, invocation } = setup({ slow: untilSignalled(seen) }, { cancelPollIntervalMs: 10 });
+      const job = await seed(store, 'slow');
+
+      // Act
+      const handling = handleJobMessage(deps, { jobId: job.id, type: 'slow' }, invocation());
+      await delay(20);
+      const asked = await store.requestCancel(job.id, NOW.toISOString());
+      const outcome = await handling;
+
+      // Assess
+      const finished = await stored(store, job.id);
+      expect(asked).toBe(true);
+      expect(outcome).toBe('done');
+      expect(seen.reason).toMatchObject({ name: 'AbortError' });
+      expect(finished).toMatchObject({
+        status: 'CANCELLED',
+        error: { type: ProblemType.jobCancelled, title: 'Job cancelled', status: 409 },
+        progress: { completed: 1, total: 2, percent: 50 },
+      });
+      expect(finished).not.toHaveProperty('cancelRequestedAt');
+      expect(publisher.accepted.map((event) => event.type)).toEqual(['job.cancelled']);
+    });
+  });
+
+  describe('completion events', () => {
+    it('answers retry when publishing fails, then a redelivery publishes the same event without running the job again', async () => {
+      // Prepare
+      const run = vi.fn(async () => ({ ok: true }));
+      const { store, publisher, deps, invocation } = setup({ echo: run });
+      const job = await seed(store, 'echo');
+      const message = { jobId: job.id, type: 'echo' };
+      publisher.failures = 1;
+
+      // Act
+      const first = await handleJobMessage(deps, message, invocation());
+      const afterFirst = await stored(store, job.id);
+      const second = await handleJobMessage(deps, message, invocation());
+
+      // Assess
+      const afterSecond = await stored(store, job.id);
+      expect(first).toBe('retry');
+      expect(afterFirst.status).toBe('SUCCEEDED');
+      expect(afterFirst.publishedAt).toBeUndefined();
+      expect(afterFirst.sweepAt).toBeDefined();
+      expect(second).toBe('done');
+      expect(afterSecond.publishedAt).toBe(NOW.toISOString());
+      expect(afterSecond).not.toHaveProperty('sweepAt');
+      expect(run).toHaveBeenCalledOnce();
+      expect(publisher.attempts).toHaveLength(2);
+      expect(publisher.attempts[1]).toEqual(publisher.attempts[0]);
+      expect(publisher.accepted.map((event) => event.id)).toEqual([afterFirst.eventId]);
+    });
+
+    it('publishes nothing for a duplicate delivery of a finished, published job', async () => {
+      // Prepare
+      const run = vi.fn(async () => 'result');
+      const { store, publisher, deps, invocation } = setup({ echo: run });
+      const job = await seed(store, 'echo');
+      const message = { jobId: job.id, type: 'echo' };
+      await handleJobMessage(deps, message, invocation());
+
+      // Act
+      const outcome = await handleJobMessage(deps, message, invocation());
+
+      // Assess
+      expect(outcome).toBe('done');
+      expect(run).toHaveBeenCalledOnce();
+      expect(publisher.attempts).toHaveLength(1);
+    });
+
+    it('drops a message for a job that does not exist', async () => {
+      // Prepare
+      const run = vi.fn(async () => 'result');
+      const { publisher, deps, logger, invocation } = setup({ echo: run });
+
+      // Act
+      const outcome = await handleJobMessage(deps, { jobId: newJobId(), type: 'echo' }, invocation());
+
+      // Assess
+      expect(outcome).toBe('done');
+      expect(run).not.toHaveBeenCalled();
+      expect(publisher.attempts).toEqual([]);
+      expect(logger.warn).toHaveBeenCalledOnce();
+    });
+  });
+
+  describe('a job already RUNNING', () => {
+    it('leaves a duplicate message until the other invocation must have ended', async () => {
+      // Prepare
+      const run = vi.fn(async () => 'result');
+      const { store, publisher, redelivery, deps, invocation } = setup({ echo: run });
+      const job = await seed(store, 'echo', { status: 'RUNNING', attempts: 1, runDeadline: Date.now() + 10_000 });
+
+      // Act
+      const outcome = await handleJobMessage(deps, { jobId: job.id, type: 'echo' }, invocation());
+
+      // Assess
+      expect(outcome).toBe('retry');
+      expect(run).not.toHaveBeenCalled();
+      expect(publisher.attempts).toEqual([]);
+      expect(redelivery.delays).toHaveLength(1);
+      expect(redelivery.delays[0]).toBeGreaterThanOrEqual(10);
+      expect(redelivery.delays[0]).toBeLessThanOrEqual(12);
+      expect((await stored(store, job.id)).status).toBe('RUNNING');
+    });
+
+    it('takes over a job whose invocation has certainly ended, counting the lost attempt', async () => {
+      // Prepare
+      const run = vi.fn(async () => 'result');
+      const { store, deps, logger, invocation } = setup({ echo: run });
+      const job = await seed(store, 'echo', { status: 'RUNNING', attempts: 1, runDeadline: Date.now() - 5_000 });
+
+      // Act
+      const outcome = await handleJobMessage(deps, { jobId: job.id, type: 'echo' }, invocation());
+
+      // Assess
+      expect(outcome).toBe('done');
+      expect(run).toHaveBeenCalledOnce();
+      expect(await stored(store, job.id)).toMatchObject({ status: 'SUCCEEDED', attempts: 2, result: 'result' });
+      expect(logger.warn).toHaveBeenCalledWith('took over a job whose worker stopped', expect.objectContaining({ jobId: job.id }));
+    });
+
+    it('fails an abandoned job that has used all its attempts', async () => {
+      // Prepare
+      const run = vi.fn(async () => 'result');
+      const { store, publisher, deps, invocation } = setup({ echo: run });
+      const job = await seed(store, 'echo', { status: 'RUNNING', attempts: LIFECYCLE.maxAttempts, runDeadline: Date.now() - 5_000 });
+
+      // Act
+      const outcome = await handleJobMessage(deps, { jobId: job.id, type: 'echo' }, invocation());
+
+      // Assess
+      expect(outcome).toBe('done');
+      expect(run).not.toHaveBeenCalled();
+      expect(await stored(store, job.id)).toMatchObject({
+        status: 'FAILED',
+        error: { type: ProblemType.attemptsExhausted, status: 500 },
+      });
+      expect(publisher.accepted.map((event) => event.type)).toEqual(['job.failed']);
+    });
+  });
+
+  describe('result size', () => {
+    // {"t":"…"} is 8 bytes of JSON around the text.
+    it.each<[string, string, 'SUCCEEDED' | 'FAILED']>([
+      ['exactly at the limit', 'x'.repeat(92), 'SUCCEEDED'],
+      ['one byte over the limit', 'x'.repeat(93), 'FAILED'],
+      ['under the limit in characters, over it in bytes', 'é'.repeat(50), 'FAILED'],
+    ])('a result %s ends the job %s', async (_, text, status) => {
+      // Prepare
+      const { store, publisher, deps, invocation } = setup({ big: async () => ({ t: text }) }, { maxResultBytes: 100 });
+      const job = await seed(store, 'big');
+
+      // Act
+      await handleJobMessage(deps, { jobId: job.id, type: 'big' }, invocation());
+
+      // Assess
+      const finished = await stored(store, job.id);
+      const size = Buffer.byteLength(JSON.stringify({ t: text }));
+      expect(finished.status).toBe(status);
+      expect(publisher.accepted).toHaveLength(1);
+      if (status === 'FAILED') {
+        expect(finished.error).toEqual({
+          type: ProblemType.resultTooLarge,
+          title: 'Result too large',
+          status: 500,
+          detail: `The result is ${size} bytes; the limit is 100 bytes.`,
+        });
+        expect(finished).not.toHaveProperty('result');
+      } else {
+        expect(finished.result).toEqual({ t: text });
+      }
+    });
+  });
+
+  describe('progress', () => {
+    it('writes the first report at once, holds the rest, and puts the latest into the final write', async () => {
+      // Prepare
+      const { store, deps, invocation } = setup(
+        {
+          steps: async (_, { progress }) => {
+            for (let step = 1; step <= 50; step += 1) {
+              progress(step, 50, `step ${step}`);
+              await delay(1);
+            }
+            return 'done';
+          },
+        },
+        { progressIntervalMs: 60_000 },
+      );
+      const job = await seed(store, 'steps');
+
+      // Act
+      await handleJobMessage(deps, { jobId: job.id, type: 'steps' }, invocation());
+
+      // Assess
+      expect(store.progressWrites).toEqual([{ completed: 1, total: 50, percent: 2, message: 'step 1' }]);
+      expect((await stored(store, job.id)).progress).toEqual({ completed: 50, total: 50, percent: 100, message: 'step 50' });
+    });
+
+    it('writes at most once per interval', async () => {
+      // Prepare
+      const intervalMs = 40;
+      let elapsed = 0;
+      const { store, deps, invocation } = setup(
+        {
+          steps: async (_, { progress }) => {
+            const start = Date.now();
+            for (let step = 1; step <= 100; step += 1) {
+              progress(step, 100);
+              await delay(3);
+            }
+            elapsed = Date.now() - start;
+            return 'done';
+          },
+        },
+        { progressIntervalMs: intervalMs },
+      );
+      const job = await seed(store, 'steps');
+
+      // Act
+      await handleJobMessage(deps, { jobId: job.id, type: 'steps' }, invocation());
+
+      // Assess
+      const writes = store.progressWrites.length;
+      expect(writes).toBeGreaterThanOrEqual(2);
+      expect(writes).toBeLessThanOrEqual(Math.floor(elapsed / intervalMs) + 2);
+      const completed = store.progressWrites.map((progress) => progress.completed);
+      expect(completed).toEqual([...completed].sort((a, b) => a - b));
+      expect((await stored(store, job.id)).progress).toMatchObject({ completed: 100, percent: 100 });
+    });
+
+    it('waits for a progress write in flight before the final write', async () => {
+      // Prepare
+      const { store, deps, invocation } = setup({
+        quick: async (_, { progress }) => {
+          progress(1, 2);
+          await delay(5);
+          return 'done';
+        },
+      });
+      store.progressLatencyMs = 50;
+      const job = await seed(store, 'quick');
+
+      // Act
+      await handleJobMessage(deps, { jobId: job.id, type: 'quick' }, invocation());
+
+      // Assess
+      expect(store.writes).toEqual(['QUEUED->RUNNING', 'progress', 'RUNNING->SUCCEEDED', 'published']);
+    });
+  });
+});
+
+describe('parseJobMessage', () => {
+  it.each<[string, string, ReturnType<typeof parseJobMessage>]>([
+    ['a job message', '{"jobId":"job_1","type":"echo"}', { jobId: 'job_1', type: 'echo' }],
+    ['a job message with extra fields', '{"jobId":"job_1","type":"echo","x":1}', { jobId: 'job_1', type: 'echo' }],
+    ['a message without a type', '{"jobId":"job_1"}', undefined],
+    ['a numeric job id', '{"jobId":1,"type":"echo"}', undefined],
+    ['JSON null', 'null', undefined],
+    ['a string', '"job_1"', undefined],
+    ['text that is not JSON', 'hello', undefined],
+  ])('reads %s', (_, body, expected) => {
+    // Act / Assess
+    expect(parseJobMessage(body)).toEqual(expected);
+  });
+});
