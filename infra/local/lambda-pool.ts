@@ -17,6 +17,8 @@ export interface FunctionConfig {
   readonly memoryMb: number;
   /** Most instances at once; invocations beyond it wait, as under reserved concurrency. */
   readonly maxInstances: number;
+  /** Receives what the function writes to stdout and stderr (its logs). @default the process's own streams */
+  readonly onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
 }
 
 /** Raised when an invocation ends in a function error, a timeout or a crash. */
@@ -45,7 +47,13 @@ class Instance {
 
   constructor(private readonly config: FunctionConfig) {
     const workerData: HostData = { bundle: config.bundle, functionName: config.name, memoryMb: config.memoryMb };
-    this.worker = new Worker(config.host, { env: { ...config.env }, workerData });
+    const capture = config.onOutput !== undefined;
+    this.worker = new Worker(config.host, { env: { ...config.env }, workerData, stdout: capture, stderr: capture });
+    if (config.onOutput) {
+      const onOutput = config.onOutput;
+      this.worker.stdout.on('data', (chunk: Buffer) => onOutput('stdout', chunk));
+      this.worker.stderr.on('data', (chunk: Buffer) => onOutput('stderr', chunk));
+    }
     this.ready = new Promise((resolve, reject) => {
       this.worker.on('message', (reply: HostReply) => {
         if (reply.kind === 'ready') return resolve();

@@ -46,6 +46,8 @@ export interface LocalRuntimeOptions {
   readonly onEvent?: (event: unknown, raw: string) => void;
   /** Receives the runtime's own errors (not the functions' logs). @default printed to stderr */
   readonly onError?: (error: unknown) => void;
+  /** Receives the functions' logs (their stdout and stderr). @default written to this process's streams */
+  readonly onFunctionOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
   /** Overrides for the queue, e.g. a short visibility timeout in tests. @default from config */
   readonly visibilityTimeoutSeconds?: number;
   /** Concurrent pollers of the jobs queue. @default 2 */
@@ -176,6 +178,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
           timeoutMs: (spec.trigger === 'jobs-queue' ? workerTimeoutSeconds : spec.timeoutSeconds) * 1000,
           memoryMb: spec.memoryMb,
           maxInstances: spec.trigger === 'jobs-queue' ? (options.pollers ?? 2) : spec.trigger ? 1 : 32,
+          ...(options.onFunctionOutput && { onOutput: options.onFunctionOutput }),
         });
         return [name, pool];
       }),

@@ -53,6 +53,7 @@ describe.each(['dynalite', 'dynamodb-local'] as DynamoEngine[])('faults with %s'
       reconcileIntervalSeconds: 5,
       onEvent: (event) => events.push(event as (typeof events)[number]),
       onError: () => undefined,
+      onFunctionOutput: () => undefined,
       functionEndpoints: async (emulators) => {
         const dynamo = await startFaultProxy(emulators.dynamodb, (headers, body) => {
           if (headers['x-amz-target'] !== 'DynamoDB_20120810.UpdateItem') return 'pass';

@@ -109,7 +109,7 @@ function send(base: URL, request: FuzzRequest): Promise<{ status: number; conten
 describe('fuzzing the API', () => {
   let runtime: LocalRuntime;
   beforeAll(async () => {
-    runtime = await startLocalRuntime({ port: 0, onError: () => undefined });
+    runtime = await startLocalRuntime({ port: 0, onError: () => undefined, onFunctionOutput: () => undefined });
   }, 60_000);
   afterAll(async () => {
     await runtime?.stop();
