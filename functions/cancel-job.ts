@@ -1,8 +1,8 @@
 /** `DELETE /jobs/{id}`: cancel a QUEUED job (200) or ask a RUNNING one to stop (202). */
 import { dynamodb } from '#aws/clients/dynamodb';
-import { sns } from '#aws/clients/sns';
+import { sqs } from '#aws/clients/sqs';
 import { requiredEnv } from '#aws/env';
-import { SnsEventPublisher } from '#aws/event-publisher';
+import { SqsJobQueue } from '#aws/job-queue';
 import { jobStoreFrom } from '#aws/wiring';
 import { type CancelDeps, cancelJob } from '#core/cancel';
 import { type HttpEvent, type HttpResult, answer, callerOf, jsonResponse } from '#core/http';
@@ -12,7 +12,7 @@ import { api, lifecycle } from '#infra/config';
 
 const deps: CancelDeps = {
   store: jobStoreFrom(dynamodb),
-  publisher: new SnsEventPublisher(sns, requiredEnv('TOPIC_ARN')),
+  queue: new SqsJobQueue(sqs, requiredEnv('QUEUE_URL')),
   lifecycle,
   now: () => new Date(),
   logger: log,

@@ -1,9 +1,7 @@
 /** Scheduled: re-enqueues QUEUED jobs whose message went missing and announces ended jobs not yet announced. */
 import { dynamodb } from '#aws/clients/dynamodb';
-import { sns } from '#aws/clients/sns';
 import { sqs } from '#aws/clients/sqs';
 import { requiredEnv } from '#aws/env';
-import { SnsEventPublisher } from '#aws/event-publisher';
 import { SqsJobQueue } from '#aws/job-queue';
 import { jobStoreFrom } from '#aws/wiring';
 import { log } from '#core/log';
@@ -13,7 +11,6 @@ import { jobs, lifecycle } from '#infra/config';
 const deps: ReconcileDeps = {
   store: jobStoreFrom(dynamodb),
   queue: new SqsJobQueue(sqs, requiredEnv('QUEUE_URL')),
-  publisher: new SnsEventPublisher(sns, requiredEnv('TOPIC_ARN')),
   lifecycle,
   batch: jobs.sweepBatch,
   now: () => new Date(),

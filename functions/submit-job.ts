@@ -1,4 +1,5 @@
 /** `POST /jobs`: accept a job and answer 202 at once. */
+import { lookup } from 'node:dns/promises';
 import { dynamodb } from '#aws/clients/dynamodb';
 import { sqs } from '#aws/clients/sqs';
 import { requiredEnv } from '#aws/env';
@@ -8,6 +9,7 @@ import { type HttpEvent, type HttpResult, answer, callerOf, header, jsonResponse
 import { jobPath, toResource } from '#core/job';
 import { log } from '#core/log';
 import { type SubmitDeps, submitJob } from '#core/submit';
+import type { WebhookMode } from '#core/webhooks';
 import { api, jobs, lifecycle, queue } from '#infra/config';
 import { jobTypes } from '#processors/registry';
 
@@ -25,6 +27,10 @@ const deps: SubmitDeps = {
   },
   lifecycle,
   idempotencySecret: requiredEnv('IDEMPOTENCY_SECRET'),
+  webhooks: {
+    mode: requiredEnv('WEBHOOK_MODE') as WebhookMode,
+    resolve: async (host) => (await lookup(host, { all: true, verbatim: true })).map((entry) => entry.address),
+  },
   now: () => new Date(),
 };
 

@@ -10,7 +10,13 @@ import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Topic } from 'aws-cdk-lib/aws-sns';
+import { AnyPrincipal, Effect, type IRole } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { type ITopicSubscription, type Subscription, SubscriptionFilter, Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription, LambdaSubscription, SqsSubscription, UrlSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { maxAttempts } from '../functions/core/webhooks.ts';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import path from 'node:path';
@@ -34,6 +40,19 @@ const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 
 /** Lambda's hard limit on a function timeout. */
 const MAX_LAMBDA_TIMEOUT = Duration.minutes(15);
+
+/** Which completion events a subscriber gets; each list allows any of its values, all lists must match. */
+export interface EventFilter {
+  /** Event types, e.g. `['job.failed']`. @default all */
+  readonly types?: readonly ('job.succeeded' | 'job.failed' | 'job.cancelled')[];
+  /** Final job statuses, e.g. `['FAILED', 'CANCELLED']`. @default all */
+  readonly statuses?: readonly ('SUCCEEDED' | 'FAILED' | 'CANCELLED')[];
+  /** Job types, e.g. `['resize-image']`. @default all */
+  readonly jobTypes?: readonly string[];
+}
+
+/** A subscriber of the completion topic. */
+export type EventSubscriber = IQueue | IFunction | { readonly email: string } | { readonly url: string };
 
 /** Properties of {@link AsyncJobs}. */
 export interface AsyncJobsProps {
@@ -71,6 +90,14 @@ export class AsyncJobs extends Construct {
   public readonly topic: Topic;
   /** The HTTP API. */
   public readonly api: HttpApi;
+  /** Encrypts the completion topic at rest. */
+  public readonly topicKey: Key;
+  /** Completion events of jobs with a `callbackUrl`, on their way to `deliver-webhooks`. */
+  public readonly webhookQueue: Queue;
+  /** Webhook deliveries that failed every attempt of the retry schedule. */
+  public readonly webhookDeadLetterQueue: Queue;
+  /** The Standard Webhooks signing secret (`whsec_…`; `{"current","previous","previousUntil"}` during a rotation). */
+  public readonly signingSecret: Secret;
   /** The key that derives job ids from Idempotency-Key headers. */
   public readonly idempotencySecret: Secret;
   /** One function per entry point, by name. */
@@ -127,7 +154,35 @@ export class AsyncJobs extends Construct {
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: config.queue.maxReceiveCount },
     });
 
-    this.topic = new Topic(this, 'job-events', { enforceSSL: true });
+    this.topicKey = new Key(this, 'job-events-key', { enableKeyRotation: true, description: 'Encrypts the completion events topic' });
+    this.topic = new Topic(this, 'job-events', { enforceSSL: true, masterKey: this.topicKey });
+
+    const webhookAttempts = maxAttempts(config.webhooks.retryScheduleSeconds);
+    this.webhookDeadLetterQueue = new Queue(this, 'webhooks-dlq', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.seconds(config.queue.deadLetterRetentionSeconds),
+    });
+    this.webhookQueue = new Queue(this, 'webhooks-queue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // Long enough for the whole retry schedule (about a day), with room.
+      retentionPeriod: Duration.days(4),
+      visibilityTimeout: Duration.seconds(6 * config.webhooks.timeoutSeconds),
+      deadLetterQueue: { queue: this.webhookDeadLetterQueue, maxReceiveCount: webhookAttempts },
+    });
+    // Only events of jobs with a callback URL reach the webhook queue.
+    this.topic.addSubscription(
+      new SqsSubscription(this.webhookQueue, {
+        rawMessageDelivery: true,
+        filterPolicy: { callback: SubscriptionFilter.stringFilter({ allowlist: ['true'] }) },
+      }),
+    );
+    this.signingSecret = new Secret(this, 'webhook-signing-secret', {
+      description: 'Standard Webhooks signing secret of job callbacks (prefix the value with whsec_ to use it)',
+      generateSecretString: { passwordLength: 43, excludePunctuation: true },
+      removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
 
     const resources: Record<ResourceKind, { name: string; arn: string }> = {
       table: { name: this.table.tableName, arn: this.table.tableArn },
@@ -135,12 +190,16 @@ export class AsyncJobs extends Construct {
       queue: { name: this.queue.queueUrl, arn: this.queue.queueArn },
       deadLetterQueue: { name: this.deadLetterQueue.queueUrl, arn: this.deadLetterQueue.queueArn },
       topic: { name: this.topic.topicArn, arn: this.topic.topicArn },
+      webhookQueue: { name: this.webhookQueue.queueUrl, arn: this.webhookQueue.queueArn },
+      signingSecret: { name: this.signingSecret.secretArn, arn: this.signingSecret.secretArn },
     };
     const environmentValues = Object.fromEntries(Object.entries(resources).map(([kind, value]) => [kind, value.name]));
     const settings = {
       // A CloudFormation dynamic reference: resolved at deploy time, never written into the template.
       IDEMPOTENCY_SECRET: this.idempotencySecret.secretValue.unsafeUnwrap(),
       MAX_JOB_TIMEOUT_SECONDS: String(maxJobTimeoutSeconds(workerTimeout.toSeconds())),
+      WEBHOOK_MODE: 'cloud',
+      WEBHOOK_RETRY_SCHEDULE: config.webhooks.retryScheduleSeconds.join(','),
     };
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
     const functions = {} as Record<FunctionName, NodejsFunction>;
@@ -171,6 +230,8 @@ export class AsyncJobs extends Construct {
       for (const [kind, actions] of Object.entries(spec.uses) as [ResourceKind, readonly string[]][]) {
         if (actions.length > 0) fn.addToRolePolicy(new PolicyStatement({ actions: [...actions], resources: [resources[kind].arn] }));
       }
+      // Publishing to the encrypted topic needs its key too.
+      if (spec.uses.topic?.includes('sns:Publish')) this.topicKey.grant(fn, 'kms:GenerateDataKey', 'kms:Decrypt');
       functions[name] = fn;
     }
     this.functions = functions;
@@ -186,6 +247,21 @@ export class AsyncJobs extends Construct {
     );
     functions[triggered('dead-letter-queue')].addEventSource(
       new SqsEventSource(this.deadLetterQueue, { batchSize: config.worker.batchSize, reportBatchItemFailures: true }),
+    );
+    functions[triggered('webhook-queue')].addEventSource(
+      new SqsEventSource(this.webhookQueue, { batchSize: config.webhooks.batchSize, reportBatchItemFailures: true }),
+    );
+    // Who may publish is exactly the functions declared to: anyone else is denied, whatever IAM allows.
+    const publishers = functionNames.filter((name) => (functionSpecs[name] as FunctionSpec).uses.topic?.includes('sns:Publish'));
+    this.topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'OnlyTheWorkersPublish',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: { ArnNotEquals: { 'aws:PrincipalArn': publishers.map((name) => (functions[name].role as IRole).roleArn) } },
+      }),
     );
     new Rule(this, 'reconcile-schedule', {
       description: 'Re-enqueues jobs whose message went missing and announces unannounced ends',
@@ -205,5 +281,23 @@ export class AsyncJobs extends Construct {
         integration: new HttpLambdaIntegration(`${route.function}-${route.method.toLowerCase()}`, functions[route.function]),
       });
     }
+  }
+
+  /**
+   * Subscribes a queue (raw delivery), a Lambda function, an email address or an HTTPS endpoint to
+   * the completion events, optionally only to some: `jobs.subscribe(queue, { types: ['job.failed'] })`.
+   */
+  public subscribe(subscriber: EventSubscriber, filter: EventFilter = {}): Subscription {
+    const filterPolicy: Record<string, SubscriptionFilter> = {};
+    if (filter.types?.length) filterPolicy.type = SubscriptionFilter.stringFilter({ allowlist: [...filter.types] });
+    if (filter.statuses?.length) filterPolicy.status = SubscriptionFilter.stringFilter({ allowlist: [...filter.statuses] });
+    if (filter.jobTypes?.length) filterPolicy.jobType = SubscriptionFilter.stringFilter({ allowlist: [...filter.jobTypes] });
+    const policy = Object.keys(filterPolicy).length > 0 ? { filterPolicy } : {};
+    let subscription: ITopicSubscription;
+    if ('email' in subscriber) subscription = new EmailSubscription(subscriber.email, policy);
+    else if ('url' in subscriber) subscription = new UrlSubscription(subscriber.url, policy);
+    else if ('queueArn' in subscriber) subscription = new SqsSubscription(subscriber, { rawMessageDelivery: true, ...policy });
+    else subscription = new LambdaSubscription(subscriber, policy);
+    return this.topic.addSubscription(subscription);
   }
 }

@@ -14,6 +14,8 @@ export const names = {
   queue: 'async-jobs',
   deadLetterQueue: 'async-jobs-dlq',
   topic: 'async-jobs-events',
+  webhookQueue: 'async-jobs-webhooks',
+  webhookDeadLetterQueue: 'async-jobs-webhooks-dlq',
 } as const;
 
 /** The worker Lambda (`process-jobs`) and its SQS event source mapping. */
@@ -97,6 +99,30 @@ export const reconciler = {
   intervalSeconds: 60,
   timeoutSeconds: 60,
   memoryMb: 256,
+} as const;
+
+/** Webhook delivery (`deliver-webhooks`, fed by the topic through the webhook queue). */
+export const webhooks = {
+  /** Each delivery attempt gives up after this long. */
+  attemptTimeoutSeconds: 10,
+  timeoutSeconds: 30,
+  memoryMb: 256,
+  /** Deliveries handled per invocation, concurrently. */
+  batchSize: 10,
+  /**
+   * Seconds to wait after failed attempt n before attempt n+1 (each ±20% jitter): about a day in all,
+   * every step within SQS's 12-hour visibility limit. After the last, the message goes to the webhook DLQ.
+   */
+  retryScheduleSeconds: [10, 60, 300, 1_800, 3_600, 7_200, 14_400, 21_600, 21_600, 21_600],
+  /** The same shape compressed to seconds for `npm start`, so the whole retry path fits in a minute. */
+  localRetryScheduleSeconds: [1, 1, 1, 1, 2, 4, 8, 12, 12, 12],
+  jitter: 0.2,
+  /** A 429 or 5xx's Retry-After is honoured up to this. */
+  maxRetryAfterSeconds: 12 * 3600,
+  /** How long the signing keys are cached by a function instance (so a rotation applies soon). */
+  keyCacheSeconds: 300,
+  /** How long a replaced signing key is still used beside the new one. */
+  rotationWindowHours: 24,
 } as const;
 
 /** The lifecycle settings the handlers use, from the values above. */

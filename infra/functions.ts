@@ -3,10 +3,10 @@
  * functions with exactly these permissions and variables; the local runtime runs the same entry
  * points with the same variables.
  */
-import { api, reconciler, worker } from './config.ts';
+import { api, reconciler, webhooks, worker } from './config.ts';
 
 /** Resources a function can be bound to; binding sets the variable and grants the actions together. */
-export type ResourceKind = 'table' | 'tableIndexes' | 'queue' | 'deadLetterQueue' | 'topic';
+export type ResourceKind = 'table' | 'tableIndexes' | 'queue' | 'deadLetterQueue' | 'topic' | 'webhookQueue' | 'signingSecret';
 
 /** The variable through which a function learns a bound resource (indexes are named in config). */
 export const resourceEnv: Readonly<Record<ResourceKind, string | undefined>> = {
@@ -15,13 +15,15 @@ export const resourceEnv: Readonly<Record<ResourceKind, string | undefined>> = {
   queue: 'QUEUE_URL',
   deadLetterQueue: undefined,
   topic: 'TOPIC_ARN',
+  webhookQueue: 'WEBHOOK_QUEUE_URL',
+  signingSecret: 'WEBHOOK_SECRET_ID',
 };
 
 /** Values the construct computes for a function, beside resource names. */
-export type SettingName = 'IDEMPOTENCY_SECRET' | 'MAX_JOB_TIMEOUT_SECONDS';
+export type SettingName = 'IDEMPOTENCY_SECRET' | 'MAX_JOB_TIMEOUT_SECONDS' | 'WEBHOOK_MODE' | 'WEBHOOK_RETRY_SCHEDULE';
 
 /** What triggers a function other than the API. */
-export type Trigger = 'jobs-queue' | 'dead-letter-queue' | 'schedule';
+export type Trigger = 'jobs-queue' | 'dead-letter-queue' | 'schedule' | 'webhook-queue';
 
 /** One Lambda function. */
 export interface FunctionSpec {
@@ -43,7 +45,7 @@ export const functionSpecs = {
     ...apiFunction,
     // PutItem creates the job; GetItem replays an idempotent repeat; DeleteItem removes a job whose message could not be sent.
     uses: { table: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:DeleteItem'], queue: ['sqs:SendMessage'] },
-    settings: ['IDEMPOTENCY_SECRET', 'MAX_JOB_TIMEOUT_SECONDS'],
+    settings: ['IDEMPOTENCY_SECRET', 'MAX_JOB_TIMEOUT_SECONDS', 'WEBHOOK_MODE'],
   },
   'get-job': {
     entry: 'functions/get-job.ts',
@@ -58,7 +60,8 @@ export const functionSpecs = {
   'cancel-job': {
     entry: 'functions/cancel-job.ts',
     ...apiFunction,
-    uses: { table: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], topic: ['sns:Publish'] },
+    // A message has the worker announce the cancellation: only the worker and on-dead-letter publish.
+    uses: { table: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], queue: ['sqs:SendMessage'] },
   },
   'route-fallback': {
     entry: 'functions/route-fallback.ts',
@@ -83,8 +86,21 @@ export const functionSpecs = {
     entry: 'functions/reconcile-jobs.ts',
     timeoutSeconds: reconciler.timeoutSeconds,
     memoryMb: reconciler.memoryMb,
-    uses: { table: ['dynamodb:UpdateItem'], tableIndexes: ['dynamodb:Query'], queue: ['sqs:SendMessage'], topic: ['sns:Publish'] },
+    uses: { table: ['dynamodb:UpdateItem'], tableIndexes: ['dynamodb:Query'], queue: ['sqs:SendMessage'] },
     trigger: 'schedule',
+  },
+  'deliver-webhooks': {
+    entry: 'functions/deliver-webhooks.ts',
+    timeoutSeconds: webhooks.timeoutSeconds,
+    memoryMb: webhooks.memoryMb,
+    // Receiving and deleting is granted by the event source mapping; the code schedules retries itself.
+    uses: {
+      table: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      webhookQueue: ['sqs:ChangeMessageVisibility'],
+      signingSecret: ['secretsmanager:GetSecretValue'],
+    },
+    settings: ['WEBHOOK_MODE', 'WEBHOOK_RETRY_SCHEDULE'],
+    trigger: 'webhook-queue',
   },
 } as const satisfies Record<string, FunctionSpec>;
 

@@ -17,6 +17,8 @@ export class SnsEventPublisher implements EventPublisher {
           type: { DataType: 'String', StringValue: event.type },
           status: { DataType: 'String', StringValue: event.data.status },
           jobType: { DataType: 'String', StringValue: event.data.type },
+          // The webhook queue subscribes with a filter on this: only jobs with a callback reach it.
+          callback: { DataType: 'String', StringValue: event.data.callbackUrl ? 'true' : 'false' },
         },
       }),
     );

@@ -12,17 +12,19 @@ import {
 import type { JobRecord, JobStatus, Progress } from '#core/job';
 import type { JobPage, JobStore, ListKey, TransitionChanges, TransitionGuard } from '#core/ports';
 import { assertTransition } from '#core/state-machine';
+import type { WebhookState } from '#core/webhooks';
 
 type Item = Record<string, AttributeValue>;
 
 /** Attributes stored as JSON text: arbitrary JSON round-trips exactly, and the item stays flat. */
-const JSON_FIELDS = ['input', 'metadata', 'result', 'error', 'progress', 'lastError'] as const;
+const JSON_FIELDS = ['input', 'metadata', 'result', 'error', 'progress', 'lastError', 'webhook'] as const;
 const STRING_FIELDS = [
   'id',
   'owner',
   'type',
   'status',
   'requestHash',
+  'callbackUrl',
   'createdAt',
   'updatedAt',
   'startedAt',
@@ -226,6 +228,10 @@ export class DynamoJobStore implements JobStore {
 
   deferSweep(id: string, status: JobStatus, sweepAt: string): Promise<boolean> {
     return this.conditionalUpdate(id, 'SET sweepAt = :sweepAt', '#status = :status', { ':sweepAt': { S: sweepAt }, ':status': { S: status } });
+  }
+
+  async recordWebhook(id: string, state: WebhookState): Promise<void> {
+    await this.conditionalUpdate(id, 'SET webhook = :webhook', 'attribute_exists(id)', { ':webhook': { S: JSON.stringify(state) } });
   }
 
   private async conditionalUpdate(id: string, update: string, condition: string, values: Item): Promise<boolean> {

@@ -1,14 +1,15 @@
 /** Cancelling a job at its owner's request. */
 import { type JobRecord, isFinal } from './job.ts';
-import { announce, finalChanges, type LifecycleSettings } from './lifecycle.ts';
-import type { EventPublisher, JobStore } from './ports.ts';
+import { finalChanges, type LifecycleSettings } from './lifecycle.ts';
+import type { JobQueue, JobStore } from './ports.ts';
 import { alreadyFinishedProblem, type ProblemDetails, ProblemType } from './problem.ts';
 import { readJob } from './read.ts';
 
 /** What cancelling needs. */
 export interface CancelDeps {
   readonly store: JobStore;
-  readonly publisher: EventPublisher;
+  /** The jobs queue: the worker announces the cancellation, as it announces every end but one (DLQ). */
+  readonly queue: JobQueue;
   readonly lifecycle: LifecycleSettings;
   readonly now: () => Date;
   readonly logger: { warn(message: string, fields?: Record<string, unknown>): void };
@@ -40,10 +41,11 @@ export async function cancelJob(deps: CancelDeps, owner: string, id: string): Pr
       const cancelled = await deps.store.transition(id, 'QUEUED', 'CANCELLED', { error: CANCELLED, ...finalChanges(deps.lifecycle, deps.now()) });
       if (cancelled) {
         try {
-          await announce(deps.store, deps.publisher, cancelled, deps.now);
+          // Its own message may be delayed (delaySeconds): a fresh one has the worker announce the end now.
+          await deps.queue.enqueue({ jobId: id, type: cancelled.type });
         } catch (error) {
-          // The job's message or the reconciler publishes it later, with the same event id.
-          deps.logger.warn('publishing the cancel event failed; it will be published later', { jobId: id, error: String(error) });
+          // The job's own message, or the reconciler, has it announced later, with the same event id.
+          deps.logger.warn('enqueueing the cancel announcement failed; it will be announced later', { jobId: id, error: String(error) });
         }
         return { outcome: 'cancelled', job: cancelled };
       }

@@ -3,6 +3,7 @@
  * SQS and SNS; the domain never imports the AWS SDK.
  */
 import type { JobRecord, JobResource, JobStatus, Progress } from './job.ts';
+import type { WebhookState } from './webhooks.ts';
 
 /** Fields a transition may set along with the new status. */
 export type TransitionChanges = Partial<
@@ -58,6 +59,8 @@ export interface JobStore {
   dueForSweep(shard: string, now: Date, limit: number): Promise<JobRecord[]>;
   /** Moves a job's `sweepAt` later while it is still in `status`; false when it is not. */
   deferSweep(id: string, status: JobStatus, sweepAt: string): Promise<boolean>;
+  /** Records how the webhook delivery of the job is going. */
+  recordWebhook(id: string, state: WebhookState): Promise<void>;
 }
 
 /** The message that tells the worker to run a job. */

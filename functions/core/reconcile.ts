@@ -1,17 +1,18 @@
 /**
  * The scheduled reconciler: re-enqueues QUEUED jobs whose message was lost (the submit's
- * SendMessage failed after the record was written, or the queue lost it) and announces ended jobs
- * whose event was not recorded as published. It reads only the sparse `sweep` index.
+ * SendMessage failed after the record was written, or the queue lost it), and sends ended jobs whose
+ * event was not recorded as published back to the worker, which announces them (only the worker and
+ * the dead-letter handler publish). It reads only the sparse `sweep` index.
  */
 import { isFinal } from './job.ts';
-import { announce, type LifecycleSettings, queuedSweepAt } from './lifecycle.ts';
-import type { EventPublisher, JobQueue, JobStore } from './ports.ts';
+import type { LifecycleSettings } from './lifecycle.ts';
+import type { JobQueue, JobStore } from './ports.ts';
 
 /** What the reconciler needs. */
 export interface ReconcileDeps {
   readonly store: JobStore;
+  /** The jobs queue: a message makes the worker run a QUEUED job, or announce an ended one. */
   readonly queue: JobQueue;
-  readonly publisher: EventPublisher;
   readonly lifecycle: LifecycleSettings;
   readonly batch: number;
   readonly now: () => Date;
@@ -33,15 +34,17 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   for (const shard of shards) {
     for (const job of await deps.store.dueForSweep(shard, deps.now(), deps.batch)) {
       try {
+        // Deferring first means two overlapping runs cannot both send; a duplicate would be harmless anyway.
+        if (!(job.status === 'QUEUED' || (isFinal(job.status) && !job.publishedAt))) continue;
+        const wait = deps.lifecycle[job.status === 'QUEUED' ? 'staleQueuedSeconds' : 'publishGraceSeconds'];
+        const next = new Date(deps.now().getTime() + wait * 1000).toISOString();
+        if (!(await deps.store.deferSweep(job.id, job.status, next))) continue;
+        await deps.queue.enqueue({ jobId: job.id, type: job.type });
         if (job.status === 'QUEUED') {
-          // Deferring first means two overlapping runs cannot both send; a duplicate would be harmless anyway.
-          if (await deps.store.deferSweep(job.id, 'QUEUED', queuedSweepAt(deps.lifecycle, deps.now()))) {
-            await deps.queue.enqueue({ jobId: job.id, type: job.type });
-            deps.logger.warn('re-enqueued a job whose message was missing', { jobId: job.id });
-            requeued += 1;
-          }
-        } else if (isFinal(job.status)) {
-          await announce(deps.store, deps.publisher, job, deps.now);
+          deps.logger.warn('re-enqueued a job whose message was missing', { jobId: job.id });
+          requeued += 1;
+        } else {
+          deps.logger.warn('asked the worker to announce an ended job', { jobId: job.id });
           announced += 1;
         }
       } catch (error) {

@@ -4,19 +4,38 @@
  */
 import type { FieldError } from './problem.ts';
 
-/** The JSON Schema subset this project uses. */
+/** A JSON value that `enum` and `const` can name: compared with `===`. */
+export type Primitive = string | number | boolean | null;
+
+/** Formats the validator checks (JSON Schema treats `format` as an assertion here, as most validators do). */
+export type Format = 'date-time';
+
+/**
+ * The JSON Schema (2020-12) subset this project uses. Every keyword here is enforced by
+ * {@link validate}; `description`, `title` and `default` are annotations only.
+ */
 export interface Schema {
   readonly type?: 'object' | 'string' | 'integer' | 'number' | 'boolean' | 'array' | 'null';
+  readonly title?: string;
   readonly description?: string;
+  readonly default?: Primitive;
+  readonly enum?: readonly Primitive[];
+  readonly const?: Primitive;
   readonly properties?: Readonly<Record<string, Schema>>;
   readonly required?: readonly string[];
   readonly additionalProperties?: boolean | Schema;
   readonly maxProperties?: number;
+  readonly items?: Schema;
   readonly minLength?: number;
   readonly maxLength?: number;
   readonly pattern?: string;
+  readonly format?: Format;
   readonly minimum?: number;
   readonly maximum?: number;
+  /** The value matches exactly one of these. */
+  readonly oneOf?: readonly Schema[];
+  /** The value must not match this; `{ not: {} }` as a property's schema forbids the property. */
+  readonly not?: Schema;
 }
 
 /** JSON type names as JSON Schema spells them. */
@@ -36,6 +55,20 @@ function pointerSegment(name: string): string {
   return name.replaceAll('~', '~0').replaceAll('/', '~1');
 }
 
+/** RFC 3339 `date-time`, as JSON Schema's `format` defines it; the calendar check is Date's. */
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/;
+
+function formatMatches(format: Format, value: string): boolean {
+  switch (format) {
+    case 'date-time':
+      return DATE_TIME.test(value) && !Number.isNaN(Date.parse(value.toUpperCase()));
+  }
+}
+
+function show(value: Primitive): string {
+  return JSON.stringify(value);
+}
+
 /** Validates `value` against `schema`; returns every violation with the JSON pointer of its field. */
 export function validate(schema: Schema, value: unknown, at = ''): FieldError[] {
   const errors: FieldError[] = [];
@@ -43,6 +76,9 @@ export function validate(schema: Schema, value: unknown, at = ''): FieldError[] 
   if (schema.type && !typeMatches(schema.type, actual)) {
     return [{ field: at, message: `must be ${schema.type === 'integer' ? 'an integer' : `of type ${schema.type}`}, got ${actual}` }];
   }
+  if (schema.const !== undefined && value !== schema.const) errors.push({ field: at, message: `must be ${show(schema.const)}` });
+  if (schema.enum !== undefined && !schema.enum.some((allowed) => allowed === value))
+    errors.push({ field: at, message: `must be one of ${schema.enum.map(show).join(', ')}` });
   if (typeof value === 'string') {
     // JSON Schema counts characters (code points), not UTF-16 units.
     const length = [...value].length;
@@ -52,6 +88,12 @@ export function validate(schema: Schema, value: unknown, at = ''): FieldError[] 
       errors.push({ field: at, message: `must be at most ${schema.maxLength} characters long` });
     if (schema.pattern !== undefined && !new RegExp(schema.pattern, 'u').test(value))
       errors.push({ field: at, message: `must match ${schema.pattern}` });
+    if (schema.format !== undefined && !formatMatches(schema.format, value)) errors.push({ field: at, message: `must be a ${schema.format}` });
+  }
+  if (Array.isArray(value) && schema.items) {
+    value.forEach((item, index) => {
+      errors.push(...validate(schema.items as Schema, item, `${at}/${index}`));
+    });
   }
   if (typeof value === 'number') {
     if (schema.minimum !== undefined && value < schema.minimum)
@@ -77,6 +119,11 @@ export function validate(schema: Schema, value: unknown, at = ''): FieldError[] 
         errors.push(...validate(schema.additionalProperties, record[key], field));
     }
   }
+  if (schema.oneOf) {
+    const matching = schema.oneOf.filter((variant) => validate(variant, value, at).length === 0).length;
+    if (matching !== 1) errors.push({ field: at, message: matching === 0 ? 'matches none of the allowed shapes' : 'matches more than one of the allowed shapes' });
+  }
+  if (schema.not && validate(schema.not, value, at).length === 0) errors.push({ field: at, message: 'is not allowed here' });
   return errors;
 }
 

@@ -11,6 +11,7 @@ import {
   validationProblem,
 } from './problem.ts';
 import { jsonDepth, type Schema, validate } from './schema.ts';
+import { callbackUrlErrors, resolvedAddressesRefusal, type WebhookMode } from './webhooks.ts';
 
 /** Limits that come from configuration and from the deployed worker's timeout. */
 export interface SubmitLimits {
@@ -50,6 +51,11 @@ export function submitSchema(limits: Pick<SubmitLimits, 'maxDelaySeconds' | 'def
         minimum: 1,
         maximum: limits.maxTimeoutSeconds,
       },
+      callbackUrl: {
+        type: 'string',
+        description: 'Where to deliver the completion event as a signed webhook (https; http to loopback only locally).',
+        maxLength: 2048,
+      },
       metadata: {
         type: 'object',
         description: 'Caller-defined labels, returned with the job and its events.',
@@ -67,6 +73,7 @@ interface SubmitBody {
   readonly delaySeconds?: number;
   readonly timeoutSeconds?: number;
   readonly metadata?: Record<string, string>;
+  readonly callbackUrl?: string;
 }
 
 /** What submitting needs. */
@@ -78,6 +85,8 @@ export interface SubmitDeps {
   readonly lifecycle: LifecycleSettings;
   /** Secret of the keyed hash that turns caller + Idempotency-Key into a job id. */
   readonly idempotencySecret: string;
+  /** Callback URL rules: the mode, and a resolver for the host (the addresses it names). */
+  readonly webhooks: { readonly mode: WebhookMode; resolve(host: string): Promise<string[]> };
   readonly now: () => Date;
 }
 
@@ -107,6 +116,7 @@ export async function submitJob(deps: SubmitDeps, owner: string, body: unknown, 
   if (errors.length > 0) throw validationProblem(errors);
   const request = body as SubmitBody;
   if (!deps.knownTypes.includes(request.type)) throw unknownJobTypeProblem(request.type, deps.knownTypes);
+  if (request.callbackUrl !== undefined) await checkCallbackUrl(deps, request.callbackUrl);
 
   const now = deps.now();
   const id = idempotencyKey === undefined ? newJobId() : idempotentJobId(deps.idempotencySecret, owner, idempotencyKey);
@@ -122,6 +132,7 @@ export async function submitJob(deps: SubmitDeps, owner: string, body: unknown, 
     ...(request.delaySeconds && { delaySeconds: request.delaySeconds }),
     timeoutSeconds: request.timeoutSeconds ?? Math.min(deps.limits.defaultTimeoutSeconds, deps.limits.maxTimeoutSeconds),
     ...(requestHash && { requestHash }),
+    ...(request.callbackUrl !== undefined && { callbackUrl: request.callbackUrl, webhook: { status: 'pending', attempts: 0 } }),
     attempts: 0,
     createdAt: now.toISOString(),
     updatedAt: now.toISOString(),
@@ -149,6 +160,21 @@ export async function submitJob(deps: SubmitDeps, owner: string, body: unknown, 
     );
   }
   return { job, replayed: false };
+}
+
+/** Refuses a callback URL that is malformed, not https, or that names or resolves to a forbidden address. */
+async function checkCallbackUrl(deps: SubmitDeps, raw: string): Promise<void> {
+  const errors = callbackUrlErrors(raw, deps.webhooks.mode);
+  if (errors.length > 0) throw validationProblem(errors);
+  const host = new URL(raw).hostname.replace(/^\[|\]$/g, '');
+  let addresses: string[];
+  try {
+    addresses = await deps.webhooks.resolve(host);
+  } catch {
+    addresses = [];
+  }
+  const refusal = resolvedAddressesRefusal(addresses, deps.webhooks.mode);
+  if (refusal) throw validationProblem([{ field: '/callbackUrl', message: `is refused: ${refusal}` }]);
 }
 
 async function replay(deps: SubmitDeps, id: string, owner: string, requestHash: string): Promise<Submitted> {

@@ -5,6 +5,7 @@
  * PORT sets the HTTP port (default 3000; 0 picks a free one).
  */
 import { parseArgs } from 'node:util';
+import { webhooks } from '../config.ts';
 import { startLocalRuntime } from './runtime.ts';
 
 function usage(message: string): never {
@@ -51,6 +52,10 @@ async function main(): Promise<void> {
   console.log(
     `async-jobs API on ${runtime.url} (${runtime.labels.dynamodb}, ${runtime.labels.sqs}); try: ` +
       `curl -i -X POST ${runtime.url}/jobs -H 'content-type: application/json' -d '{"type":"sleep","input":{"seconds":2}}'`,
+  );
+  console.log(
+    `webhooks are signed with ${runtime.webhookSecret} (npm run webhook-receiver verifies them); ` +
+      `failed deliveries are retried after ${webhooks.localRetryScheduleSeconds.join(', ')} s: the deployed schedule's shape, in seconds instead of up to hours`,
   );
 }
 

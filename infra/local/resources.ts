@@ -1,8 +1,9 @@
 /** Creates the table, queues and topic the CDK stack declares, through the same AWS APIs. */
 import { CreateTableCommand, type DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
-import { CreateTopicCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { CreateTopicCommand, type SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { names, queue } from '../config.ts';
+import { maxAttempts } from '../../functions/core/webhooks.ts';
+import { names, queue, webhooks } from '../config.ts';
 import { functionSpecs } from '../functions.ts';
 
 /** Names and addresses of the created resources. */
@@ -13,6 +14,9 @@ export interface LocalResources {
   readonly deadLetterQueueUrl: string;
   readonly deadLetterQueueArn: string;
   readonly topicArn: string;
+  readonly webhookQueueUrl: string;
+  readonly webhookQueueArn: string;
+  readonly webhookDeadLetterQueueUrl: string;
 }
 
 /** Queue attributes that the event source and the redrive depend on. */
@@ -58,8 +62,42 @@ export async function createResources(
   if (!queueUrl) throw new Error('CreateQueue returned no URL');
   const { TopicArn: topicArn } = await clients.sns.send(new CreateTopicCommand({ Name: names.topic }));
   if (!topicArn) throw new Error('CreateTopic returned no ARN');
+  const webhookDeadLetterQueueUrl = await createQueue(clients.sqs, names.webhookDeadLetterQueue, {
+    MessageRetentionPeriod: String(queue.deadLetterRetentionSeconds),
+  });
+  const webhookDeadLetterArn = await queueArnOf(clients.sqs, webhookDeadLetterQueueUrl);
+  const webhookQueueUrl = await createQueue(clients.sqs, names.webhookQueue, {
+    VisibilityTimeout: String(6 * webhooks.timeoutSeconds),
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: webhookDeadLetterArn, maxReceiveCount: maxAttempts(webhooks.localRetryScheduleSeconds) }),
+  });
+  const webhookQueueArn = await queueArnOf(clients.sqs, webhookQueueUrl);
+  // As the stack subscribes it: raw delivery, only events of jobs with a callback URL.
+  await clients.sns.send(
+    new SubscribeCommand({
+      TopicArn: topicArn,
+      Protocol: 'sqs',
+      Endpoint: webhookQueueArn,
+      Attributes: { RawMessageDelivery: 'true', FilterPolicy: JSON.stringify({ callback: ['true'] }) },
+    }),
+  );
   await table;
-  return { tableName: names.table, queueUrl, queueArn: await queueArnOf(clients.sqs, queueUrl), deadLetterQueueUrl, deadLetterQueueArn: deadLetterArn, topicArn };
+  return {
+    tableName: names.table,
+    queueUrl,
+    queueArn: await queueArnOf(clients.sqs, queueUrl),
+    deadLetterQueueUrl,
+    deadLetterQueueArn: deadLetterArn,
+    topicArn,
+    webhookQueueUrl,
+    webhookQueueArn,
+    webhookDeadLetterQueueUrl,
+  };
+}
+
+async function createQueue(sqs: SQSClient, name: string, attributes: Record<string, string>): Promise<string> {
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+  if (!QueueUrl) throw new Error('CreateQueue returned no URL');
+  return QueueUrl;
 }
 
 async function createTable(dynamodb: DynamoDBClient): Promise<void> {

@@ -12,7 +12,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import { localRegion, queue, reconciler, worker } from '../config.ts';
+import { localRegion, queue, reconciler, webhooks, worker } from '../config.ts';
 import {
   type FunctionName,
   type FunctionSpec,
@@ -25,7 +25,8 @@ import {
   routes,
   triggered,
 } from '../functions.ts';
-import { buildBundles } from './build.ts';
+import { buildBundles, projectRoot } from './build.ts';
+import { startSecretsEmulator } from './secrets-emulator.ts';
 import { type DynamoEngine, type Emulator, startDynalite, startDynamoDbLocal, startSqsSns } from './emulators.ts';
 import { startEventTap } from './event-tap.ts';
 import { createGateway } from './http-gateway.ts';
@@ -62,6 +63,13 @@ export interface LocalRuntimeOptions {
    * @default the emulators' endpoints
    */
   readonly functionEndpoints?: (emulators: { dynamodb: string; sns: string }) => Promise<{ dynamodb: string; sns: string }>;
+  /**
+   * `local` lets callback URLs use http to loopback; `cloud` applies the deployed rules (https only,
+   * no loopback, private or link-local targets). @default 'local'
+   */
+  readonly webhookMode?: 'local' | 'cloud';
+  /** The webhook signing secret (`whsec_…`). @default kept in the data folder, or `.local/`, created on first start */
+  readonly webhookSecret?: string;
 }
 
 /** A running local system. */
@@ -71,6 +79,8 @@ export interface LocalRuntime {
   readonly resources: LocalResources;
   readonly endpoints: { readonly dynamodb: string; readonly sqs: string; readonly sns: string };
   readonly labels: { readonly dynamodb: string; readonly sqs: string };
+  /** The secret webhooks are signed with (`whsec_…`). */
+  readonly webhookSecret: string;
   /** Child processes it started (DynamoDB Local), for callers that verify they are gone. */
   readonly childPids: readonly number[];
   invoke(name: FunctionName, event: unknown): Promise<unknown>;
@@ -143,11 +153,19 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       queue: resources.queueUrl,
       deadLetterQueue: resources.deadLetterQueueUrl,
       topic: resources.topicArn,
+      webhookQueue: resources.webhookQueueUrl,
+      signingSecret: WEBHOOK_SECRET_NAME,
     };
+    const webhookSecret = options.webhookSecret ?? (await persistentSecret(dataDir, 'webhook-secret', () => `whsec_${randomBytes(32).toString('base64')}`));
+    const secretsEmulator = await startSecretsEmulator(localRegion, new Map([[WEBHOOK_SECRET_NAME, webhookSecret]]));
+    cleanups.push(() => secretsEmulator.stop());
+    bound.signingSecret = secretsEmulator.arnOf(WEBHOOK_SECRET_NAME);
     const workerTimeoutSeconds = options.workerTimeoutSeconds ?? worker.timeoutSeconds;
     const settings = {
-      IDEMPOTENCY_SECRET: await idempotencySecret(dataDir),
+      IDEMPOTENCY_SECRET: await persistentSecret(dataDir, 'idempotency-secret', () => randomBytes(32).toString('base64url')),
       MAX_JOB_TIMEOUT_SECONDS: String(maxJobTimeoutSeconds(workerTimeoutSeconds)),
+      WEBHOOK_MODE: options.webhookMode ?? 'local',
+      WEBHOOK_RETRY_SCHEDULE: webhooks.localRetryScheduleSeconds.join(','),
     };
     const emulated = { dynamodb: dynamoEmulator.endpoint, sns: sqsSnsEmulator.endpoint };
     const reached = options.functionEndpoints ? await options.functionEndpoints(emulated) : emulated;
@@ -159,6 +177,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       AWS_ENDPOINT_URL_DYNAMODB: reached.dynamodb,
       AWS_ENDPOINT_URL_SQS: sqsEndpoint(sqsSnsEmulator.endpoint),
       AWS_ENDPOINT_URL_SNS: reached.sns,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsEmulator.endpoint,
       [NODE_WARNING_SWITCH]: 'true',
     };
     const pools = Object.fromEntries(
@@ -208,6 +227,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         pollers: 1,
         invoke: (event) => pools[triggered('dead-letter-queue')].invoke(event),
       }),
+      startPoller(clients.sqs, {
+        ...pollerBase,
+        batchSize: webhooks.batchSize,
+        queueUrl: resources.webhookQueueUrl,
+        queueArn: resources.webhookQueueArn,
+        pollers: 1,
+        invoke: (event) => pools[triggered('webhook-queue')].invoke(event),
+      }),
       startSchedule((options.reconcileIntervalSeconds ?? reconciler.intervalSeconds) * 1000, () =>
         pools[triggered('schedule')].invoke(scheduledEvent()).catch(onError),
       ),
@@ -234,6 +261,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       endpoints: { dynamodb: dynamoEmulator.endpoint, sqs: sqsEndpoint(sqsSnsEmulator.endpoint), sns: sqsSnsEmulator.endpoint },
       labels: { dynamodb: dynamoEmulator.label, sqs: sqsSnsEmulator.label },
       childPids: dynamoEmulator.pid !== undefined ? [dynamoEmulator.pid] : [],
+      webhookSecret,
       invoke: (name, event) => pools[name].invoke(event),
       stop,
     };
@@ -243,21 +271,26 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   }
 }
 
+/** Name of the webhook signing secret in the local Secrets Manager. */
+const WEBHOOK_SECRET_NAME = 'async-jobs-webhook-signing';
+
+/** Where secrets are kept without a data folder, so they survive restarts (the receiver reads it too). */
+export const localSecretsDir = path.join(projectRoot, '.local');
+
 /**
- * The key of the idempotency hash: random per start, or kept in the data folder so that keys used
- * before a restart still name the same jobs.
+ * A secret created on first start and kept in the data folder (or `.local/`), so that idempotency
+ * keys keep naming the same jobs and receivers keep verifying after a restart.
  */
-async function idempotencySecret(dataDir: string | undefined): Promise<string> {
-  const file = dataDir && path.join(dataDir, 'idempotency-secret');
-  if (file) {
-    try {
-      return (await readFile(file, 'utf8')).trim();
-    } catch {
-      // First start with this folder: create it below.
-    }
+async function persistentSecret(dataDir: string | undefined, name: string, create: () => string): Promise<string> {
+  const file = path.join(dataDir ?? localSecretsDir, name);
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch {
+    // First start: create it.
   }
-  const secret = randomBytes(32).toString('base64url');
-  if (file) await writeFile(file, secret, { mode: 0o600 });
+  const secret = create();
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, secret, { mode: 0o600 });
   return secret;
 }
 

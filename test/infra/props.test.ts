@@ -30,6 +30,7 @@ const EXPECTED_OTHER_TIMEOUTS: Readonly<Partial<Record<FunctionName, number>>> =
   'route-fallback': config.api.timeoutSeconds,
   'on-dead-letter': config.api.timeoutSeconds,
   'reconcile-jobs': config.reconciler.timeoutSeconds,
+  'deliver-webhooks': config.webhooks.timeoutSeconds,
 };
 
 /** Output directories of the apps made here; each is a temporary directory of its own. */

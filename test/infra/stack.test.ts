@@ -45,11 +45,14 @@ interface PolicyStatementJson {
   readonly Resource: unknown;
 }
 
-type Grants = Readonly<Partial<Record<ResourceKind, readonly string[]>>>;
+/** What a grant can target: the bound resources, and the key of the encrypted topic (for publishers). */
+type GrantTarget = ResourceKind | 'topicKey';
+type Grants = Readonly<Partial<Record<GrantTarget, readonly string[]>>>;
 
 /** Written out by hand, so that adding or removing a function is a visible change here. */
 const EXPECTED_FUNCTIONS: readonly FunctionName[] = [
   'cancel-job',
+  'deliver-webhooks',
   'get-job',
   'list-jobs',
   'on-dead-letter',
@@ -70,18 +73,20 @@ const EXPECTED_SIZING: Readonly<Record<FunctionName, { memoryMb: number; timeout
   'on-dead-letter': apiSizing,
   'process-jobs': { memoryMb: config.worker.memoryMb, timeoutSeconds: config.worker.timeoutSeconds },
   'reconcile-jobs': { memoryMb: config.reconciler.memoryMb, timeoutSeconds: config.reconciler.timeoutSeconds },
+  'deliver-webhooks': { memoryMb: config.webhooks.memoryMb, timeoutSeconds: config.webhooks.timeoutSeconds },
 };
 
 /** Written out by hand, as above: the variables of each function. */
 const EXPECTED_ENVIRONMENT: Readonly<Record<FunctionName, readonly string[]>> = {
-  'submit-job': ['IDEMPOTENCY_SECRET', 'MAX_JOB_TIMEOUT_SECONDS', 'NODE_OPTIONS', 'QUEUE_URL', 'TABLE_NAME'],
+  'submit-job': ['IDEMPOTENCY_SECRET', 'MAX_JOB_TIMEOUT_SECONDS', 'NODE_OPTIONS', 'QUEUE_URL', 'TABLE_NAME', 'WEBHOOK_MODE'],
   'get-job': ['NODE_OPTIONS', 'TABLE_NAME'],
   'list-jobs': ['NODE_OPTIONS', 'TABLE_NAME'],
-  'cancel-job': ['NODE_OPTIONS', 'TABLE_NAME', 'TOPIC_ARN'],
+  'cancel-job': ['NODE_OPTIONS', 'QUEUE_URL', 'TABLE_NAME'],
   'route-fallback': ['NODE_OPTIONS'],
   'process-jobs': ['NODE_OPTIONS', 'QUEUE_URL', 'TABLE_NAME', 'TOPIC_ARN'],
   'on-dead-letter': ['NODE_OPTIONS', 'TABLE_NAME', 'TOPIC_ARN'],
-  'reconcile-jobs': ['NODE_OPTIONS', 'QUEUE_URL', 'TABLE_NAME', 'TOPIC_ARN'],
+  'reconcile-jobs': ['NODE_OPTIONS', 'QUEUE_URL', 'TABLE_NAME'],
+  'deliver-webhooks': ['NODE_OPTIONS', 'TABLE_NAME', 'WEBHOOK_MODE', 'WEBHOOK_QUEUE_URL', 'WEBHOOK_RETRY_SCHEDULE', 'WEBHOOK_SECRET_ID'],
 };
 
 /** What an SQS event source mapping grants its function (CDK's `grantConsumeMessages`). */
@@ -97,6 +102,7 @@ const SQS_CONSUME_ACTIONS = [
 const CONSUMED: Readonly<Partial<Record<FunctionName, ResourceKind>>> = {
   'process-jobs': 'queue',
   'on-dead-letter': 'deadLetterQueue',
+  'deliver-webhooks': 'webhookQueue',
 };
 
 /** Written out by hand, as above: every action each function may perform, per resource, event sources included. */
@@ -104,15 +110,29 @@ const EXPECTED_GRANTS: Readonly<Record<FunctionName, Grants>> = {
   'submit-job': { table: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], queue: ['sqs:SendMessage'] },
   'get-job': { table: ['dynamodb:GetItem'] },
   'list-jobs': { tableIndexes: ['dynamodb:Query'] },
-  'cancel-job': { table: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], topic: ['sns:Publish'] },
+  'cancel-job': { table: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], queue: ['sqs:SendMessage'] },
   'route-fallback': {},
-  'process-jobs': { table: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], queue: SQS_CONSUME_ACTIONS, topic: ['sns:Publish'] },
-  'on-dead-letter': { table: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], deadLetterQueue: SQS_CONSUME_ACTIONS, topic: ['sns:Publish'] },
+  'process-jobs': {
+    table: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+    queue: SQS_CONSUME_ACTIONS,
+    topic: ['sns:Publish'],
+    topicKey: ['kms:Decrypt', 'kms:GenerateDataKey'],
+  },
+  'on-dead-letter': {
+    table: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+    deadLetterQueue: SQS_CONSUME_ACTIONS,
+    topic: ['sns:Publish'],
+    topicKey: ['kms:Decrypt', 'kms:GenerateDataKey'],
+  },
   'reconcile-jobs': {
     table: ['dynamodb:UpdateItem'],
     tableIndexes: ['dynamodb:Query'],
     queue: ['sqs:SendMessage'],
-    topic: ['sns:Publish'],
+  },
+  'deliver-webhooks': {
+    table: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+    webhookQueue: SQS_CONSUME_ACTIONS,
+    signingSecret: ['secretsmanager:GetSecretValue'],
   },
 };
 
@@ -160,13 +180,16 @@ function environmentOf(name: FunctionName): Record<string, unknown> {
 }
 
 /** ARN of each resource kind, as CloudFormation sees it. */
-function arnOf(kind: ResourceKind): unknown {
-  const arns: Record<ResourceKind, string> = {
+function arnOf(kind: GrantTarget): unknown {
+  const arns: Record<GrantTarget, string> = {
     table: jobs.table.tableArn,
     tableIndexes: `${jobs.table.tableArn}/index/*`,
     queue: jobs.queue.queueArn,
     deadLetterQueue: jobs.deadLetterQueue.queueArn,
     topic: jobs.topic.topicArn,
+    webhookQueue: jobs.webhookQueue.queueArn,
+    signingSecret: jobs.signingSecret.secretArn,
+    topicKey: jobs.topicKey.keyArn,
   };
   return stack.resolve(arns[kind]);
 }
@@ -194,7 +217,7 @@ function grantsInTemplate(name: FunctionName): string[] {
 }
 
 function grantsFrom(declared: Grants): string[] {
-  const pairs = (Object.entries(declared) as [ResourceKind, readonly string[]][]).flatMap(([kind, actions]) =>
+  const pairs = (Object.entries(declared) as [GrantTarget, readonly string[]][]).flatMap(([kind, actions]) =>
     actions.map((action) => `${action} on ${JSON.stringify(arnOf(kind))}`),
   );
   return [...new Set(pairs)].sort();
@@ -202,13 +225,14 @@ function grantsFrom(declared: Grants): string[] {
 
 /** The declared grants plus those of the function's event source mapping. */
 function declaredGrants(name: FunctionName): Grants {
-  const grants: Partial<Record<ResourceKind, string[]>> = {};
+  const grants: Partial<Record<GrantTarget, string[]>> = {};
   for (const [kind, actions] of Object.entries((functionSpecs[name] as FunctionSpec).uses) as [ResourceKind, readonly string[]][]) {
     if (actions.length > 0) grants[kind] = [...actions];
   }
   const consumed = CONSUMED[name];
   if (consumed) grants[consumed] = [...new Set([...(grants[consumed] ?? []), ...SQS_CONSUME_ACTIONS])];
-  for (const kind of Object.keys(grants) as ResourceKind[]) grants[kind]?.sort();
+  if (grants.topic?.includes('sns:Publish')) grants.topicKey = ['kms:Decrypt', 'kms:GenerateDataKey'];
+  for (const kind of Object.keys(grants) as GrantTarget[]) grants[kind]?.sort();
   return grants;
 }
 
@@ -354,6 +378,10 @@ describe('environment', () => {
       IDEMPOTENCY_SECRET: stack.resolve(jobs.idempotencySecret.secretValue.unsafeUnwrap()),
       MAX_JOB_TIMEOUT_SECONDS: String(maxJobTimeoutSeconds(config.worker.timeoutSeconds)),
       NODE_OPTIONS: '--enable-source-maps',
+      WEBHOOK_MODE: 'cloud',
+      WEBHOOK_QUEUE_URL: stack.resolve(jobs.webhookQueue.queueUrl),
+      WEBHOOK_RETRY_SCHEDULE: config.webhooks.retryScheduleSeconds.join(','),
+      WEBHOOK_SECRET_ID: stack.resolve(jobs.signingSecret.secretArn),
     };
 
     // Act
@@ -467,7 +495,7 @@ describe('jobs table', () => {
     const secret = resource(logicalIdOf(jobs.idempotencySecret));
 
     // Assess
-    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    template.resourceCountIs('AWS::SecretsManager::Secret', 2);
     expect(secret).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
     expect(secret.Properties?.GenerateSecretString).toMatchObject({ PasswordLength: 48 });
   });
@@ -510,14 +538,14 @@ describe('queues', () => {
     expect(dead).not.toHaveProperty('RedrivePolicy');
   });
 
-  it('feeds the worker from the jobs queue and the dead-letter handler from the DLQ, reporting partial batch failures', () => {
+  it('feeds the worker, the dead-letter handler and the webhook deliverer from their queues, reporting partial batch failures', () => {
     // Act
     const mappings = Object.fromEntries(
       resourcesOfType('AWS::Lambda::EventSourceMapping').map((mapping) => [JSON.stringify(mapping.Properties?.FunctionName), mapping.Properties]),
     );
 
     // Assess
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
     expect(mappings).toEqual({
       [JSON.stringify({ Ref: logicalIdOf(jobs.functions['process-jobs']) })]: {
         BatchSize: config.worker.batchSize,
@@ -530,6 +558,12 @@ describe('queues', () => {
         BatchSize: config.worker.batchSize,
         EventSourceArn: stack.resolve(jobs.deadLetterQueue.queueArn),
         FunctionName: { Ref: logicalIdOf(jobs.functions['on-dead-letter']) },
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      },
+      [JSON.stringify({ Ref: logicalIdOf(jobs.functions['deliver-webhooks']) })]: {
+        BatchSize: config.webhooks.batchSize,
+        EventSourceArn: stack.resolve(jobs.webhookQueue.queueArn),
+        FunctionName: { Ref: logicalIdOf(jobs.functions['deliver-webhooks']) },
         FunctionResponseTypes: ['ReportBatchItemFailures'],
       },
     });

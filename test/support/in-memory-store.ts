@@ -5,6 +5,7 @@
 import type { JobRecord, JobStatus, Progress } from '#core/job';
 import type { JobPage, JobStore, ListKey, TransitionChanges, TransitionGuard } from '#core/ports';
 import { assertTransition } from '#core/state-machine';
+import type { WebhookState } from '#core/webhooks';
 
 export class InMemoryJobStore implements JobStore {
   readonly jobs = new Map<string, JobRecord>();
@@ -87,6 +88,11 @@ export class InMemoryJobStore implements JobStore {
       .filter((job) => job.sweepShard === shard && job.sweepAt !== undefined && job.sweepAt <= now.toISOString())
       .slice(0, limit)
       .map((job) => structuredClone(job));
+  }
+
+  async recordWebhook(id: string, state: WebhookState): Promise<void> {
+    const job = this.jobs.get(id);
+    if (job) this.jobs.set(id, { ...job, webhook: state });
   }
 
   async deferSweep(id: string, status: JobStatus, sweepAt: string): Promise<boolean> {

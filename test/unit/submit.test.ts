@@ -29,6 +29,7 @@ function setup(overrides: Partial<SubmitDeps> = {}) {
     limits: { maxDelaySeconds: 900, retryAfterSeconds: 2, defaultTimeoutSeconds: 60, maxTimeoutSeconds: 117, submitTimeoutSeconds: 10 },
     lifecycle,
     idempotencySecret: 'test-secret',
+    webhooks: { mode: 'cloud', resolve: async (host) => (host === 'hooks.example.com' ? ['93.184.216.34'] : host === 'internal.example.com' ? ['10.1.2.3'] : []) },
     now: () => NOW,
     ...overrides,
   };

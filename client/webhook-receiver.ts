@@ -1,0 +1,61 @@
+/**
+ * `npm run webhook-receiver`: a small receiver for trying webhooks. It listens on localhost,
+ * verifies each delivery's Standard Webhooks signature and prints it.
+ *
+ *   npm run webhook-receiver -- [--port 3001] [--secret whsec_…] [--status 200]
+ *
+ * The secret defaults to ASYNC_JOBS_WEBHOOK_SECRET, else to the one `npm start` created in .local/.
+ * `--status` makes it answer with another status (500 to watch retries, 410 to stop them).
+ */
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { verifyWebhook } from './webhook.ts';
+
+const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Read at each delivery, so the receiver may start before `npm start` has created the secret. */
+function secretFrom(flag: string | undefined): string | undefined {
+  if (flag) return flag;
+  if (process.env.ASYNC_JOBS_WEBHOOK_SECRET) return process.env.ASYNC_JOBS_WEBHOOK_SECRET;
+  try {
+    return readFileSync(path.join(projectRoot, '.local', 'webhook-secret'), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+const { values } = parseArgs({ options: { port: { type: 'string' }, secret: { type: 'string' }, status: { type: 'string' } } });
+const port = Number(values.port ?? process.env.WEBHOOK_PORT ?? 3001);
+const status = Number(values.status ?? 204);
+
+const server = http.createServer((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on('data', (chunk: Buffer) => chunks.push(chunk));
+  req.on('end', () => {
+    const body = Buffer.concat(chunks).toString('utf8');
+    const secret = secretFrom(values.secret);
+    try {
+      if (!secret) throw new Error('no signing secret: run npm start once (it creates one), or pass --secret whsec_…');
+      const event = verifyWebhook(body, req.headers, secret) as { id?: string; type?: string; data?: { id?: string; status?: string } };
+      console.log(`[verified] ${req.headers['webhook-id']} ${event.type} ${event.data?.id} ${event.data?.status} -> answering ${status}`);
+      console.log(body);
+      res.writeHead(status);
+      res.end();
+    } catch (error) {
+      console.log(`[REJECTED] ${error instanceof Error ? error.message : String(error)}`);
+      res.writeHead(400, { 'content-type': 'text/plain' });
+      res.end('invalid signature\n');
+    }
+  });
+});
+
+server.listen(port, '127.0.0.1', () => {
+  const { port: bound } = server.address() as { port: number };
+  console.log(
+    `webhook receiver on http://127.0.0.1:${bound}/ (answers ${status}); try: curl -s -X POST localhost:3000/jobs -H 'content-type: application/json' -d '{"type":"echo","input":"hi","callbackUrl":"http://127.0.0.1:${bound}/"}'`,
+  );
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => server.close(() => process.exit(0)));

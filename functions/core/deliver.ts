@@ -1,0 +1,74 @@
+/**
+ * Delivering one completion event to its job's callback URL: sign, send, judge the answer, record
+ * it on the job, and say when to try again. Runs off the request path, fed by the topic.
+ */
+import type { JobEvent, JobStore } from './ports.ts';
+import { type AttemptVerdict, judgeResponse, maxAttempts, retryDelaySeconds, type WebhookState, webhookHeaders } from './webhooks.ts';
+
+/** What a delivery needs. */
+export interface DeliveryDeps {
+  readonly store: Pick<JobStore, 'get' | 'recordWebhook'>;
+  /** Posts; resolves with the response or the reason the target was refused; rejects on a network error. */
+  send(target: string, headers: Record<string, string>, body: string): Promise<{ status: number; retryAfter?: string } | { refused: string }>;
+  /** The signing secrets in force (one, or two during a rotation). */
+  secrets(): Promise<readonly string[]>;
+  readonly schedule: readonly number[];
+  readonly jitter: number;
+  readonly maxRetryAfterSeconds: number;
+  readonly now: () => Date;
+  readonly random?: () => number;
+  readonly logger: { info(message: string, fields?: Record<string, unknown>): void; warn(message: string, fields?: Record<string, unknown>): void };
+}
+
+/** `done`: delete the message. `retry`: deliver it again after `delaySeconds` (0 after the last attempt: to the DLQ). */
+export type DeliveryOutcome = { readonly kind: 'done' } | { readonly kind: 'retry'; readonly delaySeconds: number };
+
+/**
+ * One attempt. `attempt` is the delivery's receive count (1 for the first). The body sent is the
+ * event exactly as published; `webhook-id` is the event id, the same on every attempt; each attempt
+ * is signed with its own timestamp.
+ */
+export async function deliverEvent(deps: DeliveryDeps, rawEvent: string, attempt: number): Promise<DeliveryOutcome> {
+  const event = JSON.parse(rawEvent) as JobEvent;
+  const job = await deps.store.get(event.data.id);
+  if (!job?.callbackUrl) return { kind: 'done' };
+  const settled = job.webhook?.eventId === event.id && ['delivered', 'gone', 'refused'].includes(job.webhook.status);
+  if (settled) return { kind: 'done' };
+
+  const now = deps.now();
+  const timestamp = Math.floor(now.getTime() / 1000);
+  const base = { attempts: attempt, lastAttemptAt: now.toISOString(), eventId: event.id };
+  let verdict: AttemptVerdict;
+  let statusCode: number | undefined;
+  try {
+    const headers = webhookHeaders(await deps.secrets(), event.id, timestamp, rawEvent);
+    const response = await deps.send(job.callbackUrl, headers, rawEvent);
+    if ('refused' in response) {
+      await deps.store.recordWebhook(job.id, { ...base, status: 'refused', lastError: response.refused });
+      deps.logger.warn('webhook target refused', { jobId: job.id, eventId: event.id, reason: response.refused });
+      return { kind: 'done' };
+    }
+    statusCode = response.status;
+    verdict = judgeResponse(response.status, response.retryAfter, now, deps.maxRetryAfterSeconds);
+  } catch (error) {
+    verdict = { kind: 'retry', reason: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+  }
+  const code = statusCode !== undefined ? { lastStatusCode: statusCode } : {};
+  if (verdict.kind !== 'retry') {
+    const state: WebhookState = { ...base, ...code, status: verdict.kind };
+    await deps.store.recordWebhook(job.id, state);
+    deps.logger.info('webhook settled', { jobId: job.id, eventId: event.id, status: state.status, attempts: attempt });
+    return { kind: 'done' };
+  }
+  const last = attempt >= maxAttempts(deps.schedule);
+  await deps.store.recordWebhook(job.id, { ...base, ...code, status: last ? 'failed' : 'retrying', lastError: verdict.reason });
+  deps.logger.warn(last ? 'webhook failed for good; the message goes to the DLQ' : 'webhook attempt failed; will retry', {
+    jobId: job.id,
+    eventId: event.id,
+    attempt,
+    reason: verdict.reason,
+  });
+  if (last) return { kind: 'retry', delaySeconds: 0 };
+  const delay = Math.max(verdict.minDelaySeconds ?? 0, retryDelaySeconds(deps.schedule, attempt, deps.jitter, deps.random));
+  return { kind: 'retry', delaySeconds: delay };
+}
