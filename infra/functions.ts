@@ -113,6 +113,8 @@ export interface RouteSpec {
   /** API Gateway path syntax: `{name}` is a path parameter. */
   readonly path: string;
   readonly function: FunctionName;
+  /** Served without the API's authorizer (the OpenAPI description). @default false */
+  readonly public?: boolean;
 }
 
 export const routes: readonly RouteSpec[] = [
