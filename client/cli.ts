@@ -2,6 +2,7 @@
  * `async-jobs`: the API from a shell. Prints JSON on stdout (indented on a terminal, one line
  * otherwise), messages on stderr, and tells outcomes apart by exit code (see {@link ExitCode}).
  */
+import { iamSignedFetch } from './iam-signer.ts';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { AsyncJobsClient, type FetchLike } from './client.ts';
@@ -59,6 +60,9 @@ Commands:
 
 Options:
   --endpoint URL   the API (default: $ASYNC_JOBS_URL, else ${DEFAULT_ENDPOINT})
+  --auth MODE      iam: sign requests with SigV4 (standard AWS credential chain, $AWS_REGION);
+                   jwt: send --token as a bearer token; none (default: $ASYNC_JOBS_AUTH, else none)
+  --token JWT      the token for --auth jwt (default: $ASYNC_JOBS_TOKEN)
   -h, --help       show this help
 
 Exit codes: 0 ok (job succeeded), 1 job failed or cancelled, 2 usage error,
@@ -67,6 +71,8 @@ Exit codes: 0 ok (job succeeded), 1 job failed or cancelled, 2 usage error,
 
 const OPTIONS = {
   endpoint: { type: 'string' },
+  auth: { type: 'string' },
+  token: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   type: { type: 'string' },
   input: { type: 'string' },
@@ -122,12 +128,23 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   const spec = COMMANDS[command];
   if (!spec) throw new UsageError(`unknown command '${command}'`);
   for (const name of Object.keys(values) as OptionName[]) {
-    if (name !== 'endpoint' && name !== 'help' && !spec.options.includes(name)) throw new UsageError(`${command} takes no --${name}`);
+    const global = name === 'endpoint' || name === 'help' || name === 'auth' || name === 'token';
+    if (!global && !spec.options.includes(name)) throw new UsageError(`${command} takes no --${name}`);
   }
   if (ids.length !== spec.ids) throw new UsageError(spec.ids === 1 ? `${command} takes one job id` : `${command} takes no arguments`);
   const endpoint = values.endpoint ?? io.env.ASYNC_JOBS_URL ?? DEFAULT_ENDPOINT;
   if (!/^https?:\/\//.test(endpoint)) throw new UsageError(`the endpoint '${endpoint}' is not an http(s) URL`);
-  const client = new AsyncJobsClient({ baseUrl: endpoint, ...(io.fetch && { fetch: io.fetch }) });
+  const auth = values.auth ?? io.env.ASYNC_JOBS_AUTH ?? (values.token ? 'jwt' : 'none');
+  if (!['iam', 'jwt', 'none'].includes(auth)) throw new UsageError(`--auth must be iam, jwt or none, got '${auth}'`);
+  const token = values.token ?? io.env.ASYNC_JOBS_TOKEN;
+  if (auth === 'jwt' && !token) throw new UsageError('--auth jwt needs --token or $ASYNC_JOBS_TOKEN');
+  const client = new AsyncJobsClient({
+    baseUrl: endpoint,
+    ...(auth === 'iam'
+      ? { fetch: iamSignedFetch({ ...(io.fetch && { fetch: io.fetch }), ...(io.env.AWS_REGION && { region: io.env.AWS_REGION }) }) }
+      : io.fetch && { fetch: io.fetch }),
+    ...(auth === 'jwt' && { headers: { authorization: `Bearer ${token}` } }),
+  });
   const id = ids[0] ?? '';
   const signal = io.signal;
 

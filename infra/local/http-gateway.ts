@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { RouteSpec } from '../functions.ts';
+import type { AuthDecision, AuthRequest } from './auth.ts';
 
 /** HTTP API's payload limit. */
 const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
@@ -155,6 +156,7 @@ export function createGateway(
   fallback: RouteSpec['function'],
   invoke: Invoke,
   onError: (error: unknown) => void,
+  authorize: (request: AuthRequest) => Promise<AuthDecision> = async () => ({ allowed: true }),
 ): http.Server {
   const compiled = routes.map(compile);
   // The `$default` route: its event has routeKey `$default` and no path parameters.
@@ -182,6 +184,14 @@ export function createGateway(
         return send(res, 413, '{"message":"Request Entity Too Large"}', { 'content-type': 'application/json', connection: 'close' });
       }
       const event = toEvent(req, url, body, found.route, found.match, requestId);
+      // Every route but the public ones (and the $default route) is behind the API's authorizer.
+      if (!found.route.spec.public) {
+        const decision = await authorize({ method: req.method ?? 'GET', url, headers: event.headers as Record<string, string>, body });
+        if (!decision.allowed) {
+          return send(res, decision.status, JSON.stringify({ message: decision.message }), { 'content-type': 'application/json', 'apigw-requestid': requestId });
+        }
+        if (decision.context) Object.assign(event.requestContext, { authorizer: decision.context });
+      }
       const result = await invoke(found.route.spec.function, event);
       writeResult(res, result, requestId);
     } catch (error) {

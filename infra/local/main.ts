@@ -2,10 +2,12 @@
  * `npm start`: the whole system on this machine. Flags:
  *   --dynamodb-local     use Amazon's DynamoDB Local (needs Java) instead of dynalite
  *   --data-dir <folder>  keep DynamoDB data in <folder> across restarts (default: in memory)
+ *   --auth iam|jwt       require SigV4 signatures (local access keys) or JWTs (local issuer), as deployed
  * PORT sets the HTTP port (default 3000; 0 picks a free one).
  */
 import { parseArgs } from 'node:util';
-import { webhooks } from '../config.ts';
+import { localRegion, webhooks } from '../config.ts';
+import { localUserArn } from './auth.ts';
 import { startLocalRuntime } from './runtime.ts';
 
 function usage(message: string): never {
@@ -14,15 +16,21 @@ function usage(message: string): never {
 }
 
 async function main(): Promise<void> {
-  let values: { 'dynamodb-local'?: boolean; 'data-dir'?: string; help?: boolean };
+  let values: { 'dynamodb-local'?: boolean; 'data-dir'?: string; auth?: string; help?: boolean };
   try {
     ({ values } = parseArgs({
-      options: { 'dynamodb-local': { type: 'boolean' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        'dynamodb-local': { type: 'boolean' },
+        'data-dir': { type: 'string' },
+        auth: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
     }));
   } catch (error) {
     usage(error instanceof Error ? error.message : String(error));
   }
   if (values.help) usage('Runs the async jobs API locally.');
+  if (values.auth !== undefined && !['iam', 'jwt', 'none'].includes(values.auth)) usage(`--auth must be iam, jwt or none, got '${values.auth}'`);
   const port = process.env.PORT === undefined ? 3000 : Number(process.env.PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535) usage(`PORT must be a port number, got '${process.env.PORT}'`);
 
@@ -30,6 +38,7 @@ async function main(): Promise<void> {
     port,
     dynamodb: values['dynamodb-local'] ? 'dynamodb-local' : 'dynalite',
     ...(values['data-dir'] && { dataDir: values['data-dir'] }),
+    auth: (values.auth ?? 'none') as 'none' | 'iam' | 'jwt',
     onEvent: (_event, raw) => console.log(`[event] ${raw}`),
   });
   let stopping = false;
@@ -53,6 +62,21 @@ async function main(): Promise<void> {
     `async-jobs API on ${runtime.url} (${runtime.labels.dynamodb}, ${runtime.labels.sqs}); try: ` +
       `curl -i -X POST ${runtime.url}/jobs -H 'content-type: application/json' -d '{"type":"sleep","input":{"seconds":2}}'`,
   );
+  const { auth } = runtime;
+  if (auth.type === 'iam') {
+    for (const user of auth.users) {
+      console.log(
+        `IAM auth: sign requests for execute-api in ${localRegion} as ${localUserArn(user)}: ` +
+          `AWS_ACCESS_KEY_ID=${user.accessKeyId} AWS_SECRET_ACCESS_KEY=${user.secretAccessKey} npx async-jobs --auth iam get <id>`,
+      );
+    }
+  }
+  if (auth.type === 'jwt') {
+    console.log(
+      `JWT auth (issuer ${auth.issuer.issuer}, audience ${auth.issuer.audience}): a token for sub "local-user", valid 12 h: ` +
+        `ASYNC_JOBS_TOKEN=${auth.issueToken('local-user')}`,
+    );
+  }
   console.log(
     `webhooks are signed with ${runtime.webhookSecret} (npm run webhook-receiver verifies them); ` +
       `failed deliveries are retried after ${webhooks.localRetryScheduleSeconds.join(', ')} s: the deployed schedule's shape, in seconds instead of up to hours`,

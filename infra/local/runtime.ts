@@ -25,6 +25,7 @@ import {
   routes,
   triggered,
 } from '../functions.ts';
+import { type LocalAuth, type LocalIamUser, authorize, issueToken, newLocalIamUser, newLocalJwtIssuer } from './auth.ts';
 import { buildBundles, projectRoot } from './build.ts';
 import { startSecretsEmulator } from './secrets-emulator.ts';
 import { type DynamoEngine, type Emulator, startDynalite, startDynamoDbLocal, startSqsSns } from './emulators.ts';
@@ -70,6 +71,13 @@ export interface LocalRuntimeOptions {
   readonly webhookMode?: 'local' | 'cloud';
   /** The webhook signing secret (`whsec_…`). @default kept in the data folder, or `.local/`, created on first start */
   readonly webhookSecret?: string;
+  /**
+   * The API's authorizer: `iam` verifies SigV4 signatures against local access keys, `jwt` verifies
+   * tokens signed by a local key; `none` takes every caller as `anonymous`. @default 'none'
+   */
+  readonly auth?: 'none' | 'iam' | 'jwt';
+  /** The IAM users accepted in `iam` mode. @default one user, `local`, with a fresh key pair */
+  readonly iamUsers?: readonly LocalIamUser[];
 }
 
 /** A running local system. */
@@ -81,6 +89,8 @@ export interface LocalRuntime {
   readonly labels: { readonly dynamodb: string; readonly sqs: string };
   /** The secret webhooks are signed with (`whsec_…`). */
   readonly webhookSecret: string;
+  /** How the API authorizes callers, with what a caller needs: the IAM users' keys, or a token issuer. */
+  readonly auth: LocalAuth & { issueToken(sub: string, ttlSeconds?: number): string };
   /** Child processes it started (DynamoDB Local), for callers that verify they are gone. */
   readonly childPids: readonly number[];
   invoke(name: FunctionName, event: unknown): Promise<unknown>;
@@ -243,7 +253,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     // holding the poller until its job finishes.
     cleanups.push(() => Promise.all(Object.values(pools).map((pool) => pool.close())));
 
-    const server = createGateway(routes, fallbackFunction, (name, event) => pools[name].invoke(event), onError);
+    const auth: LocalAuth =
+      options.auth === 'iam'
+        ? { type: 'iam', users: options.iamUsers ?? [newLocalIamUser('local')] }
+        : options.auth === 'jwt'
+          ? { type: 'jwt', issuer: newLocalJwtIssuer() }
+          : { type: 'none' };
+    const server = createGateway(routes, fallbackFunction, (name, event) => pools[name].invoke(event), onError, (request) =>
+      authorize(auth, request),
+    );
     server.listen(options.port ?? 3000, '127.0.0.1');
     await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
     cleanups.push(
@@ -262,6 +280,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       labels: { dynamodb: dynamoEmulator.label, sqs: sqsSnsEmulator.label },
       childPids: dynamoEmulator.pid !== undefined ? [dynamoEmulator.pid] : [],
       webhookSecret,
+      auth: {
+        ...auth,
+        issueToken: (sub, ttlSeconds) => {
+          if (auth.type !== 'jwt') throw new Error('the local API does not use JWT auth');
+          return issueToken(auth.issuer, sub, ttlSeconds);
+        },
+      },
       invoke: (name, event) => pools[name].invoke(event),
       stop,
     };

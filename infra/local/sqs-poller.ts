@@ -85,8 +85,8 @@ export function startPoller(sqs: SQSClient, options: PollerOptions): () => Promi
         try {
           retry = failedIds(await options.invoke({ Records: records }), records);
         } catch (error) {
-          // A function error returns the whole batch to the queue.
-          options.onError(error);
+          // A function error returns the whole batch to the queue (and stopping ends invocations in flight).
+          if (!stopping.signal.aborted) options.onError(error);
           continue;
         }
         const done = records.filter((record) => !retry.has(record.messageId));
