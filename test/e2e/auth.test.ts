@@ -17,7 +17,7 @@ const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 
 interface Caller {
   readonly client: AsyncJobsClient;
-  readonly fetch: (url: string, init?: RequestInit) => Promise<Response>;
+  readonly fetch: (url: string, init: RequestInit) => Promise<Response>;
 }
 
 /** What both modes must show: each caller sees only their own jobs, everywhere. */
