@@ -1,4 +1,5 @@
 /** `DELETE /jobs/{id}`: cancel a QUEUED job (200) or ask a RUNNING one to stop (202). */
+import { instrumented, log, telemetry } from '#aws/observability';
 import { dynamodb } from '#aws/clients/dynamodb';
 import { sqs } from '#aws/clients/sqs';
 import { requiredEnv } from '#aws/env';
@@ -7,7 +8,6 @@ import { jobStoreFrom } from '#aws/wiring';
 import { type CancelDeps, cancelJob } from '#core/cancel';
 import { type HttpEvent, type HttpResult, answer, callerOf, jsonResponse } from '#core/http';
 import { toResource } from '#core/job';
-import { log } from '#core/log';
 import { api, lifecycle } from '#infra/config';
 
 const deps: CancelDeps = {
@@ -16,11 +16,15 @@ const deps: CancelDeps = {
   lifecycle,
   now: () => new Date(),
   logger: log,
+  telemetry,
 };
 
-export const handler = (event: HttpEvent): Promise<HttpResult> =>
-  answer(event, log, async () => {
-    const { outcome, job } = await cancelJob(deps, callerOf(event), event.pathParameters?.id ?? '');
-    if (outcome === 'cancelled') return jsonResponse(200, toResource(job));
-    return jsonResponse(202, toResource(job), { 'retry-after': String(api.retryAfterSeconds) });
-  });
+export const handler = instrumented(
+  (event: HttpEvent): Promise<HttpResult> =>
+    answer(event, log, async () => {
+      const { outcome, job } = await cancelJob(deps, callerOf(event), event.pathParameters?.id ?? '');
+      if (outcome === 'cancelled') return jsonResponse(200, toResource(job));
+      return jsonResponse(202, toResource(job), { 'retry-after': String(api.retryAfterSeconds) });
+    }),
+  (event) => event.requestContext.requestId,
+);

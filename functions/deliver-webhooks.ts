@@ -8,7 +8,8 @@ import { SqsJobQueue } from '#aws/job-queue';
 import { SigningSecrets } from '#aws/signing-secrets';
 import { jobStoreFrom } from '#aws/wiring';
 import { type DeliveryDeps, deliverEvent } from '#core/deliver';
-import { errorFields, log } from '#core/log';
+import { instrumented, log, telemetry } from '#aws/observability';
+import { errorFields } from '#core/log';
 import type { WebhookMode } from '#core/webhooks';
 import { webhooks } from '#infra/config';
 import { RefusedTargetError, postWebhook } from '#net/webhook-transport';
@@ -33,9 +34,10 @@ const deps: DeliveryDeps = {
   maxRetryAfterSeconds: webhooks.maxRetryAfterSeconds,
   now: () => new Date(),
   logger: log,
+  telemetry,
 };
 
-export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
+export const handler = instrumented(async (event: SQSEvent): Promise<SQSBatchResponse> => {
   const failures = await Promise.all(
     event.Records.map(async (record) => {
       try {
@@ -49,4 +51,4 @@ export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
     }),
   );
   return { batchItemFailures: failures.filter((failure) => failure !== undefined) };
-};
+});

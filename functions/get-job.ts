@@ -1,17 +1,20 @@
 /** `GET /jobs/{id}`: 202 while the job runs, 200 once it has ended; the job resource either way. */
+import { instrumented, log } from '#aws/observability';
 import { dynamodb } from '#aws/clients/dynamodb';
 import { jobStoreFrom } from '#aws/wiring';
 import { type HttpEvent, type HttpResult, answer, callerOf, jsonResponse } from '#core/http';
 import { isFinal, toResource } from '#core/job';
-import { log } from '#core/log';
 import { readJob } from '#core/read';
 import { api } from '#infra/config';
 
 const store = jobStoreFrom(dynamodb);
 
-export const handler = (event: HttpEvent): Promise<HttpResult> =>
-  answer(event, log, async () => {
-    const job = await readJob(store, callerOf(event), event.pathParameters?.id ?? '', new Date());
-    if (isFinal(job.status)) return jsonResponse(200, toResource(job));
-    return jsonResponse(202, toResource(job), { 'retry-after': String(api.retryAfterSeconds) });
-  });
+export const handler = instrumented(
+  (event: HttpEvent): Promise<HttpResult> =>
+    answer(event, log, async () => {
+      const job = await readJob(store, callerOf(event), event.pathParameters?.id ?? '', new Date());
+      if (isFinal(job.status)) return jsonResponse(200, toResource(job));
+      return jsonResponse(202, toResource(job), { 'retry-after': String(api.retryAfterSeconds) });
+    }),
+  (event) => event.requestContext.requestId,
+);

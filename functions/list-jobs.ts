@@ -1,15 +1,18 @@
 /** `GET /jobs?status=&limit=&cursor=`: the caller's jobs, newest first. */
+import { instrumented, log } from '#aws/observability';
 import { dynamodb } from '#aws/clients/dynamodb';
 import { jobStoreFrom } from '#aws/wiring';
 import { type HttpEvent, type HttpResult, answer, callerOf, jsonResponse } from '#core/http';
 import { toResource } from '#core/job';
 import { listJobs } from '#core/list';
-import { log } from '#core/log';
 
 const store = jobStoreFrom(dynamodb);
 
-export const handler = (event: HttpEvent): Promise<HttpResult> =>
-  answer(event, log, async () => {
-    const page = await listJobs(store, callerOf(event), event.queryStringParameters ?? {}, new Date());
-    return jsonResponse(200, { jobs: page.jobs.map(toResource), ...(page.nextCursor && { nextCursor: page.nextCursor }) });
-  });
+export const handler = instrumented(
+  (event: HttpEvent): Promise<HttpResult> =>
+    answer(event, log, async () => {
+      const page = await listJobs(store, callerOf(event), event.queryStringParameters ?? {}, new Date());
+      return jsonResponse(200, { jobs: page.jobs.map(toResource), ...(page.nextCursor && { nextCursor: page.nextCursor }) });
+    }),
+  (event) => event.requestContext.requestId,
+);

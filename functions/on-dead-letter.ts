@@ -6,7 +6,8 @@ import { requiredEnv } from '#aws/env';
 import { SnsEventPublisher } from '#aws/event-publisher';
 import { jobStoreFrom } from '#aws/wiring';
 import { type DeadLetterDeps, handleDeadLetter } from '#core/dead-letter';
-import { errorFields, log } from '#core/log';
+import { instrumented, log, telemetry } from '#aws/observability';
+import { errorFields } from '#core/log';
 import { parseJobMessage } from '#core/worker';
 import { lifecycle } from '#infra/config';
 
@@ -16,9 +17,10 @@ const deps: DeadLetterDeps = {
   lifecycle,
   now: () => new Date(),
   logger: log,
+  telemetry,
 };
 
-export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
+export const handler = instrumented(async (event: SQSEvent): Promise<SQSBatchResponse> => {
   const failures: { itemIdentifier: string }[] = [];
   for (const record of event.Records) {
     const message = parseJobMessage(record.body);
@@ -35,4 +37,4 @@ export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
     }
   }
   return { batchItemFailures: failures };
-};
+});

@@ -7,7 +7,8 @@ import { requiredEnv } from '#aws/env';
 import { SnsEventPublisher } from '#aws/event-publisher';
 import { SqsJobQueue } from '#aws/job-queue';
 import { jobStoreFrom } from '#aws/wiring';
-import { errorFields, log } from '#core/log';
+import { instrumented, jobLogger, log, telemetry } from '#aws/observability';
+import { errorFields } from '#core/log';
 import { type WorkerDeps, handleJobMessage, parseJobMessage } from '#core/worker';
 import { jobs, lifecycle, worker } from '#infra/config';
 import { processors } from '#processors/registry';
@@ -23,9 +24,10 @@ const deps: WorkerDeps = {
   progressIntervalMs: worker.progressIntervalMs,
   cancelPollIntervalMs: jobs.cancelPollIntervalMs,
   maxResultBytes: jobs.maxResultBytes,
+  telemetry,
 };
 
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+export const handler = instrumented(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   const endsAt = Date.now() + context.getRemainingTimeInMillis();
   // Stop processors early enough to record the outcome before Lambda stops the container.
   const stopBy = endsAt - worker.shutdownMarginMs;
@@ -37,7 +39,9 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
         return 'done';
       }
       try {
-        return await handleJobMessage(deps, message, { endsAt, stopBy, redelivery: queue.redeliveryOf(record.receiptHandle) });
+        // The records of a batch run side by side: each logs through a logger carrying its job id.
+        const recordDeps = { ...deps, logger: jobLogger(message.jobId) };
+        return await handleJobMessage(recordDeps, message, { endsAt, stopBy, redelivery: queue.redeliveryOf(record.receiptHandle) });
       } catch (error) {
         log.error('handling a job message failed; it will be delivered again', { jobId: message.jobId, ...errorFields(error) });
         return 'retry';
@@ -47,4 +51,4 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
   return {
     batchItemFailures: event.Records.filter((_, index) => outcomes[index] === 'retry').map((record) => ({ itemIdentifier: record.messageId })),
   };
-};
+});

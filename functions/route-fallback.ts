@@ -1,6 +1,6 @@
 /** The API's `$default` route: 405 with `Allow` for a known path and another method, else 404; problem+json both. */
+import { instrumented, log } from '#aws/observability';
 import { type HttpEvent, type HttpResult, answer } from '#core/http';
-import { log } from '#core/log';
 import { methodNotAllowedProblem, routeNotFoundProblem } from '#core/problem';
 import { routes } from '#infra/functions';
 
@@ -9,10 +9,13 @@ const patterns = routes.map((route) => ({
   pattern: new RegExp(`^${route.path.replace(/\{\w+\}/g, '[^/]+')}$`),
 }));
 
-export const handler = (event: HttpEvent): Promise<HttpResult> =>
-  answer(event, log, async () => {
-    const path = event.rawPath;
-    const allowed = patterns.filter((route) => route.pattern.test(path)).map((route) => route.method);
-    if (allowed.length > 0) throw methodNotAllowedProblem(event.requestContext.http.method, path, allowed);
-    throw routeNotFoundProblem(path);
-  });
+export const handler = instrumented(
+  (event: HttpEvent): Promise<HttpResult> =>
+    answer(event, log, async () => {
+      const path = event.rawPath;
+      const allowed = patterns.filter((route) => route.pattern.test(path)).map((route) => route.method);
+      if (allowed.length > 0) throw methodNotAllowedProblem(event.requestContext.http.method, path, allowed);
+      throw routeNotFoundProblem(path);
+    }),
+  (event) => event.requestContext.requestId,
+);

@@ -1,4 +1,5 @@
 /** `POST /jobs`: accept a job and answer 202 at once. */
+import { instrumented, log, telemetry } from '#aws/observability';
 import { lookup } from 'node:dns/promises';
 import { dynamodb } from '#aws/clients/dynamodb';
 import { sqs } from '#aws/clients/sqs';
@@ -7,7 +8,6 @@ import { SqsJobQueue } from '#aws/job-queue';
 import { jobStoreFrom } from '#aws/wiring';
 import { type HttpEvent, type HttpResult, answer, callerOf, header, jsonResponse, readJsonBody } from '#core/http';
 import { jobPath, toResource } from '#core/job';
-import { log } from '#core/log';
 import { type SubmitDeps, submitJob } from '#core/submit';
 import type { WebhookMode } from '#core/webhooks';
 import { api, jobs, lifecycle, queue } from '#infra/config';
@@ -32,15 +32,19 @@ const deps: SubmitDeps = {
     resolve: async (host) => (await lookup(host, { all: true, verbatim: true })).map((entry) => entry.address),
   },
   now: () => new Date(),
+  telemetry,
 };
 
-export const handler = (event: HttpEvent): Promise<HttpResult> =>
-  answer(event, log, async () => {
-    const body = readJsonBody(event, api.maxBodyBytes);
-    const { job, replayed } = await submitJob(deps, callerOf(event), body, header(event, 'idempotency-key'));
-    return jsonResponse(202, toResource(job), {
-      location: jobPath(job.id),
-      'retry-after': String(Math.max(api.retryAfterSeconds, job.status === 'QUEUED' ? (job.delaySeconds ?? 0) : 0)),
-      ...(replayed && { 'idempotent-replayed': 'true' }),
-    });
-  });
+export const handler = instrumented(
+  (event: HttpEvent): Promise<HttpResult> =>
+    answer(event, log, async () => {
+      const body = readJsonBody(event, api.maxBodyBytes);
+      const { job, replayed } = await submitJob(deps, callerOf(event), body, header(event, 'idempotency-key'));
+      return jsonResponse(202, toResource(job), {
+        location: jobPath(job.id),
+        'retry-after': String(Math.max(api.retryAfterSeconds, job.status === 'QUEUED' ? (job.delaySeconds ?? 0) : 0)),
+        ...(replayed && { 'idempotent-replayed': 'true' }),
+      });
+    }),
+  (event) => event.requestContext.requestId,
+);

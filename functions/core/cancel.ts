@@ -4,6 +4,7 @@ import { finalChanges, type LifecycleSettings } from './lifecycle.ts';
 import type { JobQueue, JobStore } from './ports.ts';
 import { alreadyFinishedProblem, type ProblemDetails, ProblemType } from './problem.ts';
 import { readJob } from './read.ts';
+import { MetricName, noTelemetry, type Telemetry } from './telemetry.ts';
 
 /** What cancelling needs. */
 export interface CancelDeps {
@@ -13,6 +14,8 @@ export interface CancelDeps {
   readonly lifecycle: LifecycleSettings;
   readonly now: () => Date;
   readonly logger: { warn(message: string, fields?: Record<string, unknown>): void };
+  /** @default noTelemetry */
+  readonly telemetry?: Telemetry;
 }
 
 /** `cancelled`: the job is CANCELLED now (200). `stopping`: it is RUNNING and was asked to stop (202). */
@@ -40,6 +43,7 @@ export async function cancelJob(deps: CancelDeps, owner: string, id: string): Pr
     if (job.status === 'QUEUED') {
       const cancelled = await deps.store.transition(id, 'QUEUED', 'CANCELLED', { error: CANCELLED, ...finalChanges(deps.lifecycle, deps.now()) });
       if (cancelled) {
+        (deps.telemetry ?? noTelemetry).count(MetricName.jobsCancelled);
         try {
           // Its own message may be delayed (delaySeconds): a fresh one has the worker announce the end now.
           await deps.queue.enqueue({ jobId: id, type: cancelled.type });

@@ -6,6 +6,8 @@ import { isFinal } from './job.ts';
 import { announce, finalChanges, type LifecycleSettings } from './lifecycle.ts';
 import type { EventPublisher, JobMessage, JobStore } from './ports.ts';
 import { type ProblemDetails, ProblemType } from './problem.ts';
+import { noTelemetry, type Telemetry } from './telemetry.ts';
+import { recordEnd } from './worker.ts';
 
 /** What the dead-letter handler needs. */
 export interface DeadLetterDeps {
@@ -14,6 +16,8 @@ export interface DeadLetterDeps {
   readonly lifecycle: LifecycleSettings;
   readonly now: () => Date;
   readonly logger: { warn(message: string, fields?: Record<string, unknown>): void };
+  /** @default noTelemetry */
+  readonly telemetry?: Telemetry;
 }
 
 function abandoned(receives: number): ProblemDetails {
@@ -41,7 +45,10 @@ export async function handleDeadLetter(deps: DeadLetterDeps, message: JobMessage
         : await deps.store.transition(job.id, 'QUEUED', 'RUNNING', { startedAt: deps.now().toISOString(), clear: ['sweepAt', 'sweepShard'] });
     if (!running) continue;
     const failed = await deps.store.transition(job.id, 'RUNNING', 'FAILED', { error: abandoned(receives), ...finalChanges(deps.lifecycle, deps.now()) });
-    if (failed) return announce(deps.store, deps.publisher, failed, deps.now);
+    if (failed) {
+      recordEnd(deps.telemetry ?? noTelemetry, failed);
+      return announce(deps.store, deps.publisher, failed, deps.now);
+    }
   }
   throw new Error(`job ${message.jobId} kept changing while its dead letter was handled`);
 }

@@ -3,6 +3,7 @@
  * it on the job, and say when to try again. Runs off the request path, fed by the topic.
  */
 import type { JobEvent, JobStore } from './ports.ts';
+import { MetricName, noTelemetry, type Telemetry } from './telemetry.ts';
 import { type AttemptVerdict, judgeResponse, maxAttempts, retryDelaySeconds, type WebhookState, webhookHeaders } from './webhooks.ts';
 
 /** What a delivery needs. */
@@ -18,6 +19,8 @@ export interface DeliveryDeps {
   readonly now: () => Date;
   readonly random?: () => number;
   readonly logger: { info(message: string, fields?: Record<string, unknown>): void; warn(message: string, fields?: Record<string, unknown>): void };
+  /** @default noTelemetry */
+  readonly telemetry?: Telemetry;
 }
 
 /** `done`: delete the message. `retry`: deliver it again after `delaySeconds` (0 after the last attempt: to the DLQ). */
@@ -54,6 +57,9 @@ export async function deliverEvent(deps: DeliveryDeps, rawEvent: string, attempt
     verdict = { kind: 'retry', reason: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
   }
   const code = statusCode !== undefined ? { lastStatusCode: statusCode } : {};
+  const telemetry = deps.telemetry ?? noTelemetry;
+  if (verdict.kind === 'delivered') telemetry.count(MetricName.webhookDeliveries);
+  else telemetry.count(MetricName.webhookFailures);
   if (verdict.kind !== 'retry') {
     const state: WebhookState = { ...base, ...code, status: verdict.kind };
     await deps.store.recordWebhook(job.id, state);

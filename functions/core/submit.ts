@@ -11,6 +11,7 @@ import {
   validationProblem,
 } from './problem.ts';
 import { jsonDepth, type Schema, validate } from './schema.ts';
+import { MetricName, noTelemetry, type Telemetry } from './telemetry.ts';
 import { callbackUrlErrors, resolvedAddressesRefusal, type WebhookMode } from './webhooks.ts';
 
 /** Limits that come from configuration and from the deployed worker's timeout. */
@@ -87,6 +88,8 @@ export interface SubmitDeps {
   readonly idempotencySecret: string;
   /** Callback URL rules: the mode, and a resolver for the host (the addresses it names). */
   readonly webhooks: { readonly mode: WebhookMode; resolve(host: string): Promise<string[]> };
+  /** @default noTelemetry */
+  readonly telemetry?: Telemetry;
   readonly now: () => Date;
 }
 
@@ -159,6 +162,7 @@ export async function submitJob(deps: SubmitDeps, owner: string, body: unknown, 
       error,
     );
   }
+  (deps.telemetry ?? noTelemetry).count(MetricName.jobsSubmitted);
   return { job, replayed: false };
 }
 

@@ -10,6 +10,7 @@ import type { EventPublisher, JobMessage, JobStore, Redelivery, TransitionChange
 import { NonRetryableError, type Processor, RetryableError } from './processor.ts';
 import { type ProblemDetails, ProblemType } from './problem.ts';
 import { sweepShardOf } from './ids.ts';
+import { endMetric, MetricName, noTelemetry, type Telemetry } from './telemetry.ts';
 
 /** Structured logging the worker needs. */
 export interface WorkerLogger {
@@ -30,6 +31,8 @@ export interface WorkerDeps {
   readonly cancelPollIntervalMs: number;
   readonly maxResultBytes: number;
   readonly random?: () => number;
+  /** @default noTelemetry */
+  readonly telemetry?: Telemetry;
 }
 
 /** The invocation handling a message. */
@@ -60,6 +63,8 @@ export function parseJobMessage(body: string): JobMessage | undefined {
 export async function handleJobMessage(deps: WorkerDeps, message: JobMessage, invocation: Invocation): Promise<MessageOutcome> {
   const started = await start(deps, message.jobId, invocation);
   if (started === 'done' || started === 'retry') return started;
+  const telemetry = deps.telemetry ?? noTelemetry;
+  if (started.attempts === 1 && started.startedAt) telemetry.milliseconds(MetricName.timeInQueue, Date.parse(started.startedAt) - Date.parse(started.createdAt));
 
   const ending = await runProcessor(deps, started, invocation);
   const now = deps.now();
@@ -82,6 +87,7 @@ export async function handleJobMessage(deps: WorkerDeps, message: JobMessage, in
   });
   if (!finished) return settle(deps, started.id, invocation);
   deps.logger.info('job ended', { jobId: finished.id, type: finished.type, status: finished.status, attempts: finished.attempts });
+  recordEnd(telemetry, finished);
   return publish(deps, finished);
 }
 
@@ -118,6 +124,7 @@ async function start(deps: WorkerDeps, jobId: string, invocation: Invocation): P
       { error: attemptsExhausted(job.attempts, abandoned), ...finalChanges(deps.lifecycle, deps.now()) },
       { runDeadline: job.runDeadline },
     );
+    if (failed) recordEnd(deps.telemetry ?? noTelemetry, failed);
     return failed ? publish(deps, failed) : settle(deps, jobId, invocation);
   }
   const requeued = await deps.store.transition(jobId, 'RUNNING', 'QUEUED', { lastError: abandoned, clear: ['runDeadline'] }, { runDeadline: job.runDeadline });
@@ -140,6 +147,13 @@ async function settle(deps: WorkerDeps, jobId: string, invocation: Invocation, k
   deps.logger.warn('job is running elsewhere; the message will be delivered again', { jobId, status: job.status, inSeconds: wait });
   await invocation.redelivery.delay(Math.max(1, wait));
   return 'retry';
+}
+
+/** Counts an end, and times the attempt that ended the job. */
+export function recordEnd(telemetry: Telemetry, job: JobRecord): void {
+  const metric = endMetric(job.status);
+  if (metric) telemetry.count(metric);
+  if (job.startedAt && job.finishedAt) telemetry.milliseconds(MetricName.jobDuration, Date.parse(job.finishedAt) - Date.parse(job.startedAt));
 }
 
 async function publish(deps: WorkerDeps, job: JobRecord): Promise<MessageOutcome> {

@@ -31,13 +31,16 @@ export function defineHandlerSuite(engine: DynamoEngine): void {
       backends = await startBackends(engine);
       eventsQueue = await backends.subscribeTopic('integration-events');
       // The handlers read their environment when loaded, as on a Lambda cold start.
-      submit = (await import('../../functions/submit-job.ts')).handler as Handler;
-      get = (await import('../../functions/get-job.ts')).handler as Handler;
+      // Lambda always passes a context; the handlers read it (request id, function name).
+      const withContext = (handler: (event: never, context: never) => Promise<unknown>): Handler => (event) => handler(event as never, lambdaContext() as never) as ReturnType<Handler>;
+      submit = withContext((await import('../../functions/submit-job.ts')).handler);
+      get = withContext((await import('../../functions/get-job.ts')).handler);
       processJobs = (await import('../../functions/process-jobs.ts')).handler as unknown as Worker;
-      list = (await import('../../functions/list-jobs.ts')).handler as Handler;
-      cancel = (await import('../../functions/cancel-job.ts')).handler as Handler;
+      list = withContext((await import('../../functions/list-jobs.ts')).handler);
+      cancel = withContext((await import('../../functions/cancel-job.ts')).handler);
       onDeadLetter = (await import('../../functions/on-dead-letter.ts')).handler as unknown as Worker;
-      reconcile = (await import('../../functions/reconcile-jobs.ts')).handler;
+      const reconcileHandler = (await import('../../functions/reconcile-jobs.ts')).handler;
+      reconcile = () => reconcileHandler({}, lambdaContext());
     });
 
     const tableName = () => backends.resources.tableName;
@@ -443,10 +446,13 @@ export function defineHandlerSuite(engine: DynamoEngine): void {
         // Assess
         expect(report.requeued).toBeGreaterThanOrEqual(1);
         expect(report.announced).toBeGreaterThanOrEqual(1);
-        const requeued = (await backends.drain(backends.resources.queueUrl, 1)).map((body) => JSON.parse(body).jobId);
-        expect(requeued).toContain(id);
+        const messages = await backends.drain(backends.resources.queueUrl, 1);
+        expect(messages.map((body) => JSON.parse(body).jobId).sort()).toEqual([id, ended].sort());
+        // The worker runs the one and announces the other: only the worker publishes.
+        await processJobs(sqsEvent(messages), lambdaContext());
         const events = (await backends.drain(eventsQueue, 2)).map((body) => JSON.parse(body));
         expect(events).toContainEqual(expect.objectContaining({ id: 'evt_reconciledAAAAAAAAAAAA', type: 'job.succeeded' }));
+        expect(json(await get(getEvent(id)))).toMatchObject({ status: 'SUCCEEDED' });
         expect((await reconcile()).announced).toBe(0);
       });
 
@@ -467,7 +473,8 @@ export function defineHandlerSuite(engine: DynamoEngine): void {
       const realQueueUrl = process.env.QUEUE_URL;
       vi.resetModules();
       process.env.QUEUE_URL = `${realQueueUrl}-missing`;
-      const brokenSubmit = (await import('../../functions/submit-job.ts')).handler as Handler;
+      const brokenHandler = (await import('../../functions/submit-job.ts')).handler;
+      const brokenSubmit: Handler = (event) => brokenHandler(event as never, lambdaContext()) as ReturnType<Handler>;
       process.env.QUEUE_URL = realQueueUrl;
       // Act
       const result = await brokenSubmit(submitEvent({ type: 'echo' }));

@@ -55,6 +55,7 @@ export async function startBackends(engine: DynamoEngine): Promise<Backends> {
     TOPIC_ARN: resources.topicArn,
     IDEMPOTENCY_SECRET: 'integration-test-secret',
     MAX_JOB_TIMEOUT_SECONDS: String(maxJobTimeoutSeconds(worker.timeoutSeconds)),
+    WEBHOOK_MODE: 'local',
   });
   return {
     resources,

@@ -1,4 +1,5 @@
 import { SNSClient } from '@aws-sdk/client-sns';
+import { traced } from '../observability.ts';
 
 /** One client per container. Region, credentials and endpoint come from the standard AWS_* variables. */
-export const sns = new SNSClient({});
+export const sns = traced(new SNSClient({}));

@@ -1,0 +1,70 @@
+/**
+ * Logs, metrics and traces with Powertools for AWS Lambda: structured JSON logs carrying the request
+ * id (and the job id where there is one), CloudWatch embedded-metric-format metrics, and X-Ray
+ * subsegments for every AWS SDK call. Made once per container.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import type { Context } from 'aws-lambda';
+import type { MetricName, Telemetry } from '#core/telemetry';
+
+const serviceName = 'async-jobs';
+
+export const logger = new Logger({ serviceName });
+export const metrics = new Metrics({ namespace: 'AsyncJobs', serviceName });
+/** Off outside Lambda (it checks the execution environment), so the local runtime traces nothing. */
+export const tracer = new Tracer({ serviceName });
+
+/** The logging the domain asks for (message plus fields), on a Powertools logger. */
+export interface DomainLogger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields: Record<string, unknown>): void;
+}
+
+function adapt(target: Logger): DomainLogger {
+  return {
+    info: (message, fields = {}) => target.info(message, fields),
+    warn: (message, fields = {}) => target.warn(message, fields),
+    error: (message, fields) => target.error(message, fields),
+  };
+}
+
+/** The invocation's logger, for domain code. */
+export const log: DomainLogger = adapt(logger);
+
+/** A logger that puts `jobId` on every line (the records of a batch log side by side). */
+export function jobLogger(jobId: string): DomainLogger {
+  return adapt(logger.createChild({ persistentKeys: { jobId } }));
+}
+
+/** The domain's metrics port on Powertools Metrics. */
+export const telemetry: Telemetry = {
+  count: (name: MetricName, value = 1) => metrics.addMetric(name, MetricUnit.Count, value),
+  milliseconds: (name: MetricName, value: number) => metrics.addMetric(name, MetricUnit.Milliseconds, Math.max(0, value)),
+};
+
+/** Traces the SDK calls a client makes (a no-op when tracing is off). */
+export function traced<T>(client: T): T {
+  return tracer.captureAWSv3Client(client);
+}
+
+/**
+ * Wraps an entry point: the invocation's context and request id on every log line, the cold start
+ * annotated, and the metrics the invocation recorded flushed when it ends, however it ends.
+ */
+export function instrumented<E, R>(handler: (event: E, context: Context) => Promise<R>, requestIdOf?: (event: E) => string | undefined) {
+  return async (event: E, context: Context): Promise<R> => {
+    logger.resetKeys();
+    logger.addContext(context);
+    const requestId = requestIdOf?.(event);
+    if (requestId) logger.appendKeys({ requestId });
+    tracer.annotateColdStart();
+    try {
+      return await handler(event, context);
+    } finally {
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+    }
+  };
+}

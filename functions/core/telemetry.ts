@@ -1,0 +1,36 @@
+/**
+ * The metrics the domain reports. Names are shared with the dashboard and alarms (infra) and are
+ * what CloudWatch shows, in the `AsyncJobs` namespace; locally the same lines are printed.
+ */
+
+export const MetricName = {
+  jobsSubmitted: 'JobsSubmitted',
+  jobsSucceeded: 'JobsSucceeded',
+  jobsFailed: 'JobsFailed',
+  jobsCancelled: 'JobsCancelled',
+  /** From start to end of the attempt that ended the job, in milliseconds. */
+  jobDuration: 'JobDuration',
+  /** From submit to the first start, in milliseconds. */
+  timeInQueue: 'TimeInQueue',
+  webhookDeliveries: 'WebhookDeliveries',
+  webhookFailures: 'WebhookFailures',
+} as const;
+
+export type MetricName = (typeof MetricName)[keyof typeof MetricName];
+
+/** Where metrics go. */
+export interface Telemetry {
+  count(name: MetricName, value?: number): void;
+  milliseconds(name: MetricName, value: number): void;
+}
+
+/** Reports nothing: for code paths and tests that do not measure. */
+export const noTelemetry: Telemetry = { count: () => undefined, milliseconds: () => undefined };
+
+/** The metric counting a final status. */
+export function endMetric(status: string): MetricName | undefined {
+  if (status === 'SUCCEEDED') return MetricName.jobsSucceeded;
+  if (status === 'FAILED') return MetricName.jobsFailed;
+  if (status === 'CANCELLED') return MetricName.jobsCancelled;
+  return undefined;
+}
