@@ -52,6 +52,13 @@ export const functionSpecs = {
     ...apiFunction,
     uses: { table: ['dynamodb:GetItem'] },
   },
+  'get-openapi': {
+    entry: 'functions/get-openapi.ts',
+    ...apiFunction,
+    uses: {},
+    // The document states the longest timeoutSeconds a submit may ask for.
+    settings: ['MAX_JOB_TIMEOUT_SECONDS'],
+  },
   'list-jobs': {
     entry: 'functions/list-jobs.ts',
     ...apiFunction,
@@ -122,6 +129,7 @@ export const routes: readonly RouteSpec[] = [
   { method: 'GET', path: '/jobs', function: 'list-jobs' },
   { method: 'GET', path: '/jobs/{id}', function: 'get-job' },
   { method: 'DELETE', path: '/jobs/{id}', function: 'cancel-job' },
+  { method: 'GET', path: '/openapi.json', function: 'get-openapi', public: true },
 ];
 
 /** The `$default` route: everything no route matches (404, or 405 with Allow). */

@@ -152,7 +152,7 @@ export function routeNotFoundProblem(path: string): ProblemError {
     type: ProblemType.routeNotFound,
     title: 'Not found',
     status: 404,
-    detail: `There is no resource at '${path}'. The API serves /jobs and /jobs/{id}.`,
+    detail: `There is no resource at '${path}'. The API serves /jobs, /jobs/{id} and /openapi.json.`,
   });
 }
 

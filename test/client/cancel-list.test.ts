@@ -3,21 +3,27 @@
  * on `DELETE /jobs/{id}`, `GET /jobs` and `Idempotency-Key` on the server.
  */
 import { setTimeout } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalRuntime, startLocalRuntime } from '../../infra/local/runtime.ts';
 import { ExitCode } from '../../client/cli.ts';
 import { ApiError, AsyncJobsClient, JobCancelledError, type Job } from '../../client/index.ts';
+import { checkingFetch, localDocument, ResponseChecker } from '../support/openapi-check.ts';
 import { runBin } from './cli-process.ts';
 
 let runtime: LocalRuntime;
 let client: AsyncJobsClient;
+const checked = checkingFetch(new ResponseChecker(localDocument()));
 
 beforeAll(async () => {
   runtime = await startLocalRuntime({ port: 0, onError: (error) => console.error('[local runtime]', error) });
-  client = new AsyncJobsClient({ baseUrl: runtime.url });
+  client = new AsyncJobsClient({ baseUrl: runtime.url, fetch: checked.fetch });
 }, 90_000);
 afterAll(async () => {
   await runtime?.stop();
+});
+// Every answer the client got in a test must be one the OpenAPI document describes.
+afterEach(() => {
+  expect(checked.takeViolations().violations).toEqual([]);
 });
 
 /** Resolves once the job is RUNNING. */

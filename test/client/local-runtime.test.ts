@@ -7,24 +7,30 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalRuntime, startLocalRuntime } from '../../infra/local/runtime.ts';
 import { type CliStream, ExitCode, runCli } from '../../client/cli.ts';
 import { ApiError, AsyncJobsClient, JobFailedError, type Progress, WaitTimeoutError } from '../../client/index.ts';
+import { checkingFetch, localDocument, ResponseChecker } from '../support/openapi-check.ts';
 import { runBin } from './cli-process.ts';
 
 const UNKNOWN_ID = 'job_AAAAAAAAAAAAAAAAAAAAAA';
 
 let runtime: LocalRuntime;
 let client: AsyncJobsClient;
+const checked = checkingFetch(new ResponseChecker(localDocument()));
 
 beforeAll(async () => {
   // Errors of instances stopped mid-job at the end are expected; a failing test shows them.
   runtime = await startLocalRuntime({ port: 0, onError: (error) => console.error('[local runtime]', error) });
-  client = new AsyncJobsClient({ baseUrl: runtime.url });
+  client = new AsyncJobsClient({ baseUrl: runtime.url, fetch: checked.fetch });
 }, 90_000);
 afterAll(async () => {
   await runtime?.stop();
+});
+// Every answer the client got in a test must be one the OpenAPI document describes.
+afterEach(() => {
+  expect(checked.takeViolations().violations).toEqual([]);
 });
 
 /** A port nothing listens on. */
@@ -166,7 +172,7 @@ describe('the async-jobs CLI on the local runtime', () => {
     const err: string[] = [];
     const terminal = (chunks: string[]): CliStream => ({ isTTY: true, columns: 120, write: (chunk: string) => chunks.push(chunk) });
     // Act
-    const code = await runCli(['wait', accepted.id, '--timeout', '20'], { stdout: terminal(out), stderr: terminal(err), env: { ASYNC_JOBS_URL: runtime.url } });
+    const code = await runCli(['wait', accepted.id, '--timeout', '20'], { stdout: terminal(out), stderr: terminal(err), env: { ASYNC_JOBS_URL: runtime.url }, fetch: checked.fetch });
     // Assess
     expect(code).toBe(ExitCode.ok);
     const lines = err.join('').split('\r\x1b[2K').filter(Boolean);

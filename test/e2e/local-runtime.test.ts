@@ -5,10 +5,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningStart, npmStart } from '../support/npm-start.ts';
+import { localDocument, ResponseChecker } from '../support/openapi-check.ts';
 
+const checker = new ResponseChecker(localDocument());
+
+/** Sends a request and checks the answer against the OpenAPI document before a test looks at it. */
 async function request(url: string, init: RequestInit = {}) {
   const response = await fetch(url, init);
   const text = await response.text();
+  checker.assert({ method: init.method ?? 'GET', url }, { status: response.status, headers: response.headers, body: text });
   return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
 }
 

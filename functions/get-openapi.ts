@@ -1,0 +1,27 @@
+/** `GET /openapi.json`: the OpenAPI 3.1 description of the API, built once per container. */
+import { requiredEnv } from '#aws/env';
+import { instrumented, log } from '#aws/observability';
+import { type HttpEvent, type HttpResult, answer, header } from '#core/http';
+import { ifNoneMatchHits, servedDocument } from '#core/openapi';
+import { api, jobs, queue } from '#infra/config';
+
+const document = servedDocument({
+  maxDelaySeconds: queue.maxDelaySeconds,
+  defaultTimeoutSeconds: jobs.defaultTimeoutSeconds,
+  retryAfterSeconds: api.retryAfterSeconds,
+  maxBodyBytes: api.maxBodyBytes,
+  // Set by the construct from the worker function's timeout, as for submit-job: the document states the real limit.
+  maxTimeoutSeconds: Number(requiredEnv('MAX_JOB_TIMEOUT_SECONDS')),
+});
+
+/** It changes only with a deployment; caches may keep it a while and revalidate with the ETag. */
+const caching = { 'cache-control': 'public, max-age=300', etag: document.etag };
+
+export const handler = instrumented(
+  (event: HttpEvent): Promise<HttpResult> =>
+    answer(event, log, async () => {
+      if (ifNoneMatchHits(header(event, 'if-none-match'), document.etag)) return { statusCode: 304, headers: caching };
+      return { statusCode: 200, headers: { 'content-type': 'application/json', ...caching }, body: document.body };
+    }),
+  (event) => event.requestContext.requestId,
+);
