@@ -240,7 +240,7 @@ describe('schema keywords beyond the submit schema', () => {
 });
 
 describe('GET /openapi.json (functions/get-openapi.ts)', () => {
-  type Handler = (event: ReturnType<typeof httpEvent>) => Promise<HttpResult>;
+  type Handler = (event: ReturnType<typeof httpEvent>, context: ReturnType<typeof lambdaContext>) => Promise<HttpResult>;
   let handler: Handler;
 
   beforeAll(async () => {
