@@ -1,12 +1,13 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
-import { HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
+import { CfnStage, HttpApi, HttpMethod, HttpNoneAuthorizer, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { Grant, type IGrantable, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -23,6 +24,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundlingOptions } from './bundling.ts';
 import * as config from './config.ts';
+import { AsyncJobsMonitoring, validateAlarmEmail } from './monitoring.ts';
 import {
   type FunctionName,
   type FunctionSpec,
@@ -54,8 +56,77 @@ export interface EventFilter {
 /** A subscriber of the completion topic. */
 export type EventSubscriber = IQueue | IFunction | { readonly email: string } | { readonly url: string };
 
+/**
+ * How callers of the HTTP API authenticate. The caller's identity (IAM principal ARN or JWT `sub`)
+ * owns the jobs it creates: another caller's job answers 404.
+ * - `iam`: SigV4-signed requests; grant callers `execute-api:Invoke` with {@link AsyncJobs.grantInvoke}.
+ * - `jwt`: `Authorization: Bearer <token>` from an OIDC provider (Cognito or any other), checked against
+ *   the issuer's published keys and the audience.
+ * - `none`: no authentication; every caller is the same anonymous owner. For demos only.
+ */
+export type AsyncJobsAuth =
+  | { readonly type: 'iam' }
+  | {
+      readonly type: 'jwt';
+      /** The token issuer (`iss`), an https URL, e.g. `https://cognito-idp.<region>.amazonaws.com/<user pool id>`. */
+      readonly issuer: string;
+      /** Accepted audiences: a token's `aud` (or Cognito access token's `client_id`) must be one of them. */
+      readonly audience: readonly string[];
+    }
+  | { readonly type: 'none' };
+
+/** API Gateway throttling of each route of the HTTP API's stage. */
+export interface AsyncJobsThrottle {
+  /** Steady requests per second a route admits. */
+  readonly rateLimit: number;
+  /** Requests a route admits at once above the steady rate. */
+  readonly burstLimit: number;
+}
+
+/**
+ * The JSON line API Gateway writes to the access log for each request. `caller` is the IAM principal
+ * (auth `iam`), `sub` the token's subject (auth `jwt`); API Gateway writes `-` where a value is absent.
+ */
+export const accessLogFormat = {
+  requestId: '$context.requestId',
+  time: '$context.requestTime',
+  sourceIp: '$context.identity.sourceIp',
+  userAgent: '$context.identity.userAgent',
+  caller: '$context.identity.userArn',
+  sub: '$context.authorizer.claims.sub',
+  method: '$context.httpMethod',
+  path: '$context.path',
+  routeKey: '$context.routeKey',
+  protocol: '$context.protocol',
+  status: '$context.status',
+  responseLength: '$context.responseLength',
+  latencyMs: '$context.responseLatency',
+  integrationStatus: '$context.integrationStatus',
+  integrationLatencyMs: '$context.integrationLatency',
+  integrationError: '$context.integrationErrorMessage',
+  authorizerError: '$context.authorizer.error',
+  error: '$context.error.message',
+} as const;
+
 /** Properties of {@link AsyncJobs}. */
 export interface AsyncJobsProps {
+  /**
+   * How callers authenticate. Every route requires it except those declared `public` (the OpenAPI
+   * description); the `$default` route does too, so an unauthenticated caller learns nothing.
+   * @default { type: 'iam' }
+   */
+  readonly auth?: AsyncJobsAuth;
+  /**
+   * API Gateway throttling of each route of the stage; a caller over it gets `429`.
+   * @default { rateLimit: config.apiStage.rateLimit, burstLimit: config.apiStage.burstLimit } (100 per second, bursts of 200)
+   */
+  readonly throttle?: AsyncJobsThrottle;
+  /**
+   * An email address subscribed to the alarm topic (`cdk deploy -c alarmEmail=ops@example.com` with the
+   * project's stack). The address must confirm the subscription.
+   * @default no subscription: subscribe to `monitoring.alarmTopic` yourself
+   */
+  readonly alarmEmail?: string;
   /**
    * Timeout of the worker function: the longest one job attempt may run. The jobs queue's
    * visibility timeout follows it (six times it plus the batching window).
@@ -102,6 +173,12 @@ export class AsyncJobs extends Construct {
   public readonly idempotencySecret: Secret;
   /** One function per entry point, by name. */
   public readonly functions: Readonly<Record<FunctionName, NodejsFunction>>;
+  /** How callers authenticate. */
+  public readonly auth: AsyncJobsAuth;
+  /** The API's access log: one JSON line per request ({@link accessLogFormat}). */
+  public readonly accessLogs: LogGroup;
+  /** Alarms, their topic, and the dashboard. */
+  public readonly monitoring: AsyncJobsMonitoring;
 
   constructor(scope: Construct, id: string, props: AsyncJobsProps = {}) {
     super(scope, id);
@@ -112,12 +189,19 @@ export class AsyncJobs extends Construct {
     if (workerTimeout.toSeconds() * 1000 <= config.worker.shutdownMarginMs) {
       throw new Error(`workerTimeout must be longer than the worker's shutdown margin of ${config.worker.shutdownMarginMs} ms`);
     }
+    this.auth = props.auth ?? { type: 'iam' };
+    validateAuth(this.auth);
+    const throttle = props.throttle ?? { rateLimit: config.apiStage.rateLimit, burstLimit: config.apiStage.burstLimit };
+    validateThrottle(throttle);
+    validateAlarmEmail(props.alarmEmail);
 
     this.table = new Table(this, 'jobs-table', {
       partitionKey: { name: 'id', type: AttributeType.STRING },
       billingMode: BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: 'expiresAt',
+      // A KMS key of the account's (aws/dynamodb): its use shows in CloudTrail, and no key to manage or pay for.
+      encryption: TableEncryption.AWS_MANAGED,
       removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
     });
     this.table.addGlobalSecondaryIndex({
@@ -137,6 +221,10 @@ export class AsyncJobs extends Construct {
       description: 'Key of the hash that derives job ids from Idempotency-Key headers',
       generateSecretString: { passwordLength: 48, excludePunctuation: true },
       removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.idempotencySecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'The idempotency key must never rotate: a new key would give a repeated Idempotency-Key a second job.',
     });
 
     this.deadLetterQueue = new Queue(this, 'jobs-dlq', {
@@ -183,15 +271,22 @@ export class AsyncJobs extends Construct {
       generateSecretString: { passwordLength: 43, excludePunctuation: true },
       removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
     });
+    Validations.of(this.signingSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Rotating the webhook signing secret is an operator step (receivers must learn the new key); the deliverer signs with both keys during the rotation window (README: signing and rotation).',
+    });
 
-    const resources: Record<ResourceKind, { name: string; arn: string }> = {
-      table: { name: this.table.tableName, arn: this.table.tableArn },
-      tableIndexes: { name: this.table.tableName, arn: `${this.table.tableArn}/index/*` },
-      queue: { name: this.queue.queueUrl, arn: this.queue.queueArn },
-      deadLetterQueue: { name: this.deadLetterQueue.queueUrl, arn: this.deadLetterQueue.queueArn },
-      topic: { name: this.topic.topicArn, arn: this.topic.topicArn },
-      webhookQueue: { name: this.webhookQueue.queueUrl, arn: this.webhookQueue.queueArn },
-      signingSecret: { name: this.signingSecret.secretArn, arn: this.signingSecret.secretArn },
+    // Each index by name, rather than index/*: the grant names exactly the indexes the table has.
+    const indexArns = [config.names.ownerIndex, config.names.sweepIndex].map((index) => `${this.table.tableArn}/index/${index}`);
+    const resources: Record<ResourceKind, { name: string; arns: string[] }> = {
+      table: { name: this.table.tableName, arns: [this.table.tableArn] },
+      tableIndexes: { name: this.table.tableName, arns: indexArns },
+      queue: { name: this.queue.queueUrl, arns: [this.queue.queueArn] },
+      deadLetterQueue: { name: this.deadLetterQueue.queueUrl, arns: [this.deadLetterQueue.queueArn] },
+      topic: { name: this.topic.topicArn, arns: [this.topic.topicArn] },
+      webhookQueue: { name: this.webhookQueue.queueUrl, arns: [this.webhookQueue.queueArn] },
+      signingSecret: { name: this.signingSecret.secretArn, arns: [this.signingSecret.secretArn] },
     };
     const environmentValues = Object.fromEntries(Object.entries(resources).map(([kind, value]) => [kind, value.name]));
     const settings = {
@@ -205,6 +300,13 @@ export class AsyncJobs extends Construct {
     const functions = {} as Record<FunctionName, NodejsFunction>;
     for (const name of functionNames) {
       const spec: FunctionSpec = functionSpecs[name];
+      const logGroup = new LogGroup(this, `${name}-logs`, { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
+      // A role of its own instead of AWSLambdaBasicExecutionRole, which may write to any log group.
+      const role = new Role(this, `${name}-role`, {
+        assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+        description: `Runs the ${name} function of async-jobs`,
+      });
+      logGroup.grantWrite(role);
       const fn = new NodejsFunction(this, name, {
         entry: path.join(projectRoot, spec.entry),
         projectRoot,
@@ -214,7 +316,9 @@ export class AsyncJobs extends Construct {
         memorySize: spec.memoryMb,
         timeout: spec.trigger === 'jobs-queue' ? workerTimeout : Duration.seconds(spec.timeoutSeconds),
         environment: functionEnvironment(name, environmentValues, settings),
-        logGroup: new LogGroup(this, `${name}-logs`, { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY }),
+        role,
+        logGroup,
+        tracing: Tracing.ACTIVE,
         bundling: {
           minify: bundlingOptions.minify,
           sourceMap: bundlingOptions.sourceMap,
@@ -228,10 +332,18 @@ export class AsyncJobs extends Construct {
       });
       // Grant exactly the actions the function's code performs, on exactly its resources.
       for (const [kind, actions] of Object.entries(spec.uses) as [ResourceKind, readonly string[]][]) {
-        if (actions.length > 0) fn.addToRolePolicy(new PolicyStatement({ actions: [...actions], resources: [resources[kind].arn] }));
+        if (actions.length > 0) fn.addToRolePolicy(new PolicyStatement({ actions: [...actions], resources: [...resources[kind].arns] }));
       }
       // Publishing to the encrypted topic needs its key too.
       if (spec.uses.topic?.includes('sns:Publish')) this.topicKey.grant(fn, 'kms:GenerateDataKey', 'kms:Decrypt');
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'Tracing.ACTIVE grants xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions.',
+      });
+      Validations.of(fn).acknowledge({
+        id: 'AwsSolutions-L1',
+        reason: 'Node.js 22 is the project runtime: the bundles target node22 (infra/bundling.ts) and the tests assert it; moving to 24 is a separate change.',
+      });
       functions[name] = fn;
     }
     this.functions = functions;
@@ -271,16 +383,62 @@ export class AsyncJobs extends Construct {
 
     this.api = new HttpApi(this, 'http-api', {
       description: 'Asynchronous jobs: POST /jobs answers 202 at once.',
-      // Unmatched paths and methods get a problem+json 404 or 405 instead of API Gateway's own body.
+      // Unmatched paths and methods get a problem+json 404 or 405 instead of API Gateway's own body;
+      // the route carries the authorizer too, so only an authenticated caller learns which paths exist.
       defaultIntegration: new HttpLambdaIntegration('route-fallback', functions[fallbackFunction]),
+      defaultAuthorizer: routeAuthorizer(this.auth),
     });
     for (const route of routes) {
-      this.api.addRoutes({
+      const [added] = this.api.addRoutes({
         path: route.path,
         methods: [HttpMethod[route.method]],
         integration: new HttpLambdaIntegration(`${route.function}-${route.method.toLowerCase()}`, functions[route.function]),
+        ...(route.public && { authorizer: new HttpNoneAuthorizer() }),
       });
+      if (route.public && added) {
+        Validations.of(added).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason: `${route.method} ${route.path} is declared public in infra/functions.ts: served to anyone by design (the API description), it holds no job data.`,
+        });
+      }
     }
+
+    this.accessLogs = new LogGroup(this, 'api-access-logs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    // The L2 default stage takes neither throttling nor access logs: set them on its CloudFormation resource.
+    const stage = this.api.defaultStage?.node.defaultChild;
+    if (!(stage instanceof CfnStage)) throw new Error('the HTTP API has no default stage');
+    stage.accessLogSettings = { destinationArn: this.accessLogs.logGroupArn, format: JSON.stringify(accessLogFormat) };
+    stage.defaultRouteSettings = { throttlingRateLimit: throttle.rateLimit, throttlingBurstLimit: throttle.burstLimit };
+
+    // A job may legitimately wait its longest delay plus every attempt, at the worker's timeout, with backoff
+    // between them: the queue-age alarm leaves it that long (in whole 5 minutes), and never less than configured.
+    const longestWaitSeconds =
+      config.queue.maxDelaySeconds +
+      config.jobs.maxAttempts * workerTimeout.toSeconds() +
+      (config.jobs.maxAttempts - 1) * config.jobs.backoffCapSeconds;
+    const oldestJobMessageAge = Duration.seconds(Math.max(config.alarms.oldestJobMessageAgeSeconds, Math.ceil(longestWaitSeconds / 300) * 300));
+    this.monitoring = new AsyncJobsMonitoring(this, 'monitoring', {
+      api: this.api,
+      queue: this.queue,
+      deadLetterQueue: this.deadLetterQueue,
+      webhookQueue: this.webhookQueue,
+      webhookDeadLetterQueue: this.webhookDeadLetterQueue,
+      worker: functions[triggered('jobs-queue')],
+      webhookDeliverer: functions[triggered('webhook-queue')],
+      oldestJobMessageAge,
+      ...(props.alarmEmail !== undefined && { alarmEmail: props.alarmEmail }),
+    });
+  }
+
+  /**
+   * Lets `grantee` (a role, user or group) call the API in `iam` mode: `execute-api:Invoke` on every
+   * route of this API. The caller then signs its requests with SigV4 (service `execute-api`).
+   */
+  public grantInvoke(grantee: IGrantable): Grant {
+    if (this.auth.type !== 'iam') {
+      throw new Error(`grantInvoke applies to auth type 'iam'; this API uses '${this.auth.type}'`);
+    }
+    return Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: [this.api.arnForExecuteApi()] });
   }
 
   /**
@@ -299,5 +457,40 @@ export class AsyncJobs extends Construct {
     else if ('queueArn' in subscriber) subscription = new SqsSubscription(subscriber, { rawMessageDelivery: true, ...policy });
     else subscription = new LambdaSubscription(subscriber, policy);
     return this.topic.addSubscription(subscription);
+  }
+}
+
+/** The authorizer of every non-public route, the `$default` route included. */
+function routeAuthorizer(auth: AsyncJobsAuth): IHttpRouteAuthorizer | undefined {
+  switch (auth.type) {
+    case 'iam':
+      return new HttpIamAuthorizer();
+    case 'jwt':
+      return new HttpJwtAuthorizer('jwt-authorizer', auth.issuer, { jwtAudience: [...auth.audience] });
+    case 'none':
+      return undefined;
+  }
+}
+
+/** Fails at synth on an `auth` API Gateway would refuse at deploy, or that would accept any token. */
+function validateAuth(auth: AsyncJobsAuth): void {
+  if (auth.type !== 'jwt') return;
+  if (!Token.isUnresolved(auth.issuer)) {
+    if (auth.issuer.trim() === '') throw new Error("auth.issuer must not be empty when auth.type is 'jwt'");
+    if (!auth.issuer.startsWith('https://')) throw new Error(`auth.issuer must be an https:// URL; got "${auth.issuer}"`);
+  }
+  if (auth.audience.length === 0) throw new Error("auth.audience must list at least one audience when auth.type is 'jwt'");
+  if (auth.audience.some((audience) => !Token.isUnresolved(audience) && audience.trim() === '')) {
+    throw new Error('auth.audience must not contain an empty audience');
+  }
+}
+
+/** Fails at synth on throttling API Gateway would refuse, or that would refuse every request. */
+function validateThrottle(throttle: AsyncJobsThrottle): void {
+  if (!(Number.isFinite(throttle.rateLimit) && throttle.rateLimit > 0)) {
+    throw new Error(`throttle.rateLimit must be a positive number of requests per second; got ${throttle.rateLimit}`);
+  }
+  if (!(Number.isInteger(throttle.burstLimit) && throttle.burstLimit > 0)) {
+    throw new Error(`throttle.burstLimit must be a positive whole number of requests; got ${throttle.burstLimit}`);
   }
 }

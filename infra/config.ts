@@ -1,3 +1,5 @@
+import { MetricName } from '../functions/core/telemetry.ts';
+
 /**
  * The one place where the topology is declared: names, batch sizes, timeouts and retry counts.
  * The CDK construct, the local runtime and the handlers all read these values, so what runs on
@@ -123,6 +125,46 @@ export const webhooks = {
   keyCacheSeconds: 300,
   /** How long a replaced signing key is still used beside the new one. */
   rotationWindowHours: 24,
+} as const;
+
+/**
+ * The HTTP API's `$default` stage: API Gateway throttling, applied to each route of the stage (a route
+ * over its limit answers `429`). The construct's `throttle` prop overrides these.
+ */
+export const apiStage = {
+  /** Steady requests per second a route admits. */
+  rateLimit: 100,
+  /** Requests a route admits at once above the steady rate (the token bucket's size). */
+  burstLimit: 200,
+} as const;
+
+/**
+ * The custom metrics the handlers emit in CloudWatch embedded metric format (Powertools Metrics) and
+ * the dashboard reads: one namespace, one dimension `service`, these names.
+ */
+export const metrics = {
+  namespace: 'AsyncJobs',
+  /** Value of the `service` dimension (Powertools' `serviceName`). */
+  service: 'async-jobs',
+  /** The one dimension every metric carries, as Powertools names it. */
+  serviceDimension: 'service',
+  /** The names the handlers emit (functions/core/telemetry.ts, one list for both sides). */
+  names: MetricName,
+} as const;
+
+/** Alarm thresholds (the alarms themselves are in infra/monitoring.ts). */
+export const alarms = {
+  /** Period over which each alarm's metric is aggregated. */
+  periodSeconds: 300,
+  /**
+   * Age of the oldest message on the jobs queue that means jobs are stuck: longer than any job can
+   * legitimately wait: its longest delay (`queue.maxDelaySeconds`), plus every attempt at the worker's
+   * timeout, plus the longest backoff between attempts (900 + 4 × 120 + 3 × 120 = 1,740 s by default).
+   * A construct with a longer `workerTimeout` raises it to its own longest wait, in whole 5 minutes.
+   */
+  oldestJobMessageAgeSeconds: 1_800,
+  /** Percentage of API requests answered 5xx, over one period, that fires the alarm. */
+  api5xxRatePercent: 1,
 } as const;
 
 /** The lifecycle settings the handlers use, from the values above. */

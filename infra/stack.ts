@@ -1,11 +1,40 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { type App, CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
-import { AsyncJobs, type AsyncJobsProps } from './async-jobs.ts';
+import { AsyncJobs, type AsyncJobsAuth, type AsyncJobsProps } from './async-jobs.ts';
 
 /** Properties of {@link AsyncJobsStack}. */
 export interface AsyncJobsStackProps extends StackProps {
-  /** Passed to the {@link AsyncJobs} construct. @default {} */
+  /**
+   * Passed to the {@link AsyncJobs} construct; a prop set here wins over the context values the stack reads.
+   * @default {} with `auth` and `alarmEmail` from the context (see {@link propsFromContext})
+   */
   readonly asyncJobs?: AsyncJobsProps;
+}
+
+/**
+ * The construct's props that `cdk deploy -c name=value` can set:
+ * - `alarmEmail=ops@example.com` subscribes an address to the alarm topic;
+ * - `auth=iam` (the default), `auth=none`, or `auth=jwt` with `jwtIssuer=https://…` and
+ *   `jwtAudience=client-a,client-b` (comma-separated).
+ */
+export function propsFromContext(scope: Construct): AsyncJobsProps {
+  const context = (key: string): string | undefined => {
+    const value: unknown = scope.node.tryGetContext(key);
+    return value === undefined || value === null ? undefined : String(value);
+  };
+  const alarmEmail = context('alarmEmail');
+  const type = context('auth');
+  let auth: AsyncJobsAuth | undefined;
+  if (type === 'jwt') {
+    const audience = (context('jwtAudience') ?? '').split(',').map((each) => each.trim());
+    auth = { type, issuer: context('jwtIssuer') ?? '', audience: audience.filter((each) => each !== '') };
+  } else if (type === 'iam' || type === 'none') {
+    auth = { type };
+  } else if (type !== undefined) {
+    throw new Error(`context auth must be 'iam', 'jwt' or 'none'; got "${type}"`);
+  }
+  return { ...(auth && { auth }), ...(alarmEmail !== undefined && { alarmEmail }) };
 }
 
 /** A thin stack: the {@link AsyncJobs} construct and the outputs a caller needs. */
@@ -14,8 +43,31 @@ export class AsyncJobsStack extends Stack {
 
   constructor(scope: Construct, id: string, props: AsyncJobsStackProps = {}) {
     super(scope, id, props);
-    this.asyncJobs = new AsyncJobs(this, 'async-jobs', props.asyncJobs);
+    this.asyncJobs = new AsyncJobs(this, 'async-jobs', { ...propsFromContext(this), ...props.asyncJobs });
+    if (this.asyncJobs.auth.type === 'none') {
+      Validations.of(this.asyncJobs.api).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason: "auth type 'none' was chosen for this deployment (-c auth=none or asyncJobs.auth): anyone may call the API; for demos only.",
+      });
+    }
     new CfnOutput(this, 'ApiUrl', { value: this.asyncJobs.api.apiEndpoint, description: 'Base URL of the jobs API' });
     new CfnOutput(this, 'TopicArn', { value: this.asyncJobs.topic.topicArn, description: 'SNS topic of completion events' });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: this.asyncJobs.monitoring.alarmTopic.topicArn,
+      description: 'SNS topic the alarms notify; subscribe your pager to it',
+    });
+    new CfnOutput(this, 'DashboardName', {
+      value: this.asyncJobs.monitoring.dashboard.dashboardName,
+      description: 'CloudWatch dashboard of the flow of jobs',
+    });
   }
+}
+
+/**
+ * Runs cdk-nag's AWS Solutions checks on every stack of `app` when it is synthesized: an unacknowledged
+ * error fails the synth, and every finding is in the assembly's validation report. Acknowledgments,
+ * each with its reason, sit next to the resources they concern (infra/async-jobs.ts).
+ */
+export function addSecurityChecks(app: App): void {
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
 }

@@ -8,11 +8,12 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { Context } from 'aws-lambda';
 import type { MetricName, Telemetry } from '#core/telemetry';
+import { metrics as observed } from '#infra/config';
 
-const serviceName = 'async-jobs';
+const serviceName = observed.service;
 
 export const logger = new Logger({ serviceName });
-export const metrics = new Metrics({ namespace: 'AsyncJobs', serviceName });
+export const metrics = new Metrics({ namespace: observed.namespace, serviceName });
 /** Off outside Lambda (it checks the execution environment), so the local runtime traces nothing. */
 export const tracer = new Tracer({ serviceName });
 

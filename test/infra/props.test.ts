@@ -25,6 +25,7 @@ interface CfnResource {
 const EXPECTED_OTHER_TIMEOUTS: Readonly<Partial<Record<FunctionName, number>>> = {
   'submit-job': config.api.timeoutSeconds,
   'get-job': config.api.timeoutSeconds,
+  'get-openapi': config.api.timeoutSeconds,
   'list-jobs': config.api.timeoutSeconds,
   'cancel-job': config.api.timeoutSeconds,
   'route-fallback': config.api.timeoutSeconds,
@@ -103,20 +104,30 @@ describe('with every prop set', () => {
     });
   });
 
+  it('lets a job wait as long as the longer timeout allows before the queue-age alarm fires', () => {
+    // Act
+    const threshold = resourceOf(stack.asyncJobs.monitoring.alarms['jobs-queue-age']).Properties?.Threshold;
+
+    // Assess: 900 s of delay + 4 attempts of 300 s + 3 backoffs of 120 s = 2,460 s, in whole 5 minutes
+    expect(config.queue.maxDelaySeconds + config.jobs.maxAttempts * 300 + (config.jobs.maxAttempts - 1) * config.jobs.backoffCapSeconds).toBe(2_460);
+    expect(threshold).toBe(2_700);
+  });
+
   it('deletes the table, and the idempotency secret with it, when the stack goes', () => {
     // Assess
     template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });
     template.hasResource('AWS::SecretsManager::Secret', { DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });
   });
 
-  it('keeps the logs as long as asked', () => {
+  it('keeps the logs as long as asked: each function’s and the API’s access log', () => {
     // Act
     const retention = Object.values(template.findResources('AWS::Logs::LogGroup') as Record<string, CfnResource>).map(
       (logGroup) => logGroup.Properties?.RetentionInDays,
     );
 
     // Assess
-    expect(retention).toEqual(functionNames.map(() => 7));
+    expect(resourceOf(stack.asyncJobs.accessLogs).Properties?.RetentionInDays).toBe(7);
+    expect(retention).toEqual([...functionNames, 'access log'].map(() => 7));
   });
 });
 

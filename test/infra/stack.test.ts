@@ -45,8 +45,11 @@ interface PolicyStatementJson {
   readonly Resource: unknown;
 }
 
-/** What a grant can target: the bound resources, and the key of the encrypted topic (for publishers). */
-type GrantTarget = ResourceKind | 'topicKey';
+/**
+ * What a grant can target: the bound resources, the key of the encrypted topic (for publishers), the
+ * function's own log group, and X-Ray (whose actions take no resource: `*`).
+ */
+type GrantTarget = ResourceKind | 'topicKey' | 'logGroup' | 'xray';
 type Grants = Readonly<Partial<Record<GrantTarget, readonly string[]>>>;
 
 /** Written out by hand, so that adding or removing a function is a visible change here. */
@@ -54,6 +57,7 @@ const EXPECTED_FUNCTIONS: readonly FunctionName[] = [
   'cancel-job',
   'deliver-webhooks',
   'get-job',
+  'get-openapi',
   'list-jobs',
   'on-dead-letter',
   'process-jobs',
@@ -67,6 +71,7 @@ const apiSizing = { memoryMb: config.api.memoryMb, timeoutSeconds: config.api.ti
 const EXPECTED_SIZING: Readonly<Record<FunctionName, { memoryMb: number; timeoutSeconds: number }>> = {
   'submit-job': apiSizing,
   'get-job': apiSizing,
+  'get-openapi': apiSizing,
   'list-jobs': apiSizing,
   'cancel-job': apiSizing,
   'route-fallback': apiSizing,
@@ -80,6 +85,7 @@ const EXPECTED_SIZING: Readonly<Record<FunctionName, { memoryMb: number; timeout
 const EXPECTED_ENVIRONMENT: Readonly<Record<FunctionName, readonly string[]>> = {
   'submit-job': ['IDEMPOTENCY_SECRET', 'MAX_JOB_TIMEOUT_SECONDS', 'NODE_OPTIONS', 'QUEUE_URL', 'TABLE_NAME', 'WEBHOOK_MODE'],
   'get-job': ['NODE_OPTIONS', 'TABLE_NAME'],
+  'get-openapi': ['MAX_JOB_TIMEOUT_SECONDS', 'NODE_OPTIONS'],
   'list-jobs': ['NODE_OPTIONS', 'TABLE_NAME'],
   'cancel-job': ['NODE_OPTIONS', 'QUEUE_URL', 'TABLE_NAME'],
   'route-fallback': ['NODE_OPTIONS'],
@@ -105,31 +111,42 @@ const CONSUMED: Readonly<Partial<Record<FunctionName, ResourceKind>>> = {
   'deliver-webhooks': 'webhookQueue',
 };
 
+/** What every function's role allows to run at all: write its own log group, and send traces (Tracing.ACTIVE). */
+const RUNTIME_GRANTS = {
+  logGroup: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+  xray: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
+} as const satisfies Grants;
+
 /** Written out by hand, as above: every action each function may perform, per resource, event sources included. */
 const EXPECTED_GRANTS: Readonly<Record<FunctionName, Grants>> = {
-  'submit-job': { table: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], queue: ['sqs:SendMessage'] },
-  'get-job': { table: ['dynamodb:GetItem'] },
-  'list-jobs': { tableIndexes: ['dynamodb:Query'] },
-  'cancel-job': { table: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], queue: ['sqs:SendMessage'] },
-  'route-fallback': {},
+  'submit-job': { ...RUNTIME_GRANTS, table: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], queue: ['sqs:SendMessage'] },
+  'get-job': { ...RUNTIME_GRANTS, table: ['dynamodb:GetItem'] },
+  'get-openapi': { ...RUNTIME_GRANTS },
+  'list-jobs': { ...RUNTIME_GRANTS, tableIndexes: ['dynamodb:Query'] },
+  'cancel-job': { ...RUNTIME_GRANTS, table: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], queue: ['sqs:SendMessage'] },
+  'route-fallback': { ...RUNTIME_GRANTS },
   'process-jobs': {
+    ...RUNTIME_GRANTS,
     table: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
     queue: SQS_CONSUME_ACTIONS,
     topic: ['sns:Publish'],
     topicKey: ['kms:Decrypt', 'kms:GenerateDataKey'],
   },
   'on-dead-letter': {
+    ...RUNTIME_GRANTS,
     table: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
     deadLetterQueue: SQS_CONSUME_ACTIONS,
     topic: ['sns:Publish'],
     topicKey: ['kms:Decrypt', 'kms:GenerateDataKey'],
   },
   'reconcile-jobs': {
+    ...RUNTIME_GRANTS,
     table: ['dynamodb:UpdateItem'],
     tableIndexes: ['dynamodb:Query'],
     queue: ['sqs:SendMessage'],
   },
   'deliver-webhooks': {
+    ...RUNTIME_GRANTS,
     table: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
     webhookQueue: SQS_CONSUME_ACTIONS,
     signingSecret: ['secretsmanager:GetSecretValue'],
@@ -179,19 +196,22 @@ function environmentOf(name: FunctionName): Record<string, unknown> {
   return environment?.Variables ?? {};
 }
 
-/** ARN of each resource kind, as CloudFormation sees it. */
-function arnOf(kind: GrantTarget): unknown {
-  const arns: Record<GrantTarget, string> = {
-    table: jobs.table.tableArn,
-    tableIndexes: `${jobs.table.tableArn}/index/*`,
-    queue: jobs.queue.queueArn,
-    deadLetterQueue: jobs.deadLetterQueue.queueArn,
-    topic: jobs.topic.topicArn,
-    webhookQueue: jobs.webhookQueue.queueArn,
-    signingSecret: jobs.signingSecret.secretArn,
-    topicKey: jobs.topicKey.keyArn,
+/** ARNs of each resource kind a function's grant targets, as CloudFormation sees them. */
+function arnsOf(kind: GrantTarget, name: FunctionName): unknown[] {
+  const arns: Record<GrantTarget, string[]> = {
+    table: [jobs.table.tableArn],
+    // Each index by name: no index/* wildcard.
+    tableIndexes: [`${jobs.table.tableArn}/index/${config.names.ownerIndex}`, `${jobs.table.tableArn}/index/${config.names.sweepIndex}`],
+    queue: [jobs.queue.queueArn],
+    deadLetterQueue: [jobs.deadLetterQueue.queueArn],
+    topic: [jobs.topic.topicArn],
+    webhookQueue: [jobs.webhookQueue.queueArn],
+    signingSecret: [jobs.signingSecret.secretArn],
+    topicKey: [jobs.topicKey.keyArn],
+    logGroup: [jobs.functions[name].logGroup.logGroupArn],
+    xray: ['*'],
   };
-  return stack.resolve(arns[kind]);
+  return arns[kind].map((arn) => stack.resolve(arn));
 }
 
 /** Every distinct "action on resource" pair the inline policies of a function's role allow. */
@@ -216,16 +236,16 @@ function grantsInTemplate(name: FunctionName): string[] {
   return [...grants].sort();
 }
 
-function grantsFrom(declared: Grants): string[] {
+function grantsFrom(declared: Grants, name: FunctionName): string[] {
   const pairs = (Object.entries(declared) as [GrantTarget, readonly string[]][]).flatMap(([kind, actions]) =>
-    actions.map((action) => `${action} on ${JSON.stringify(arnOf(kind))}`),
+    actions.flatMap((action) => arnsOf(kind, name).map((arn) => `${action} on ${JSON.stringify(arn)}`)),
   );
   return [...new Set(pairs)].sort();
 }
 
-/** The declared grants plus those of the function's event source mapping. */
+/** The declared grants plus those of the function's event source mapping, and those every function has. */
 function declaredGrants(name: FunctionName): Grants {
-  const grants: Partial<Record<GrantTarget, string[]>> = {};
+  const grants: Partial<Record<GrantTarget, string[]>> = { logGroup: [...RUNTIME_GRANTS.logGroup], xray: [...RUNTIME_GRANTS.xray] };
   for (const [kind, actions] of Object.entries((functionSpecs[name] as FunctionSpec).uses) as [ResourceKind, readonly string[]][]) {
     if (actions.length > 0) grants[kind] = [...actions];
   }
@@ -302,6 +322,11 @@ describe('functions', () => {
     const logGroupId = logging?.LogGroup?.Ref;
     expect(logGroupId).toBeDefined();
     expect(resource(String(logGroupId))).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } });
+  });
+
+  it.each(functionNames)('traces %s with X-Ray (active tracing)', (name) => {
+    // Assess
+    expect(functionProperties(name).TracingConfig).toEqual({ Mode: 'Active' });
   });
 
   it('gives each function its own log group', () => {
@@ -422,21 +447,24 @@ describe('permissions', () => {
     const granted = grantsInTemplate(name);
 
     // Assess
-    expect(granted).toEqual(grantsFrom(declaredGrants(name)));
-    expect(granted).toEqual(grantsFrom(EXPECTED_GRANTS[name]));
+    expect(granted).toEqual(grantsFrom(declaredGrants(name), name));
+    expect(granted).toEqual(grantsFrom(EXPECTED_GRANTS[name], name));
   });
 
-  it.each(functionNames)('attach only the basic execution policy to the role of %s', (name) => {
+  it.each(functionNames)('attach no managed policy to the role of %s, which only Lambda may assume', (name) => {
     // Prepare
     const role = jobs.functions[name].role;
     if (!role) throw new Error(`${name} has no role`);
 
     // Act
-    const managed = (resource(logicalIdOf(role)).Properties?.ManagedPolicyArns ?? []) as unknown[];
+    const properties = resource(logicalIdOf(role)).Properties;
 
-    // Assess
-    expect(managed).toHaveLength(1);
-    expect(JSON.stringify(managed[0])).toContain(':iam::aws:policy/service-role/AWSLambdaBasicExecutionRole');
+    // Assess (AWSLambdaBasicExecutionRole would let it write to any log group: it writes to its own only)
+    expect(properties?.ManagedPolicyArns).toBeUndefined();
+    expect(properties?.AssumeRolePolicyDocument).toEqual({
+      Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } }],
+      Version: '2012-10-17',
+    });
   });
 
   it('gives every function a role of its own', () => {
@@ -462,6 +490,11 @@ describe('jobs table', () => {
         TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
       }),
     });
+  });
+
+  it('is encrypted at rest with the account’s AWS managed key for DynamoDB', () => {
+    // Assess (SSEEnabled without a key id: the aws/dynamodb key, rather than a key AWS owns)
+    expect(resource(logicalIdOf(jobs.table)).Properties?.SSESpecification).toEqual({ SSEEnabled: true });
   });
 
   it('lists a caller’s jobs newest first through the by-owner index, and due jobs through the sweep index', () => {
@@ -572,6 +605,41 @@ describe('queues', () => {
   });
 });
 
+describe('encryption', () => {
+  /** The resources whose policy has a statement denying requests without TLS. */
+  function tlsOnly(policyType: string, targets: string): unknown[] {
+    return resourcesOfType(policyType)
+      .filter((policy) =>
+        (policy.Properties?.PolicyDocument as { Statement: Record<string, unknown>[] } | undefined)?.Statement.some(
+          (statement) => statement.Effect === 'Deny' && JSON.stringify(statement.Condition) === JSON.stringify({ Bool: { 'aws:SecureTransport': 'false' } }),
+        ),
+      )
+      .flatMap((policy) => policy.Properties?.[targets] as unknown[]);
+  }
+
+  it('encrypts every queue at rest and refuses it to requests without TLS', () => {
+    // Act
+    const queues = Object.keys(template.findResources('AWS::SQS::Queue')).sort();
+
+    // Assess
+    expect(queues).toEqual([jobs.queue, jobs.deadLetterQueue, jobs.webhookQueue, jobs.webhookDeadLetterQueue].map(logicalIdOf).sort());
+    for (const queue of queues) expect(resource(queue).Properties, queue).toMatchObject({ SqsManagedSseEnabled: true });
+    expect(tlsOnly('AWS::SQS::QueuePolicy', 'Queues')).toEqual(expect.arrayContaining(queues.map((queue) => ({ Ref: queue }))));
+  });
+
+  it('encrypts every topic with a rotating customer managed key and refuses it to requests without TLS', () => {
+    // Act
+    const topics = Object.keys(template.findResources('AWS::SNS::Topic')).sort();
+
+    // Assess
+    for (const topic of topics) {
+      const keyId = resource(topic).Properties?.KmsMasterKeyId as { 'Fn::GetAtt': [string, string] };
+      expect(resource(keyId['Fn::GetAtt'][0]).Properties, topic).toMatchObject({ EnableKeyRotation: true });
+    }
+    expect(tlsOnly('AWS::SNS::TopicPolicy', 'Topics')).toEqual(expect.arrayContaining(topics.map((topic) => ({ Ref: topic }))));
+  });
+});
+
 describe('reconciler schedule', () => {
   it('runs reconcile-jobs at the configured interval', () => {
     // Act
@@ -589,9 +657,12 @@ describe('reconciler schedule', () => {
 });
 
 describe('topic, API and outputs', () => {
-  it('creates one completion topic', () => {
+  it('creates the completion topic and the alarm topic, and no other', () => {
     // Assess
-    template.resourceCountIs('AWS::SNS::Topic', 1);
+    template.resourceCountIs('AWS::SNS::Topic', 2);
+    expect(Object.keys(template.findResources('AWS::SNS::Topic')).sort()).toEqual(
+      [logicalIdOf(jobs.topic), logicalIdOf(jobs.monitoring.alarmTopic)].sort(),
+    );
   });
 
   it('routes each declared route of one HTTP API to its function, and everything else to the fallback', () => {
@@ -611,6 +682,7 @@ describe('topic, API and outputs', () => {
       'POST /jobs': target('submit-job'),
       'GET /jobs': target('list-jobs'),
       'GET /jobs/{id}': target('get-job'),
+      'GET /openapi.json': target('get-openapi'),
       'DELETE /jobs/{id}': target('cancel-job'),
       $default: target('route-fallback'),
     });
@@ -622,10 +694,12 @@ describe('topic, API and outputs', () => {
     );
   });
 
-  it('outputs the API URL and the topic ARN', () => {
+  it('outputs the API URL, the topic ARN, the alarm topic ARN and the dashboard name', () => {
     // Assess
     template.hasOutput('ApiUrl', { Value: { 'Fn::GetAtt': [logicalIdOf(jobs.api), 'ApiEndpoint'] } });
     template.hasOutput('TopicArn', { Value: stack.resolve(jobs.topic.topicArn) });
+    template.hasOutput('AlarmTopicArn', { Value: stack.resolve(jobs.monitoring.alarmTopic.topicArn) });
+    template.hasOutput('DashboardName', { Value: stack.resolve(jobs.monitoring.dashboard.dashboardName) });
   });
 });
 

@@ -1,0 +1,290 @@
+/**
+ * Alarms and the dashboard of an {@link AsyncJobs} system: what pages an operator, and what they look
+ * at when it does. Thresholds and metric names come from infra/config.ts, which the handlers share.
+ */
+import { ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
+import type { IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  Alarm,
+  AlarmStatusWidget,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  type IMetric,
+  MathExpression,
+  Metric,
+  TextWidget,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import * as config from './config.ts';
+
+/** The alarms, by name; each notifies the alarm topic when it fires and when it recovers. */
+export type AlarmName =
+  | 'jobs-dead-letters-waiting'
+  | 'jobs-dead-lettered'
+  | 'jobs-queue-age'
+  | 'worker-errors'
+  | 'worker-throttles'
+  | 'api-5xx-rate'
+  | 'webhook-dead-letters';
+
+/** Properties of {@link AsyncJobsMonitoring}: the resources to watch. */
+export interface AsyncJobsMonitoringProps {
+  /** The jobs HTTP API. */
+  readonly api: IHttpApi;
+  /** The jobs queue. */
+  readonly queue: IQueue;
+  /** The jobs queue's dead-letter queue (consumed by `on-dead-letter`). */
+  readonly deadLetterQueue: IQueue;
+  /** The webhook queue. */
+  readonly webhookQueue: IQueue;
+  /** The webhook queue's dead-letter queue (no consumer: deliveries that gave up wait there). */
+  readonly webhookDeadLetterQueue: IQueue;
+  /** The worker, `process-jobs`. */
+  readonly worker: IFunction;
+  /** The webhook deliverer, `deliver-webhooks`. */
+  readonly webhookDeliverer: IFunction;
+  /**
+   * An address subscribed to the alarm topic (it must confirm the subscription from the email AWS sends).
+   * @default no subscription
+   */
+  readonly alarmEmail?: string;
+  /**
+   * Age of the oldest message on the jobs queue that fires the `jobs-queue-age` alarm.
+   * @default Duration.seconds(config.alarms.oldestJobMessageAgeSeconds) (30 minutes)
+   */
+  readonly oldestJobMessageAge?: Duration;
+}
+
+/** Fails at synth on an alarm email SNS would refuse (an unresolved token is checked at deploy). */
+export function validateAlarmEmail(alarmEmail: string | undefined): void {
+  if (alarmEmail === undefined || Token.isUnresolved(alarmEmail)) return;
+  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail)) throw new Error(`alarmEmail must be an email address; got "${alarmEmail}"`);
+}
+
+/** Where an operator reads what to do; each alarm links its own section (a heading named as the alarm). */
+const RUNBOOK = 'docs/security-and-operations.md';
+
+/**
+ * Alarms on the dead-letter queues, the jobs queue's age, the worker's errors and throttles and the API's
+ * 5xx rate, all notifying one encrypted SNS topic; and a dashboard of the flow of jobs.
+ */
+export class AsyncJobsMonitoring extends Construct {
+  /** Where every alarm sends its ALARM and OK notifications; subscribe pagers or chat here. */
+  public readonly alarmTopic: Topic;
+  /** Encrypts the alarm topic; its policy lets CloudWatch use it. */
+  public readonly alarmTopicKey: Key;
+  /** The alarms, by name. */
+  public readonly alarms: Readonly<Record<AlarmName, Alarm>>;
+  /** The CloudWatch dashboard of the flow of jobs. */
+  public readonly dashboard: Dashboard;
+
+  constructor(scope: Construct, id: string, props: AsyncJobsMonitoringProps) {
+    super(scope, id);
+    validateAlarmEmail(props.alarmEmail);
+    const period = Duration.seconds(config.alarms.periodSeconds);
+    const stack = Stack.of(this);
+
+    // CloudWatch publishes to an encrypted topic only if the key lets it (an AWS managed key cannot).
+    this.alarmTopicKey = new Key(this, 'alarm-topic-key', { enableKeyRotation: true, description: 'Encrypts the alarm topic' });
+    this.alarmTopicKey.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'CloudWatchAlarmsUseTheKey',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+      }),
+    );
+    this.alarmTopic = new Topic(this, 'alarm-topic', { enforceSSL: true, masterKey: this.alarmTopicKey });
+    // The topic policy replaces SNS's default one: allow this account's alarms, and only them.
+    this.alarmTopic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'ThisAccountsAlarmsPublish',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.alarmTopic.topicArn],
+        conditions: {
+          ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+          StringEquals: { 'aws:SourceAccount': stack.account },
+        },
+      }),
+    );
+    if (props.alarmEmail !== undefined) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
+
+    const api5xxRate = new MathExpression({
+      expression: 'IF(requests > 0, 100 * errors / requests, 0)',
+      usingMetrics: {
+        errors: props.api.metricServerError({ period, statistic: 'Sum' }),
+        requests: props.api.metricCount({ period, statistic: 'Sum' }),
+      },
+      period,
+      label: 'API 5xx rate (%)',
+    });
+    const oldestJobMessageAge = props.oldestJobMessageAge ?? Duration.seconds(config.alarms.oldestJobMessageAgeSeconds);
+
+    const alarm = (name: AlarmName, metric: IMetric, threshold: number, description: string) =>
+      new Alarm(this, name, {
+        metric,
+        threshold,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        datapointsToAlarm: 1,
+        // No data is no traffic (SQS stops reporting idle queues): not a failure.
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription: `${description} Runbook: ${RUNBOOK}#${name}`,
+      });
+    this.alarms = {
+      'jobs-dead-letters-waiting': alarm(
+        'jobs-dead-letters-waiting',
+        props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
+        0,
+        'Messages wait on the jobs dead-letter queue: on-dead-letter is not marking their jobs FAILED.',
+      ),
+      'jobs-dead-lettered': alarm(
+        'jobs-dead-lettered',
+        props.deadLetterQueue.metricNumberOfMessagesReceived({ period, statistic: 'Sum' }),
+        0,
+        'Job messages reached the dead-letter queue: the worker crashed or timed out on them maxReceiveCount times.',
+      ),
+      'jobs-queue-age': alarm(
+        'jobs-queue-age',
+        props.queue.metricApproximateAgeOfOldestMessage({ period, statistic: 'Maximum' }),
+        oldestJobMessageAge.toSeconds(),
+        `A job message is older than ${oldestJobMessageAge.toHumanString()}: jobs are not being started.`,
+      ),
+      'worker-errors': alarm(
+        'worker-errors',
+        props.worker.metricErrors({ period, statistic: 'Sum' }),
+        0,
+        'The worker (process-jobs) failed invocations: crashes or timeouts, not job failures.',
+      ),
+      'worker-throttles': alarm(
+        'worker-throttles',
+        props.worker.metricThrottles({ period, statistic: 'Sum' }),
+        0,
+        'The worker (process-jobs) was throttled: the account or function concurrency limit was reached.',
+      ),
+      'api-5xx-rate': alarm(
+        'api-5xx-rate',
+        api5xxRate,
+        config.alarms.api5xxRatePercent,
+        `More than ${config.alarms.api5xxRatePercent}% of API requests answered 5xx.`,
+      ),
+      'webhook-dead-letters': alarm(
+        'webhook-dead-letters',
+        props.webhookDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
+        0,
+        'Webhook deliveries gave up after the whole retry schedule and wait on the webhook dead-letter queue.',
+      ),
+    };
+    const notify = new SnsAction(this.alarmTopic);
+    for (const each of Object.values(this.alarms)) {
+      each.addAlarmAction(notify);
+      each.addOkAction(notify);
+    }
+
+    this.dashboard = new Dashboard(this, 'dashboard', { defaultInterval: Duration.hours(3) });
+    const custom = (metricName: string, statistic: string, label: string) =>
+      new Metric({
+        namespace: config.metrics.namespace,
+        metricName,
+        dimensionsMap: { [config.metrics.serviceDimension]: config.metrics.service },
+        statistic,
+        period: Duration.minutes(1),
+        label,
+      });
+    const names = config.metrics.names;
+    const minute = { period: Duration.minutes(1) };
+    this.dashboard.addWidgets(
+      new TextWidget({
+        markdown: `# Async jobs\nSubmitted jobs enter the jobs queue, the worker runs them, each end is published and, with a callbackUrl, delivered as a webhook. Alarms and what to do: ${RUNBOOK}#alarms`,
+        width: 24,
+        height: 2,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Jobs submitted and how they ended',
+        left: [
+          custom(names.jobsSubmitted, 'Sum', 'submitted'),
+          custom(names.jobsSucceeded, 'Sum', 'succeeded'),
+          custom(names.jobsFailed, 'Sum', 'failed'),
+          custom(names.jobsCancelled, 'Sum', 'cancelled'),
+        ],
+        width: 8,
+      }),
+      new GraphWidget({
+        title: 'Time in queue and job duration (ms)',
+        left: [
+          custom(names.timeInQueue, 'p50', 'time in queue p50'),
+          custom(names.timeInQueue, 'p99', 'time in queue p99'),
+          custom(names.jobDuration, 'p50', 'duration p50'),
+          custom(names.jobDuration, 'p99', 'duration p99'),
+        ],
+        width: 8,
+      }),
+      new GraphWidget({
+        title: 'API requests',
+        left: [
+          props.api.metricCount({ ...minute, statistic: 'Sum', label: 'requests' }),
+          props.api.metricClientError({ ...minute, statistic: 'Sum', label: '4xx' }),
+          props.api.metricServerError({ ...minute, statistic: 'Sum', label: '5xx' }),
+        ],
+        right: [props.api.metricLatency({ ...minute, statistic: 'p90', label: 'latency p90 (ms)' })],
+        width: 8,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Jobs queue',
+        left: [
+          props.queue.metricApproximateNumberOfMessagesVisible({ ...minute, statistic: 'Maximum', label: 'waiting' }),
+          props.queue.metricApproximateNumberOfMessagesNotVisible({ ...minute, statistic: 'Maximum', label: 'in flight or backing off' }),
+        ],
+        right: [props.queue.metricApproximateAgeOfOldestMessage({ ...minute, statistic: 'Maximum', label: 'oldest message age (s)' })],
+        width: 8,
+      }),
+      new GraphWidget({
+        title: 'Worker (process-jobs)',
+        left: [
+          props.worker.metricInvocations({ ...minute, statistic: 'Sum', label: 'invocations' }),
+          props.worker.metricErrors({ ...minute, statistic: 'Sum', label: 'errors' }),
+          props.worker.metricThrottles({ ...minute, statistic: 'Sum', label: 'throttles' }),
+        ],
+        right: [props.worker.metricDuration({ ...minute, statistic: 'p90', label: 'duration p90 (ms)' })],
+        width: 8,
+      }),
+      new GraphWidget({
+        title: 'Dead-letter queues',
+        left: [
+          props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ ...minute, statistic: 'Maximum', label: 'jobs DLQ waiting' }),
+          props.deadLetterQueue.metricNumberOfMessagesReceived({ ...minute, statistic: 'Sum', label: 'jobs DLQ received' }),
+          props.webhookDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ ...minute, statistic: 'Maximum', label: 'webhook DLQ waiting' }),
+        ],
+        width: 8,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Webhooks',
+        left: [
+          custom(names.webhookDeliveries, 'Sum', 'delivered'),
+          props.webhookQueue.metricApproximateNumberOfMessagesVisible({ ...minute, statistic: 'Maximum', label: 'waiting' }),
+          props.webhookQueue.metricApproximateNumberOfMessagesNotVisible({ ...minute, statistic: 'Maximum', label: 'in flight or backing off' }),
+          props.webhookDeliverer.metricErrors({ ...minute, statistic: 'Sum', label: 'deliverer errors' }),
+        ],
+        right: [props.webhookQueue.metricApproximateAgeOfOldestMessage({ ...minute, statistic: 'Maximum', label: 'oldest message age (s)' })],
+        width: 12,
+      }),
+      new AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 12 }),
+    );
+  }
+}
