@@ -62,7 +62,8 @@ export const functionSpecs = {
   'list-jobs': {
     entry: 'functions/list-jobs.ts',
     ...apiFunction,
-    uses: { table: [], tableIndexes: ['dynamodb:Query'] },
+    // The owner index holds keys only: a page's items come from one BatchGetItem.
+    uses: { table: ['dynamodb:BatchGetItem'], tableIndexes: ['dynamodb:Query'] },
   },
   'cancel-job': {
     entry: 'functions/cancel-job.ts',

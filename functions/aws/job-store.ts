@@ -1,6 +1,7 @@
 /** `JobStore` on DynamoDB: one item per job, every change a single-item conditional write. */
 import {
   type AttributeValue,
+  BatchGetItemCommand,
   ConditionalCheckFailedException,
   DeleteItemCommand,
   type DynamoDBClient,
@@ -189,28 +190,44 @@ export class DynamoJobStore implements JobStore {
     }
   }
 
+  /**
+   * The owner index holds keys only, so that the writes of a job's life never touch it after the
+   * create (each write to an indexed attribute would cost an index write too); a page reads its items
+   * with one consistent BatchGetItem.
+   */
   async list(owner: string, query: { limit: number; status?: JobStatus; after?: ListKey; now: Date }): Promise<JobPage> {
-    const values: Item = { ':owner': { S: owner }, ':now': { N: String(Math.floor(query.now.getTime() / 1000)) } };
-    let filter = '(attribute_not_exists(expiresAt) OR expiresAt > :now)';
-    if (query.status) {
-      values[':status'] = { S: query.status };
-      filter += ' AND #status = :status';
-    }
-    const { Items = [], LastEvaluatedKey } = await this.client.send(
+    const { Items: keys = [], LastEvaluatedKey } = await this.client.send(
       new QueryCommand({
         TableName: this.tableName,
         IndexName: this.indexes.owner,
         KeyConditionExpression: '#owner = :owner',
-        FilterExpression: filter,
-        ExpressionAttributeNames: { '#owner': 'owner', ...(query.status && { '#status': 'status' }) },
-        ExpressionAttributeValues: values,
+        ExpressionAttributeNames: { '#owner': 'owner' },
+        ExpressionAttributeValues: { ':owner': { S: owner } },
         ScanIndexForward: false,
         Limit: query.limit,
         ...(query.after && { ExclusiveStartKey: Object.fromEntries(Object.entries(query.after).map(([name, value]) => [name, { S: value }])) }),
       }),
     );
+    const byId = new Map<string, JobRecord>();
+    let pending = keys.map((key) => ({ id: key.id as AttributeValue }));
+    for (let round = 0; pending.length > 0 && round < 5; round += 1) {
+      const { Responses = {}, UnprocessedKeys = {} } = await this.client.send(
+        new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }),
+      );
+      for (const item of Responses[this.tableName] ?? []) {
+        const job = fromItem(item);
+        byId.set(job.id, job);
+      }
+      pending = (UnprocessedKeys[this.tableName]?.Keys ?? []) as { id: AttributeValue }[];
+    }
+    if (pending.length > 0) throw new Error('the table kept some keys of a list page unprocessed');
+    const nowSeconds = Math.floor(query.now.getTime() / 1000);
+    const jobs = keys
+      .map((key) => byId.get(key.id?.S ?? ''))
+      .filter((job): job is JobRecord => job !== undefined && job.owner === owner)
+      .filter((job) => (!query.status || job.status === query.status) && !(job.expiresAt !== undefined && job.expiresAt <= nowSeconds));
     const next = LastEvaluatedKey && (Object.fromEntries(Object.entries(LastEvaluatedKey).map(([name, value]) => [name, value.S ?? ''])) as ListKey);
-    return { jobs: Items.map(fromItem), ...(next && { next }) };
+    return { jobs, ...(next && { next }) };
   }
 
   async dueForSweep(shard: string, now: Date, limit: number): Promise<JobRecord[]> {
@@ -226,8 +243,12 @@ export class DynamoJobStore implements JobStore {
     return Items.map(fromItem);
   }
 
-  deferSweep(id: string, status: JobStatus, sweepAt: string): Promise<boolean> {
-    return this.conditionalUpdate(id, 'SET sweepAt = :sweepAt', '#status = :status', { ':sweepAt': { S: sweepAt }, ':status': { S: status } });
+  scheduleSweep(id: string, status: JobStatus, sweepAt: string, shard: string): Promise<boolean> {
+    return this.conditionalUpdate(id, 'SET sweepAt = :sweepAt, sweepShard = :shard', '#status = :status', {
+      ':sweepAt': { S: sweepAt },
+      ':shard': { S: shard },
+      ':status': { S: status },
+    });
   }
 
   async recordWebhook(id: string, state: WebhookState): Promise<void> {

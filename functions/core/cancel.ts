@@ -1,6 +1,7 @@
 /** Cancelling a job at its owner's request. */
 import { type JobRecord, isFinal } from './job.ts';
-import { finalChanges, type LifecycleSettings } from './lifecycle.ts';
+import { sweepShardOf } from './ids.ts';
+import { announceSweepAt, finalChanges, type LifecycleSettings } from './lifecycle.ts';
 import type { JobQueue, JobStore } from './ports.ts';
 import { alreadyFinishedProblem, type ProblemDetails, ProblemType } from './problem.ts';
 import { readJob } from './read.ts';
@@ -48,8 +49,11 @@ export async function cancelJob(deps: CancelDeps, owner: string, id: string): Pr
           // Its own message may be delayed (delaySeconds): a fresh one has the worker announce the end now.
           await deps.queue.enqueue({ jobId: id, type: cancelled.type });
         } catch (error) {
-          // The job's own message, or the reconciler, has it announced later, with the same event id.
+          // The job's own message, or else the reconciler, has it announced later, with the same event id.
           deps.logger.warn('enqueueing the cancel announcement failed; it will be announced later', { jobId: id, error: String(error) });
+          await deps.store
+            .scheduleSweep(id, 'CANCELLED', announceSweepAt(deps.lifecycle, deps.now()), sweepShardOf(id, deps.lifecycle.sweepShards))
+            .catch(() => undefined);
         }
         return { outcome: 'cancelled', job: cancelled };
       }

@@ -28,17 +28,21 @@ export function queuedSweepAt(settings: LifecycleSettings, runnableAt: Date): st
 }
 
 /**
- * Fields of a final transition: when it ended, when it expires, the id of its one completion event,
- * and a sweep time in case the event is not recorded as published.
+ * Fields of a final transition: when it ended, when it expires, and the id of its one completion
+ * event. Announcing it is the job of whoever holds its message (the worker, until it is published).
  */
 export function finalChanges(settings: LifecycleSettings, now: Date): TransitionChanges {
   return {
     finishedAt: now.toISOString(),
     expiresAt: Math.floor(now.getTime() / 1000) + settings.retentionDays * 86_400,
     eventId: newEventId(),
-    sweepAt: plusSeconds(now, settings.publishGraceSeconds),
-    clear: ['runDeadline', 'cancelRequestedAt', 'lastError'],
+    clear: ['runDeadline', 'cancelRequestedAt', 'lastError', 'sweepAt', 'sweepShard'],
   };
+}
+
+/** When the reconciler should announce an ended job whose announcement could not be handed over. */
+export function announceSweepAt(settings: LifecycleSettings, now: Date): string {
+  return plusSeconds(now, settings.publishGraceSeconds);
 }
 
 /** Seconds before retry number `attempt` (1 = the first retry): full jitter over an exponential, capped. */

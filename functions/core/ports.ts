@@ -57,8 +57,11 @@ export interface JobStore {
   list(owner: string, query: { readonly limit: number; readonly status?: JobStatus; readonly after?: ListKey; readonly now: Date }): Promise<JobPage>;
   /** Jobs of one sweep shard whose `sweepAt` has passed. */
   dueForSweep(shard: string, now: Date, limit: number): Promise<JobRecord[]>;
-  /** Moves a job's `sweepAt` later while it is still in `status`; false when it is not. */
-  deferSweep(id: string, status: JobStatus, sweepAt: string): Promise<boolean>;
+  /**
+   * Puts the job in the reconciler's sweep (or moves it later there) while it is still in `status`;
+   * false when it is not. Only failure paths do this: the happy path writes no sweep index entry.
+   */
+  scheduleSweep(id: string, status: JobStatus, sweepAt: string, shard: string): Promise<boolean>;
   /** Records how the webhook delivery of the job is going. */
   recordWebhook(id: string, state: WebhookState): Promise<void>;
 }

@@ -38,7 +38,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
         if (!(job.status === 'QUEUED' || (isFinal(job.status) && !job.publishedAt))) continue;
         const wait = deps.lifecycle[job.status === 'QUEUED' ? 'staleQueuedSeconds' : 'publishGraceSeconds'];
         const next = new Date(deps.now().getTime() + wait * 1000).toISOString();
-        if (!(await deps.store.deferSweep(job.id, job.status, next))) continue;
+        if (!(await deps.store.scheduleSweep(job.id, job.status, next, job.sweepShard ?? shard))) continue;
         await deps.queue.enqueue({ jobId: job.id, type: job.type });
         if (job.status === 'QUEUED') {
           deps.logger.warn('re-enqueued a job whose message was missing', { jobId: job.id });

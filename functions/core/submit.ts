@@ -139,8 +139,6 @@ export async function submitJob(deps: SubmitDeps, owner: string, body: unknown, 
     attempts: 0,
     createdAt: now.toISOString(),
     updatedAt: now.toISOString(),
-    sweepAt: queuedSweepAt(deps.lifecycle, runnableAt),
-    sweepShard: sweepShardOf(id, deps.lifecycle.sweepShards),
   };
   if (!(await deps.store.create(job, now))) {
     if (requestHash === undefined) throw new Error(`job id collision on ${id}`); // 128 random bits: never silently
@@ -155,7 +153,10 @@ export async function submitJob(deps: SubmitDeps, owner: string, body: unknown, 
       throw unavailableProblem('The job could not be queued; nothing was created. Retry the request.', deps.limits.retryAfterSeconds, error);
     }
     // A concurrent identical request may already have been told 202 for this id: keep the record,
-    // the reconciler enqueues it; a retry with the same key replays it.
+    // and flag it for the reconciler, which enqueues it unless a retry with the same key does first.
+    await deps.store
+      .scheduleSweep(id, 'QUEUED', queuedSweepAt(deps.lifecycle, runnableAt), sweepShardOf(id, deps.lifecycle.sweepShards))
+      .catch(() => undefined);
     throw unavailableProblem(
       'The job could not be queued right now. Retry with the same Idempotency-Key: the job will not be created twice.',
       deps.limits.retryAfterSeconds,

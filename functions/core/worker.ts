@@ -5,11 +5,10 @@
  * published (with the same event id) by whichever delivery comes next.
  */
 import { isFinal, type JobRecord, makeProgress, type Progress } from './job.ts';
-import { announce, backoffSeconds, finalChanges, type LifecycleSettings, queuedSweepAt } from './lifecycle.ts';
+import { announce, backoffSeconds, finalChanges, type LifecycleSettings } from './lifecycle.ts';
 import type { EventPublisher, JobMessage, JobStore, Redelivery, TransitionChanges } from './ports.ts';
 import { NonRetryableError, type Processor, RetryableError } from './processor.ts';
 import { type ProblemDetails, ProblemType } from './problem.ts';
-import { sweepShardOf } from './ids.ts';
 import { endMetric, MetricName, noTelemetry, type Telemetry } from './telemetry.ts';
 
 /** Structured logging the worker needs. */
@@ -70,12 +69,8 @@ export async function handleJobMessage(deps: WorkerDeps, message: JobMessage, in
   const now = deps.now();
   if (ending.kind === 'retry') {
     const delay = Math.max(ending.afterSeconds ?? 0, backoffSeconds(deps.lifecycle, started.attempts, deps.random));
-    const requeued = await deps.store.transition(started.id, 'RUNNING', 'QUEUED', {
-      lastError: ending.error,
-      sweepAt: queuedSweepAt(deps.lifecycle, new Date(now.getTime() + delay * 1000)),
-      sweepShard: sweepShardOf(started.id, deps.lifecycle.sweepShards),
-      clear: ['runDeadline'],
-    });
+    // The message stays on the queue (hidden for the backoff), so the job needs no sweep entry.
+    const requeued = await deps.store.transition(started.id, 'RUNNING', 'QUEUED', { lastError: ending.error, clear: ['runDeadline'] });
     if (!requeued) return settle(deps, started.id, invocation);
     deps.logger.info('job will be retried', { jobId: started.id, attempt: started.attempts, delaySeconds: delay, error: ending.error.detail });
     await invocation.redelivery.delay(delay);

@@ -121,7 +121,7 @@ async function createTable(dynamodb: DynamoDBClient): Promise<void> {
               { AttributeName: 'owner', KeyType: 'HASH' },
               { AttributeName: 'createdAt', KeyType: 'RANGE' },
             ],
-            Projection: { ProjectionType: 'ALL' },
+            Projection: { ProjectionType: 'KEYS_ONLY' },
           },
           {
             IndexName: names.sweepIndex,

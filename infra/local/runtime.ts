@@ -7,9 +7,9 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { localRegion, queue, reconciler, webhooks, worker } from '../config.ts';
@@ -154,6 +154,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     });
     const visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? queue.visibilityTimeoutSeconds;
     const resources = await createResources(clients, { visibilityTimeoutSeconds, maxReceiveCount: queue.maxReceiveCount });
+    // fauxqs keeps messages in memory only: after a restart with a data folder, unfinished jobs have
+    // lost theirs. Give them new ones (SQS itself would still hold them).
+    if (dataDir) await requeueUnfinished(clients, resources);
 
     // The variables a deployed function has: its bindings (from the same declaration the stack
     // uses), the standard AWS ones, and the endpoints of the emulators.
@@ -294,6 +297,28 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     await stop();
     throw error;
   }
+}
+
+/** Sends a message for every QUEUED or RUNNING job (the worker takes over a RUNNING one once its invocation is over). */
+async function requeueUnfinished(clients: { dynamodb: DynamoDBClient; sqs: SQSClient }, resources: LocalResources): Promise<void> {
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await clients.dynamodb.send(
+      new ScanCommand({
+        TableName: resources.tableName,
+        FilterExpression: '#status IN (:queued, :running)',
+        ExpressionAttributeNames: { '#status': 'status', '#type': 'type' },
+        ExpressionAttributeValues: { ':queued': { S: 'QUEUED' }, ':running': { S: 'RUNNING' } },
+        ProjectionExpression: 'id, #status, #type',
+        ...(start && { ExclusiveStartKey: start }),
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const message = JSON.stringify({ jobId: item.id?.S, type: item.type?.S });
+      await clients.sqs.send(new SendMessageCommand({ QueueUrl: resources.queueUrl, MessageBody: message }));
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
 }
 
 /** Name of the webhook signing secret in the local Secrets Manager. */

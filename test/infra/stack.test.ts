@@ -122,7 +122,7 @@ const EXPECTED_GRANTS: Readonly<Record<FunctionName, Grants>> = {
   'submit-job': { ...RUNTIME_GRANTS, table: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], queue: ['sqs:SendMessage'] },
   'get-job': { ...RUNTIME_GRANTS, table: ['dynamodb:GetItem'] },
   'get-openapi': { ...RUNTIME_GRANTS },
-  'list-jobs': { ...RUNTIME_GRANTS, tableIndexes: ['dynamodb:Query'] },
+  'list-jobs': { ...RUNTIME_GRANTS, table: ['dynamodb:BatchGetItem'], tableIndexes: ['dynamodb:Query'] },
   'cancel-job': { ...RUNTIME_GRANTS, table: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], queue: ['sqs:SendMessage'] },
   'route-fallback': { ...RUNTIME_GRANTS },
   'process-jobs': {
@@ -510,7 +510,8 @@ describe('jobs table', () => {
           { AttributeName: 'owner', KeyType: 'HASH' },
           { AttributeName: 'createdAt', KeyType: 'RANGE' },
         ],
-        Projection: { ProjectionType: 'ALL' },
+        // Keys only: the writes of a job's life after the create cost no index write.
+        Projection: { ProjectionType: 'KEYS_ONLY' },
       },
       {
         IndexName: config.names.sweepIndex,

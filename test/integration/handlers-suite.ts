@@ -4,6 +4,8 @@
  */
 import { GetItemCommand, PutItemCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { sweepShardOf } from '#core/ids';
+import { lifecycle } from '#infra/config';
 import type { DynamoEngine } from '#infra/local/emulators';
 import { type Backends, startBackends } from '../support/backends.ts';
 import { getEvent, httpEvent, lambdaContext, sqsEvent, submitEvent } from '../support/events.ts';
@@ -421,8 +423,8 @@ export function defineHandlerSuite(engine: DynamoEngine): void {
           new UpdateItemCommand({
             TableName: tableName(),
             Key: { id: { S: id } },
-            UpdateExpression: 'SET sweepAt = :past',
-            ExpressionAttributeValues: { ':past': { S: past } },
+            UpdateExpression: 'SET sweepAt = :past, sweepShard = :shard',
+            ExpressionAttributeValues: { ':past': { S: past }, ':shard': { S: sweepShardOf(id, lifecycle.sweepShards) } },
           }),
         );
         const ended = json(await submit(submitEvent({ type: 'echo' }))).id as string;
@@ -438,6 +440,7 @@ export function defineHandlerSuite(engine: DynamoEngine): void {
               eventId: { S: 'evt_reconciledAAAAAAAAAAAA' },
               finishedAt: { S: past },
               sweepAt: { S: past },
+              sweepShard: { S: sweepShardOf(ended, lifecycle.sweepShards) },
             },
           }),
         );

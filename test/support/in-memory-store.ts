@@ -95,10 +95,10 @@ export class InMemoryJobStore implements JobStore {
     if (job) this.jobs.set(id, { ...job, webhook: state });
   }
 
-  async deferSweep(id: string, status: JobStatus, sweepAt: string): Promise<boolean> {
+  async scheduleSweep(id: string, status: JobStatus, sweepAt: string, sweepShard: string): Promise<boolean> {
     const job = this.jobs.get(id);
     if (job?.status !== status) return false;
-    this.jobs.set(id, { ...job, sweepAt });
+    this.jobs.set(id, { ...job, sweepAt, sweepShard });
     return true;
   }
 }

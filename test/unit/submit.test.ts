@@ -105,17 +105,31 @@ describe('submitJob', () => {
     expect(job.timeoutSeconds).toBe(20);
   });
 
-  it('lets the reconciler find a job whose message goes missing, after it could have started', async () => {
+  it('writes no reconciler entry on the happy path, so the sweep index costs nothing per job', async () => {
     // Prepare
-    const { deps } = setup();
+    const { store, deps } = setup();
 
     // Act
     const { job } = await submitJob(deps, 'anonymous', { type: 'echo', delaySeconds: 100 });
 
     // Assess
-    expect(job.sweepAt).toBe(new Date(NOW.getTime() + (100 + lifecycle.staleQueuedSeconds) * 1000).toISOString());
-    expect(Number(job.sweepShard)).toBeGreaterThanOrEqual(0);
-    expect(Number(job.sweepShard)).toBeLessThan(lifecycle.sweepShards);
+    expect(store.jobs.get(job.id)).not.toHaveProperty('sweepAt');
+    expect(store.jobs.get(job.id)).not.toHaveProperty('sweepShard');
+  });
+
+  it('flags a kept job for the reconciler when its message could not be sent, after it could have started', async () => {
+    // Prepare
+    const { store, queue, deps } = setup();
+    queue.failure = new Error('SQS is down');
+
+    // Act
+    await problemOf(submitJob(deps, 'anonymous', { type: 'echo', delaySeconds: 100 }, 'flag-me'));
+
+    // Assess
+    const [kept] = [...store.jobs.values()];
+    expect(kept?.sweepAt).toBe(new Date(NOW.getTime() + (100 + lifecycle.staleQueuedSeconds) * 1000).toISOString());
+    expect(Number(kept?.sweepShard)).toBeGreaterThanOrEqual(0);
+    expect(Number(kept?.sweepShard)).toBeLessThan(lifecycle.sweepShards);
   });
 
   it('gives every job its own id', async () => {
