@@ -1,13 +1,19 @@
-/** Builds each function the way the CDK stack bundles it, plus the thread that hosts an instance. */
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
+/**
+ * Builds each function the way the CDK stack bundles it, plus the thread that hosts an instance.
+ * Bundles are cached by the hash of everything that goes into them, so a start with unchanged code
+ * skips the build.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, version as esbuildVersion } from 'esbuild';
 import { bundlingOptions } from '../bundling.ts';
 import { type FunctionName, functionNames, functionSpecs } from '../functions.ts';
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+const cacheRoot = path.join(projectRoot, 'node_modules', '.cache', 'async-jobs');
 
 /** Where the bundles are. */
 export interface Bundles {
@@ -16,14 +22,52 @@ export interface Bundles {
   readonly functions: Readonly<Record<FunctionName, string>>;
 }
 
-/** Bundles every function and the instance host into a fresh temporary folder. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const nested = await Promise.all(
+    entries.map((entry) => (entry.isDirectory() ? filesUnder(path.join(dir, entry.name)) : Promise.resolve([path.join(dir, entry.name)]))),
+  );
+  return nested.flat().filter((file) => file.endsWith('.ts'));
+}
+
+/** A hash of every input of the build: sources, dependencies' lockfile, settings, esbuild's version. */
+async function inputsHash(): Promise<string> {
+  const files = [
+    ...(await filesUnder(path.join(projectRoot, 'functions'))),
+    ...['infra/config.ts', 'infra/functions.ts', 'infra/bundling.ts', 'infra/local/lambda-host.ts', 'infra/local/localhost-dns.ts', 'package.json', 'package-lock.json'].map(
+      (file) => path.join(projectRoot, file),
+    ),
+  ].sort();
+  const hash = createHash('sha256').update(esbuildVersion).update(JSON.stringify(bundlingOptions));
+  for (const file of files) hash.update(file).update(await readFile(file));
+  return hash.digest('hex').slice(0, 16);
+}
+
+function layout(dir: string): Bundles {
+  const functions = Object.fromEntries(functionNames.map((name) => [name, path.join(dir, name, 'index.mjs')])) as Record<FunctionName, string>;
+  return { dir, host: path.join(dir, 'lambda-host.mjs'), functions };
+}
+
+async function exists(file: string): Promise<boolean> {
+  return stat(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** The bundles of the current code: from the cache, or built now (and cached). */
 export async function buildBundles(): Promise<Bundles> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'async-jobs-'));
+  const key = await inputsHash();
+  const dir = path.join(cacheRoot, `bundles-${key}`);
+  if (await exists(path.join(dir, 'complete'))) return layout(dir);
+
+  // Build beside it and rename into place, so a concurrent start never sees half a build.
+  const staging = path.join(cacheRoot, `staging-${key}-${randomBytes(4).toString('hex')}`);
   const entryPoints: Record<string, string> = { 'lambda-host': path.join(projectRoot, 'infra/local/lambda-host.ts') };
   for (const name of functionNames) entryPoints[`${name}/index`] = path.join(projectRoot, functionSpecs[name].entry);
   await build({
     entryPoints,
-    outdir: dir,
+    outdir: staging,
     outExtension: { '.js': '.mjs' },
     bundle: true,
     platform: 'node',
@@ -36,6 +80,16 @@ export async function buildBundles(): Promise<Bundles> {
     logLevel: 'silent',
     absWorkingDir: projectRoot,
   });
-  const functions = Object.fromEntries(functionNames.map((name) => [name, path.join(dir, name, 'index.mjs')])) as Record<FunctionName, string>;
-  return { dir, host: path.join(dir, 'lambda-host.mjs'), functions };
+  await writeFile(path.join(staging, 'complete'), key);
+  try {
+    await rename(staging, dir);
+  } catch {
+    // Another start cached the same build first: use it.
+    await rm(staging, { recursive: true, force: true });
+  }
+  // Earlier builds of other code are of no further use.
+  for (const entry of await readdir(cacheRoot)) {
+    if (entry.startsWith('bundles-') && entry !== `bundles-${key}`) await rm(path.join(cacheRoot, entry), { recursive: true, force: true }).catch(() => undefined);
+  }
+  return layout(dir);
 }

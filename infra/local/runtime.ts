@@ -3,7 +3,7 @@
  * its own instances with its own environment, the HTTP API and the queue's event source mapping.
  * `npm start` runs this; the end-to-end and integration tests use it too.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
@@ -52,7 +52,7 @@ export interface LocalRuntimeOptions {
   readonly onFunctionOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
   /** Overrides for the queue, e.g. a short visibility timeout in tests. @default from config */
   readonly visibilityTimeoutSeconds?: number;
-  /** Concurrent pollers of the jobs queue. @default 2 */
+  /** Concurrent pollers of the jobs queue. @default 5, as Lambda's SQS event source starts with */
   readonly pollers?: number;
   /** Timeout of the worker function. @default config.worker.timeoutSeconds */
   readonly workerTimeoutSeconds?: number;
@@ -97,6 +97,9 @@ export interface LocalRuntime {
   stop(): Promise<void>;
 }
 
+/** Lambda's SQS event source starts with five concurrent batches. */
+const DEFAULT_POLLERS = 5;
+
 const NODE_WARNING_SWITCH = 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED';
 
 /**
@@ -137,7 +140,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const [bundles, dynamo, sqsSns] = await Promise.allSettled([bundlesPromise, dynamoPromise, sqsSnsPromise]);
     if (dynamo.status === 'fulfilled') cleanups.push(() => dynamo.value.stop());
     if (sqsSns.status === 'fulfilled') cleanups.push(() => sqsSns.value.stop());
-    if (bundles.status === 'fulfilled') cleanups.push(() => rm(bundles.value.dir, { recursive: true, force: true }));
     for (const result of [bundles, dynamo, sqsSns]) if (result.status === 'rejected') throw result.reason;
     const dynamoEmulator = (dynamo as PromiseFulfilledResult<Emulator>).value;
     const sqsSnsEmulator = (sqsSns as PromiseFulfilledResult<Emulator>).value;
@@ -209,7 +211,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
           },
           timeoutMs: (spec.trigger === 'jobs-queue' ? workerTimeoutSeconds : spec.timeoutSeconds) * 1000,
           memoryMb: spec.memoryMb,
-          maxInstances: spec.trigger === 'jobs-queue' ? (options.pollers ?? 2) : spec.trigger ? 1 : 32,
+          maxInstances: spec.trigger === 'jobs-queue' ? (options.pollers ?? DEFAULT_POLLERS) : spec.trigger ? 1 : 32,
           ...(options.onFunctionOutput && { onOutput: options.onFunctionOutput }),
         });
         return [name, pool];
@@ -223,14 +225,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       : undefined;
     if (stopTap) cleanups.push(stopTap);
 
-    await warming;
+    // Serve at once: instances still warming are waited for by the first invocations that need them.
+    warming.catch(onError);
     const pollerBase = { region: localRegion, batchSize: worker.batchSize, onError };
     cleanups.push(
       startPoller(clients.sqs, {
         ...pollerBase,
         queueUrl: resources.queueUrl,
         queueArn: resources.queueArn,
-        pollers: options.pollers ?? 2,
+        pollers: options.pollers ?? DEFAULT_POLLERS,
         invoke: (event) => pools[triggered('jobs-queue')].invoke(event),
       }),
       startPoller(clients.sqs, {

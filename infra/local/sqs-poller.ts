@@ -90,13 +90,10 @@ export function startPoller(sqs: SQSClient, options: PollerOptions): () => Promi
           continue;
         }
         const done = records.filter((record) => !retry.has(record.messageId));
+        // Deleting does not hold up the next receive, as Lambda's pollers do not wait on it either.
         for (let i = 0; i < done.length; i += 10) {
-          await sqs.send(
-            new DeleteMessageBatchCommand({
-              QueueUrl: options.queueUrl,
-              Entries: done.slice(i, i + 10).map((record, index) => ({ Id: String(index), ReceiptHandle: record.receiptHandle })),
-            }),
-          );
+          const entries = done.slice(i, i + 10).map((record, index) => ({ Id: String(index), ReceiptHandle: record.receiptHandle }));
+          sqs.send(new DeleteMessageBatchCommand({ QueueUrl: options.queueUrl, Entries: entries })).catch(options.onError);
         }
       } catch (error) {
         if (stopping.signal.aborted) return;

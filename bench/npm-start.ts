@@ -1,0 +1,119 @@
+/**
+ * Time to first successful request: `npm start` spawned as a user runs it (its own process group,
+ * PORT=0), timed from the spawn until a `POST /jobs` answers 202. The same without npm in front
+ * shows what npm itself costs.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { projectRoot } from '../infra/local/build.ts';
+import { ApiClient } from './clients.ts';
+import { ECHO_BODY } from './context.ts';
+import { median } from './stats.ts';
+
+const URL_LINE = /async-jobs API on (http:\/\/127\.0\.0\.1:\d+)/;
+
+export interface StartSample {
+  /** Spawn to the start-up line. */
+  readonly readyMs: number;
+  /** Spawn to the first 202. */
+  readonly firstJobMs: number;
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Stops the process group the child leads, by its id: SIGINT, then SIGKILL after 15 s. */
+async function stopGroup(child: ChildProcess): Promise<void> {
+  const pgid = child.pid;
+  if (pgid === undefined) return;
+  const exited = child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : once(child, 'exit');
+  if (groupAlive(pgid)) process.kill(-pgid, 'SIGINT');
+  await exited;
+  for (let waited = 0; groupAlive(pgid); waited += 50) {
+    if (waited >= 15_000) {
+      process.kill(-pgid, 'SIGKILL');
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** One start: spawn, wait for the URL, POST until 202, stop the group. */
+async function startOnce(command: string, args: readonly string[], timeoutMs: number): Promise<StartSample> {
+  const started = performance.now();
+  const child = spawn(command, args, {
+    cwd: projectRoot,
+    env: { ...process.env, PORT: '0' },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no start-up line within ${timeoutMs} ms:\n${output}`)), timeoutMs);
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        const match = URL_LINE.exec(output);
+        if (match?.[1]) {
+          clearTimeout(timer);
+          resolve(match[1]);
+        }
+      };
+      child.stdout?.on('data', onData);
+      child.stderr?.on('data', onData);
+      child.once('exit', (code) => reject(new Error(`exited with ${code} before starting:\n${output}`)));
+    });
+    const readyMs = performance.now() - started;
+    const api = new ApiClient(url);
+    try {
+      for (;;) {
+        const answer = await api.request('POST', '/jobs', ECHO_BODY).catch(() => undefined);
+        if (answer?.status === 202) break;
+        if (performance.now() - started > timeoutMs) throw new Error(`no 202 within ${timeoutMs} ms: ${answer?.status}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    } finally {
+      api.close();
+    }
+    return { readyMs, firstJobMs: performance.now() - started };
+  } finally {
+    await stopGroup(child);
+  }
+}
+
+export interface StartResult {
+  readonly command: string;
+  readonly samples: readonly StartSample[];
+  readonly readyMsMedian: number;
+  readonly firstJobMsMedian: number;
+}
+
+/** `npm start` and the same entry point without npm, `repeats` times each, alternating. */
+export async function measureStart(repeats: number, onProgress: (line: string) => void): Promise<StartResult[]> {
+  const commands = [
+    { label: 'npm start', command: 'npm', args: ['start', '--silent'] },
+    { label: 'node --import tsx infra/local/main.ts', command: process.execPath, args: ['--import', 'tsx', 'infra/local/main.ts'] },
+  ];
+  const samples = commands.map(() => [] as StartSample[]);
+  for (let repeat = 0; repeat < repeats; repeat++) {
+    for (const [index, { label, command, args }] of commands.entries()) {
+      onProgress(`start: ${label} (${repeat + 1} of ${repeats})`);
+      samples[index]?.push(await startOnce(command, args, 60_000));
+    }
+  }
+  return commands.map(({ label }, index) => {
+    const own = samples[index] ?? [];
+    return {
+      command: label,
+      samples: own,
+      readyMsMedian: median(own.map((sample) => sample.readyMs)),
+      firstJobMsMedian: median(own.map((sample) => sample.firstJobMs)),
+    };
+  });
+}
