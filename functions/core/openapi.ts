@@ -69,6 +69,8 @@ export interface OperationObject {
   readonly requestBody?: { readonly description: string; readonly required: boolean; readonly content: Readonly<Record<string, MediaTypeObject>> };
   /** Keyed by status code, a range (`2XX`) or `default`. */
   readonly responses: Readonly<Record<string, ResponseObject>>;
+  /** `[]` for an operation served without the API's authorizer. */
+  readonly security?: readonly Readonly<Record<string, readonly string[]>>[];
 }
 
 export type HttpMethod = 'get' | 'post' | 'delete';
@@ -83,7 +85,10 @@ export interface OpenApiDocument {
   readonly tags: readonly { readonly name: string; readonly description: string }[];
   readonly paths: Readonly<Record<string, PathItemObject>>;
   readonly webhooks: Readonly<Record<string, PathItemObject>>;
+  /** One of these, as the deployment chose (`auth` of the construct): SigV4 by default, or a JWT. */
+  readonly security: readonly Readonly<Record<string, readonly string[]>>[];
   readonly components: {
+    readonly securitySchemes: Readonly<Record<string, Readonly<Record<string, string>>>>;
     readonly schemas: Readonly<Record<string, DocumentSchema>>;
     /** Answers of the `$default` route, for requests that match no operation here. */
     readonly responses: Readonly<Record<'RouteNotFound' | 'MethodNotAllowed', ResponseObject>>;
@@ -327,8 +332,19 @@ export function openApiDocument(limits: OpenApiLimits, served: readonly RouteSpe
   const known = operations(limits);
   const paths: Record<string, { parameters?: readonly ParameterObject[] } & Partial<Record<HttpMethod, OperationObject>>> = {};
   for (const route of served) {
-    const operation = known[`${route.method} ${route.path}`];
-    if (!operation) throw new Error(`route ${route.method} ${route.path} has no OpenAPI description in functions/core/openapi.ts`);
+    const described = known[`${route.method} ${route.path}`];
+    if (!described) throw new Error(`route ${route.method} ${route.path} has no OpenAPI description in functions/core/openapi.ts`);
+    // Behind the authorizer, API Gateway itself refuses a caller it cannot authenticate.
+    const operation: OperationObject = route.public
+      ? { ...described, security: [] }
+      : {
+          ...described,
+          responses: {
+            ...described.responses,
+            '401': gatewayAnswer('No valid token (JWT auth): API Gateway refused the request.'),
+            '403': gatewayAnswer('No valid SigV4 signature, or no permission (IAM auth): API Gateway refused the request.'),
+          },
+        };
     const item = paths[route.path] ?? { ...pathParameters(route.path) };
     item[METHODS[route.method]] = operation;
     paths[route.path] = item;
@@ -353,7 +369,22 @@ export function openApiDocument(limits: OpenApiLimits, served: readonly RouteSpe
     ],
     paths,
     webhooks: { jobCompleted: { post: jobCompletedWebhook() } },
+    security: [{ sigv4: [] }, { jwt: [] }],
     components: {
+      securitySchemes: {
+        sigv4: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'Authorization',
+          description: 'AWS Signature Version 4 for the service `execute-api` (the default: IAM auth). The job owner is the caller’s IAM principal ARN.',
+        },
+        jwt: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: 'A JWT from the issuer the deployment names (JWT auth). The job owner is its `sub`.',
+        },
+      },
       schemas: {
         SubmitRequest: { ...submitSchema(limits), title: 'SubmitRequest' },
         Job: jobResourceSchema,
@@ -399,6 +430,10 @@ export function openApiDocument(limits: OpenApiLimits, served: readonly RouteSpe
       },
     },
   };
+}
+
+function gatewayAnswer(description: string): ResponseObject {
+  return { description, content: { [JSON_TYPE]: { schema: { $ref: ref('GatewayError') } } } };
 }
 
 /** The document as served: its JSON text and an ETag naming that text. */

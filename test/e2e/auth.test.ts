@@ -6,14 +6,21 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AsyncJobsClient } from '../../client/client.ts';
 import { ApiError } from '../../client/errors.ts';
 import { iamSignedFetch } from '../../client/iam-signer.ts';
 import { type LocalIamUser, localUserArn, newLocalIamUser } from '#infra/local/auth';
 import { type LocalRuntime, startLocalRuntime } from '#infra/local/runtime';
+import { ResponseChecker, checkingFetch, localDocument } from '../support/openapi-check.ts';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** Every answer, refusals included, is checked against the OpenAPI document. */
+const checked = checkingFetch(new ResponseChecker(localDocument()));
+afterEach(() => {
+  expect(checked.takeViolations().violations).toEqual([]);
+});
 
 interface Caller {
   readonly client: AsyncJobsClient;
@@ -71,7 +78,11 @@ describe('IAM (SigV4) mode', () => {
   beforeAll(async () => {
     runtime = await startLocalRuntime({ port: 0, auth: 'iam', iamUsers: [users.alice, users.bob], onFunctionOutput: () => undefined });
     const caller = (user: LocalIamUser): Caller => {
-      const fetch = iamSignedFetch({ region: 'us-east-1', credentials: { accessKeyId: user.accessKeyId, secretAccessKey: user.secretAccessKey } });
+      const fetch = iamSignedFetch({
+        region: 'us-east-1',
+        credentials: { accessKeyId: user.accessKeyId, secretAccessKey: user.secretAccessKey },
+        fetch: checked.fetch,
+      });
       return { fetch, client: new AsyncJobsClient({ baseUrl: runtime.url, fetch }) };
     };
     alice = caller(users.alice);
@@ -87,7 +98,7 @@ describe('IAM (SigV4) mode', () => {
     ['an unknown access key', { accessKeyId: 'AKIANOBODY', secretAccessKey: 'x' }],
   ])('refuses a request with %s (403)', async (_case, credentials) => {
     // Act
-    const send = credentials ? iamSignedFetch({ region: 'us-east-1', credentials }) : fetch;
+    const send = credentials ? iamSignedFetch({ region: 'us-east-1', credentials, fetch: checked.fetch }) : checked.fetch;
     const response = await send(`${runtime.url}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"type":"echo"}' });
     // Assess
     expect(response.status).toBe(403);
@@ -138,8 +149,9 @@ describe('JWT mode', () => {
     runtime = await startLocalRuntime({ port: 0, auth: 'jwt', onFunctionOutput: () => undefined });
     const caller = (sub: string): Caller => {
       const token = runtime.auth.issueToken(sub);
-      const send = (url: string, init: RequestInit = {}) => fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${token}` } });
-      return { fetch: send, client: new AsyncJobsClient({ baseUrl: runtime.url, headers: { authorization: `Bearer ${token}` } }) };
+      const send = (url: string, init: RequestInit = {}) =>
+        checked.fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${token}` } });
+      return { fetch: send, client: new AsyncJobsClient({ baseUrl: runtime.url, fetch: checked.fetch, headers: { authorization: `Bearer ${token}` } }) };
     };
     alice = caller('alice');
     bob = caller('bob');
@@ -156,7 +168,7 @@ describe('JWT mode', () => {
   ])('refuses a request with %s (401)', async (_case, token) => {
     // Act
     const value = token();
-    const response = await fetch(`${runtime.url}/jobs`, { ...(value && { headers: { authorization: `Bearer ${value}` } }) });
+    const response = await checked.fetch(`${runtime.url}/jobs`, { ...(value && { headers: { authorization: `Bearer ${value}` } }) });
     // Assess
     expect(response.status).toBe(401);
   });
