@@ -125,7 +125,6 @@ describe('cancel versus start', () => {
 
   it('start first: cancel finds it RUNNING, asks it to stop (202), and the processor’s signal ends it CANCELLED', async () => {
     // Prepare
-    let cancelled: Awaited<ReturnType<typeof cancelJob>> | undefined;
     const setupResult = setup(
       (_input, { signal }) =>
         new Promise((resolve, reject) => {
@@ -138,7 +137,7 @@ describe('cancel versus start', () => {
     // Act
     const running = deliver();
     await new Promise((resolve) => setTimeout(resolve, 20));
-    cancelled = await cancel();
+    const cancelled = await cancel();
     await running;
     // Assess
     expect(cancelled.outcome).toBe('stopping');
