@@ -37,7 +37,6 @@ export const ProblemType = {
   attemptsExhausted: '/problems/attempts-exhausted',
   idempotencyKeyReused: '/problems/idempotency-key-reused',
   alreadyFinished: '/problems/job-already-finished',
-  invalidCursor: '/problems/invalid-cursor',
   methodNotAllowed: '/problems/method-not-allowed',
   routeNotFound: '/problems/route-not-found',
 } as const;
