@@ -2,7 +2,6 @@
  * The examples of docs/clients.md, run as a user runs them against the local runtime: the client in
  * a Node script, the CLI in a shell script, and curl. And `GET /openapi.json` over HTTP.
  */
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +9,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalRuntime, startLocalRuntime } from '../../infra/local/runtime.ts';
 import { localDocument, ResponseChecker } from '../support/openapi-check.ts';
+import { type CommandRun, runCommand } from '../support/run-command.ts';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const checker = new ResponseChecker(localDocument());
@@ -23,34 +23,11 @@ afterAll(async () => {
   await runtime?.stop();
 });
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+type Run = CommandRun;
 
 /** Runs a command from the project root with ASYNC_JOBS_URL set to the local runtime. */
 function run(command: string, args: readonly string[], timeoutMs = 60_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: projectRoot, env: { ...process.env, ASYNC_JOBS_URL: runtime.url }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runCommand(command, args, { ASYNC_JOBS_URL: runtime.url }, timeoutMs);
 }
 
 const lines = (text: string) => text.trim().split('\n');
