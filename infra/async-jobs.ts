@@ -279,11 +279,12 @@ export class AsyncJobs extends Construct {
         'Rotating the webhook signing secret is an operator step (receivers must learn the new key); the deliverer signs with both keys during the rotation window (README: signing and rotation).',
     });
 
-    // Each index by name, rather than index/*: the grant names exactly the indexes the table has.
-    const indexArns = [config.names.ownerIndex, config.names.sweepIndex].map((index) => `${this.table.tableArn}/index/${index}`);
+    // Each index by name, rather than index/*: a function may query exactly the index its code reads.
+    const indexArn = (index: string) => `${this.table.tableArn}/index/${index}`;
     const resources: Record<ResourceKind, { name: string; arns: string[] }> = {
       table: { name: this.table.tableName, arns: [this.table.tableArn] },
-      tableIndexes: { name: this.table.tableName, arns: indexArns },
+      ownerIndex: { name: this.table.tableName, arns: [indexArn(config.names.ownerIndex)] },
+      sweepIndex: { name: this.table.tableName, arns: [indexArn(config.names.sweepIndex)] },
       queue: { name: this.queue.queueUrl, arns: [this.queue.queueArn] },
       deadLetterQueue: { name: this.deadLetterQueue.queueUrl, arns: [this.deadLetterQueue.queueArn] },
       topic: { name: this.topic.topicArn, arns: [this.topic.topicArn] },

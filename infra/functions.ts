@@ -6,12 +6,13 @@
 import { api, reconciler, webhooks, worker } from './config.ts';
 
 /** Resources a function can be bound to; binding sets the variable and grants the actions together. */
-export type ResourceKind = 'table' | 'tableIndexes' | 'queue' | 'deadLetterQueue' | 'topic' | 'webhookQueue' | 'signingSecret';
+export type ResourceKind = 'table' | 'ownerIndex' | 'sweepIndex' | 'queue' | 'deadLetterQueue' | 'topic' | 'webhookQueue' | 'signingSecret';
 
 /** The variable through which a function learns a bound resource (indexes are named in config). */
 export const resourceEnv: Readonly<Record<ResourceKind, string | undefined>> = {
   table: 'TABLE_NAME',
-  tableIndexes: undefined,
+  ownerIndex: undefined,
+  sweepIndex: undefined,
   queue: 'QUEUE_URL',
   deadLetterQueue: undefined,
   topic: 'TOPIC_ARN',
@@ -63,7 +64,7 @@ export const functionSpecs = {
     entry: 'functions/list-jobs.ts',
     ...apiFunction,
     // The owner index holds keys only: a page's items come from one BatchGetItem.
-    uses: { table: ['dynamodb:BatchGetItem'], tableIndexes: ['dynamodb:Query'] },
+    uses: { table: ['dynamodb:BatchGetItem'], ownerIndex: ['dynamodb:Query'] },
   },
   'cancel-job': {
     entry: 'functions/cancel-job.ts',
@@ -94,7 +95,7 @@ export const functionSpecs = {
     entry: 'functions/reconcile-jobs.ts',
     timeoutSeconds: reconciler.timeoutSeconds,
     memoryMb: reconciler.memoryMb,
-    uses: { table: ['dynamodb:UpdateItem'], tableIndexes: ['dynamodb:Query'], queue: ['sqs:SendMessage'] },
+    uses: { table: ['dynamodb:UpdateItem'], sweepIndex: ['dynamodb:Query'], queue: ['sqs:SendMessage'] },
     trigger: 'schedule',
   },
   'deliver-webhooks': {

@@ -164,7 +164,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     // uses), the standard AWS ones, and the endpoints of the emulators.
     const bound: Record<ResourceKind, string> = {
       table: resources.tableName,
-      tableIndexes: resources.tableName,
+      ownerIndex: resources.tableName,
+      sweepIndex: resources.tableName,
       queue: resources.queueUrl,
       deadLetterQueue: resources.deadLetterQueueUrl,
       topic: resources.topicArn,

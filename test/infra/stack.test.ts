@@ -122,7 +122,7 @@ const EXPECTED_GRANTS: Readonly<Record<FunctionName, Grants>> = {
   'submit-job': { ...RUNTIME_GRANTS, table: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], queue: ['sqs:SendMessage'] },
   'get-job': { ...RUNTIME_GRANTS, table: ['dynamodb:GetItem'] },
   'get-openapi': { ...RUNTIME_GRANTS },
-  'list-jobs': { ...RUNTIME_GRANTS, table: ['dynamodb:BatchGetItem'], tableIndexes: ['dynamodb:Query'] },
+  'list-jobs': { ...RUNTIME_GRANTS, table: ['dynamodb:BatchGetItem'], ownerIndex: ['dynamodb:Query'] },
   'cancel-job': { ...RUNTIME_GRANTS, table: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], queue: ['sqs:SendMessage'] },
   'route-fallback': { ...RUNTIME_GRANTS },
   'process-jobs': {
@@ -142,7 +142,7 @@ const EXPECTED_GRANTS: Readonly<Record<FunctionName, Grants>> = {
   'reconcile-jobs': {
     ...RUNTIME_GRANTS,
     table: ['dynamodb:UpdateItem'],
-    tableIndexes: ['dynamodb:Query'],
+    sweepIndex: ['dynamodb:Query'],
     queue: ['sqs:SendMessage'],
   },
   'deliver-webhooks': {
@@ -200,8 +200,9 @@ function environmentOf(name: FunctionName): Record<string, unknown> {
 function arnsOf(kind: GrantTarget, name: FunctionName): unknown[] {
   const arns: Record<GrantTarget, string[]> = {
     table: [jobs.table.tableArn],
-    // Each index by name: no index/* wildcard.
-    tableIndexes: [`${jobs.table.tableArn}/index/${config.names.ownerIndex}`, `${jobs.table.tableArn}/index/${config.names.sweepIndex}`],
+    // Each index by name, and only the one the function reads: no index/* wildcard.
+    ownerIndex: [`${jobs.table.tableArn}/index/${config.names.ownerIndex}`],
+    sweepIndex: [`${jobs.table.tableArn}/index/${config.names.sweepIndex}`],
     queue: [jobs.queue.queueArn],
     deadLetterQueue: [jobs.deadLetterQueue.queueArn],
     topic: [jobs.topic.topicArn],
