@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { deflateRawSync } from 'node:zlib';
 import { build } from 'esbuild';
-import { bundlingOptions } from '../infra/bundling.ts';
+import { lambdaEsbuildOptions } from '../infra/local/build.ts';
 import { localRegion } from '../infra/config.ts';
 import { type FunctionName, type FunctionSpec, functionNames, functionSpecs } from '../infra/functions.ts';
 import { projectRoot } from '../infra/local/build.ts';
@@ -102,18 +102,9 @@ export function floorSource(spec: FunctionSpec): string {
 async function bundle(input: { entry: string } | { source: string }, outfile: string, external: boolean): Promise<void> {
   await build({
     ...('entry' in input ? { entryPoints: [path.join(projectRoot, input.entry)] } : { stdin: { contents: input.source, resolveDir: projectRoot, loader: 'ts' } }),
+    ...lambdaEsbuildOptions,
     outfile,
-    bundle: true,
-    platform: 'node',
-    format: bundlingOptions.format,
-    target: bundlingOptions.target,
-    minify: bundlingOptions.minify,
-    sourcemap: bundlingOptions.sourceMap,
-    mainFields: [...bundlingOptions.mainFields],
-    banner: { js: bundlingOptions.banner },
     external: external ? ['@aws-sdk/*'] : [],
-    logLevel: 'silent',
-    absWorkingDir: projectRoot,
   });
 }
 

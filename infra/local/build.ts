@@ -7,13 +7,27 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, version as esbuildVersion } from 'esbuild';
+import { type BuildOptions, build, version as esbuildVersion } from 'esbuild';
 import { bundlingOptions } from '../bundling.ts';
 import { type FunctionName, functionNames, functionSpecs } from '../functions.ts';
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 const cacheRoot = path.join(projectRoot, 'node_modules', '.cache', 'async-jobs');
+
+/** The stack's bundling settings as esbuild options, for every build outside CDK (here, and the bench). */
+export const lambdaEsbuildOptions = {
+  bundle: true,
+  platform: 'node',
+  format: bundlingOptions.format,
+  target: bundlingOptions.target,
+  minify: bundlingOptions.minify,
+  sourcemap: bundlingOptions.sourceMap,
+  mainFields: [...bundlingOptions.mainFields],
+  banner: { js: bundlingOptions.banner },
+  logLevel: 'silent',
+  absWorkingDir: projectRoot,
+} satisfies BuildOptions;
 
 /** Where the bundles are. */
 export interface Bundles {
@@ -65,21 +79,7 @@ export async function buildBundles(): Promise<Bundles> {
   const staging = path.join(cacheRoot, `staging-${key}-${randomBytes(4).toString('hex')}`);
   const entryPoints: Record<string, string> = { 'lambda-host': path.join(projectRoot, 'infra/local/lambda-host.ts') };
   for (const name of functionNames) entryPoints[`${name}/index`] = path.join(projectRoot, functionSpecs[name].entry);
-  await build({
-    entryPoints,
-    outdir: staging,
-    outExtension: { '.js': '.mjs' },
-    bundle: true,
-    platform: 'node',
-    format: bundlingOptions.format,
-    target: bundlingOptions.target,
-    minify: bundlingOptions.minify,
-    sourcemap: bundlingOptions.sourceMap,
-    mainFields: [...bundlingOptions.mainFields],
-    banner: { js: bundlingOptions.banner },
-    logLevel: 'silent',
-    absWorkingDir: projectRoot,
-  });
+  await build({ ...lambdaEsbuildOptions, entryPoints, outdir: staging, outExtension: { '.js': '.mjs' } });
   await writeFile(path.join(staging, 'complete'), key);
   try {
     await rename(staging, dir);

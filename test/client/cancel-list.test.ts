@@ -3,33 +3,18 @@
  * on `DELETE /jobs/{id}`, `GET /jobs` and `Idempotency-Key` on the server.
  */
 import { setTimeout } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalRuntime, startLocalRuntime } from '../../infra/local/runtime.ts';
+import { describe, expect, it } from 'vitest';
 import { ExitCode } from '../../client/cli.ts';
-import { ApiError, AsyncJobsClient, JobCancelledError, type Job } from '../../client/index.ts';
-import { checkingFetch, localDocument, ResponseChecker } from '../support/openapi-check.ts';
+import { ApiError, JobCancelledError, type Job } from '../../client/index.ts';
 import { runBin } from './cli-process.ts';
+import { useLocalRuntime } from './runtime-fixture.ts';
 
-let runtime: LocalRuntime;
-let client: AsyncJobsClient;
-const checked = checkingFetch(new ResponseChecker(localDocument()));
-
-beforeAll(async () => {
-  runtime = await startLocalRuntime({ port: 0, onError: (error) => console.error('[local runtime]', error) });
-  client = new AsyncJobsClient({ baseUrl: runtime.url, fetch: checked.fetch });
-}, 90_000);
-afterAll(async () => {
-  await runtime?.stop();
-});
-// Every answer the client got in a test must be one the OpenAPI document describes.
-afterEach(() => {
-  expect(checked.takeViolations().violations).toEqual([]);
-});
+const fixture = useLocalRuntime();
 
 /** Resolves once the job is RUNNING. */
 async function untilRunning(id: string): Promise<void> {
   for (let tries = 0; tries < 100; tries += 1) {
-    if ((await client.get(id)).status === 'RUNNING') return;
+    if ((await fixture.client.get(id)).status === 'RUNNING') return;
     await setTimeout(100);
   }
   throw new Error(`job ${id} did not start`);
@@ -38,10 +23,10 @@ async function untilRunning(id: string): Promise<void> {
 describe('cancel()', () => {
   it('cancels a QUEUED job at once, and wait() then throws JobCancelledError', async () => {
     // Prepare: a delayed job stays QUEUED long enough to be cancelled.
-    const accepted = await client.submit({ type: 'echo', input: 1, delaySeconds: 60 });
+    const accepted = await fixture.client.submit({ type: 'echo', input: 1, delaySeconds: 60 });
     // Act
-    const cancelled = await client.cancel(accepted.id);
-    const waited = await client.wait(accepted.id, { timeoutMs: 5000 }).catch((caught: unknown) => caught);
+    const cancelled = await fixture.client.cancel(accepted.id);
+    const waited = await fixture.client.wait(accepted.id, { timeoutMs: 5000 }).catch((caught: unknown) => caught);
     // Assess
     expect(cancelled).toMatchObject({ id: accepted.id, status: 'CANCELLED', done: true });
     expect(waited).toBeInstanceOf(JobCancelledError);
@@ -50,11 +35,11 @@ describe('cancel()', () => {
 
   it('stops a RUNNING job, which wait() then reports as JobCancelledError', async () => {
     // Prepare
-    const accepted = await client.submit({ type: 'sleep', input: { seconds: 30 } });
+    const accepted = await fixture.client.submit({ type: 'sleep', input: { seconds: 30 } });
     await untilRunning(accepted.id);
     // Act
-    const stopping = await client.cancel(accepted.id);
-    const waited = await client.wait(accepted.id, { timeoutMs: 15_000 }).catch((caught: unknown) => caught);
+    const stopping = await fixture.client.cancel(accepted.id);
+    const waited = await fixture.client.wait(accepted.id, { timeoutMs: 15_000 }).catch((caught: unknown) => caught);
     // Assess
     expect(stopping.id).toBe(accepted.id);
     expect(waited).toBeInstanceOf(JobCancelledError);
@@ -62,9 +47,9 @@ describe('cancel()', () => {
 
   it('answers a finished job with ApiError 409', async () => {
     // Prepare
-    const done = await client.submitAndWait({ type: 'echo', input: 2 }, { timeoutMs: 15_000 });
+    const done = await fixture.client.submitAndWait({ type: 'echo', input: 2 }, { timeoutMs: 15_000 });
     // Act
-    const error = await client.cancel(done.id).catch((caught: unknown) => caught);
+    const error = await fixture.client.cancel(done.id).catch((caught: unknown) => caught);
     // Assess
     expect(error).toBeInstanceOf(ApiError);
     expect(error).toMatchObject({ status: 409, problem: { status: 409 } });
@@ -75,10 +60,10 @@ describe('list()', () => {
   it('pages through the caller’s jobs newest first, filtered by status, following nextCursor', async () => {
     // Prepare: five delayed jobs stay QUEUED.
     const submitted: Job[] = [];
-    for (let n = 0; n < 5; n += 1) submitted.push(await client.submit({ type: 'echo', input: n, delaySeconds: 120 }));
+    for (let n = 0; n < 5; n += 1) submitted.push(await fixture.client.submit({ type: 'echo', input: n, delaySeconds: 120 }));
     // Act
     const pages: string[][] = [];
-    for await (const page of client.list({ status: 'QUEUED', limit: 2 })) pages.push(page.jobs.map((job) => job.id));
+    for await (const page of fixture.client.list({ status: 'QUEUED', limit: 2 })) pages.push(page.jobs.map((job) => job.id));
     // Assess
     expect(pages.length).toBeGreaterThanOrEqual(3);
     expect(pages.every((page) => page.length <= 2)).toBe(true);
@@ -93,9 +78,9 @@ describe('submit() with an Idempotency-Key', () => {
     // Prepare
     const key = `test-${Date.now()}`;
     // Act
-    const first = await client.submit({ type: 'echo', input: { n: 1 } }, { idempotencyKey: key });
-    const replay = await client.submit({ type: 'echo', input: { n: 1 } }, { idempotencyKey: key });
-    const conflict = await client.submit({ type: 'echo', input: { n: 2 } }, { idempotencyKey: key }).catch((caught: unknown) => caught);
+    const first = await fixture.client.submit({ type: 'echo', input: { n: 1 } }, { idempotencyKey: key });
+    const replay = await fixture.client.submit({ type: 'echo', input: { n: 1 } }, { idempotencyKey: key });
+    const conflict = await fixture.client.submit({ type: 'echo', input: { n: 2 } }, { idempotencyKey: key }).catch((caught: unknown) => caught);
     // Assess
     expect(replay.id).toBe(first.id);
     expect(conflict).toBeInstanceOf(ApiError);
@@ -106,10 +91,10 @@ describe('submit() with an Idempotency-Key', () => {
 describe('the async-jobs CLI', () => {
   it('cancel exits 0 and prints the CANCELLED job; list prints it as JSON', async () => {
     // Prepare
-    const accepted = await client.submit({ type: 'echo', input: 3, delaySeconds: 60 });
+    const accepted = await fixture.client.submit({ type: 'echo', input: 3, delaySeconds: 60 });
     // Act
-    const cancel = await runBin(['cancel', accepted.id], { ASYNC_JOBS_URL: runtime.url });
-    const list = await runBin(['list', '--status', 'CANCELLED', '--limit', '50'], { ASYNC_JOBS_URL: runtime.url });
+    const cancel = await runBin(['cancel', accepted.id], { ASYNC_JOBS_URL: fixture.runtime.url });
+    const list = await runBin(['list', '--status', 'CANCELLED', '--limit', '50'], { ASYNC_JOBS_URL: fixture.runtime.url });
     // Assess
     expect(cancel.code).toBe(ExitCode.ok);
     expect(JSON.parse(cancel.stdout)).toMatchObject({ id: accepted.id, status: 'CANCELLED' });

@@ -7,31 +7,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalRuntime, startLocalRuntime } from '../../infra/local/runtime.ts';
+import { describe, expect, it } from 'vitest';
 import { type CliStream, ExitCode, runCli } from '../../client/cli.ts';
-import { ApiError, AsyncJobsClient, JobFailedError, type Progress, WaitTimeoutError } from '../../client/index.ts';
-import { checkingFetch, localDocument, ResponseChecker } from '../support/openapi-check.ts';
+import { ApiError, JobFailedError, type Progress, WaitTimeoutError } from '../../client/index.ts';
 import { runBin } from './cli-process.ts';
+import { useLocalRuntime } from './runtime-fixture.ts';
 
 const UNKNOWN_ID = 'job_AAAAAAAAAAAAAAAAAAAAAA';
 
-let runtime: LocalRuntime;
-let client: AsyncJobsClient;
-const checked = checkingFetch(new ResponseChecker(localDocument()));
-
-beforeAll(async () => {
-  // Errors of instances stopped mid-job at the end are expected; a failing test shows them.
-  runtime = await startLocalRuntime({ port: 0, onError: (error) => console.error('[local runtime]', error) });
-  client = new AsyncJobsClient({ baseUrl: runtime.url, fetch: checked.fetch });
-}, 90_000);
-afterAll(async () => {
-  await runtime?.stop();
-});
-// Every answer the client got in a test must be one the OpenAPI document describes.
-afterEach(() => {
-  expect(checked.takeViolations().violations).toEqual([]);
-});
+const fixture = useLocalRuntime();
 
 /** A port nothing listens on. */
 async function closedPort(): Promise<number> {
@@ -45,17 +29,17 @@ async function closedPort(): Promise<number> {
 describe('AsyncJobsClient on the local runtime', () => {
   it('submitAndWait returns an echo job SUCCEEDED with its input as the result', async () => {
     // Act
-    const job = await client.submitAndWait({ type: 'echo', input: { order: 4711, items: ['a', 'b'] } }, { timeoutMs: 20_000 });
+    const job = await fixture.client.submitAndWait({ type: 'echo', input: { order: 4711, items: ['a', 'b'] } }, { timeoutMs: 20_000 });
     // Assess
     expect(job).toMatchObject({ type: 'echo', status: 'SUCCEEDED', done: true, result: { order: 4711, items: ['a', 'b'] } });
   });
 
   it('wait on a sleep job calls onProgress as it advances and returns it SUCCEEDED', async () => {
     // Prepare
-    const accepted = await client.submit({ type: 'sleep', input: { seconds: 3 } });
+    const accepted = await fixture.client.submit({ type: 'sleep', input: { seconds: 3 } });
     const seen: Progress[] = [];
     // Act
-    const job = await client.wait(accepted.id, { timeoutMs: 20_000, onProgress: (progress) => seen.push(progress) });
+    const job = await fixture.client.wait(accepted.id, { timeoutMs: 20_000, onProgress: (progress) => seen.push(progress) });
     // Assess
     expect(accepted).toMatchObject({ status: 'QUEUED', done: false });
     expect(job).toMatchObject({ id: accepted.id, status: 'SUCCEEDED', result: { sleptSeconds: 3 } });
@@ -68,7 +52,7 @@ describe('AsyncJobsClient on the local runtime', () => {
 
   it('a fail job throws JobFailedError carrying the job and its problem', async () => {
     // Act
-    const error = await client.submitAndWait({ type: 'fail', input: { message: 'no such customer' } }, { timeoutMs: 20_000 }).catch((caught: unknown) => caught);
+    const error = await fixture.client.submitAndWait({ type: 'fail', input: { message: 'no such customer' } }, { timeoutMs: 20_000 }).catch((caught: unknown) => caught);
     // Assess
     expect(error).toBeInstanceOf(JobFailedError);
     expect(error).toMatchObject({
@@ -79,7 +63,7 @@ describe('AsyncJobsClient on the local runtime', () => {
 
   it('get of an unknown id throws ApiError 404 with the problem', async () => {
     // Act
-    const error = await client.get(UNKNOWN_ID).catch((caught: unknown) => caught);
+    const error = await fixture.client.get(UNKNOWN_ID).catch((caught: unknown) => caught);
     // Assess
     expect(error).toBeInstanceOf(ApiError);
     expect(error).toMatchObject({ status: 404, problem: { type: '/problems/not-found', title: 'Job not found', status: 404 } });
@@ -87,10 +71,10 @@ describe('AsyncJobsClient on the local runtime', () => {
 
   it('wait with a deadline shorter than the job throws WaitTimeoutError with the job as last seen', async () => {
     // Prepare
-    const accepted = await client.submit({ type: 'sleep', input: { seconds: 10 } });
+    const accepted = await fixture.client.submit({ type: 'sleep', input: { seconds: 10 } });
     const started = Date.now();
     // Act
-    const error = await client.wait(accepted.id, { timeoutMs: 1500 }).catch((caught: unknown) => caught);
+    const error = await fixture.client.wait(accepted.id, { timeoutMs: 1500 }).catch((caught: unknown) => caught);
     // Assess
     expect(Date.now() - started).toBeLessThan(3000);
     expect(error).toBeInstanceOf(WaitTimeoutError);
@@ -101,7 +85,7 @@ describe('AsyncJobsClient on the local runtime', () => {
 describe('the async-jobs CLI on the local runtime', () => {
   it('submit --wait of an echo job exits 0 and prints only the final job as one JSON line', async () => {
     // Act
-    const run = await runBin(['submit', '--type', 'echo', '--input', '{"hello":"world"}', '--wait', '--timeout', '20'], { ASYNC_JOBS_URL: runtime.url });
+    const run = await runBin(['submit', '--type', 'echo', '--input', '{"hello":"world"}', '--wait', '--timeout', '20'], { ASYNC_JOBS_URL: fixture.runtime.url });
     // Assess
     expect(run.code).toBe(ExitCode.ok);
     expect(run.stderr).toBe('');
@@ -116,7 +100,7 @@ describe('the async-jobs CLI on the local runtime', () => {
     await writeFile(file, JSON.stringify({ message: 'card declined' }));
     try {
       // Act
-      const run = await runBin(['submit', '--type', 'fail', '--input', `@${file}`, '--wait'], { ASYNC_JOBS_URL: runtime.url });
+      const run = await runBin(['submit', '--type', 'fail', '--input', `@${file}`, '--wait'], { ASYNC_JOBS_URL: fixture.runtime.url });
       // Assess
       expect(run.code).toBe(ExitCode.jobFailed);
       expect(JSON.parse(run.stdout)).toMatchObject({ status: 'FAILED', error: { detail: 'card declined' } });
@@ -128,7 +112,7 @@ describe('the async-jobs CLI on the local runtime', () => {
 
   it('a usage error exits 2 without calling the API', async () => {
     // Act
-    const run = await runBin(['submit', '--input', '{}'], { ASYNC_JOBS_URL: runtime.url });
+    const run = await runBin(['submit', '--input', '{}'], { ASYNC_JOBS_URL: fixture.runtime.url });
     // Assess
     expect(run.code).toBe(ExitCode.usage);
     expect(run.stderr).toContain('submit needs --type');
@@ -137,9 +121,9 @@ describe('the async-jobs CLI on the local runtime', () => {
 
   it('wait --timeout exits 3 and prints the job as last seen', async () => {
     // Prepare
-    const accepted = await client.submit({ type: 'sleep', input: { seconds: 10 } });
+    const accepted = await fixture.client.submit({ type: 'sleep', input: { seconds: 10 } });
     // Act
-    const run = await runBin(['wait', accepted.id, '--timeout', '1'], { ASYNC_JOBS_URL: runtime.url });
+    const run = await runBin(['wait', accepted.id, '--timeout', '1'], { ASYNC_JOBS_URL: fixture.runtime.url });
     // Assess
     expect(run.code).toBe(ExitCode.timedOut);
     expect(JSON.parse(run.stdout)).toMatchObject({ id: accepted.id, done: false });
@@ -148,7 +132,7 @@ describe('the async-jobs CLI on the local runtime', () => {
 
   it('get of an unknown id exits 4 with the problem on stderr', async () => {
     // Act
-    const run = await runBin(['get', UNKNOWN_ID], { ASYNC_JOBS_URL: runtime.url });
+    const run = await runBin(['get', UNKNOWN_ID], { ASYNC_JOBS_URL: fixture.runtime.url });
     // Assess
     expect(run.code).toBe(ExitCode.apiError);
     expect(run.stdout).toBe('');
@@ -159,7 +143,7 @@ describe('the async-jobs CLI on the local runtime', () => {
     // Prepare
     const port = await closedPort();
     // Act
-    const run = await runBin(['get', UNKNOWN_ID, '--endpoint', `http://127.0.0.1:${port}`], { ASYNC_JOBS_URL: runtime.url });
+    const run = await runBin(['get', UNKNOWN_ID, '--endpoint', `http://127.0.0.1:${port}`], { ASYNC_JOBS_URL: fixture.runtime.url });
     // Assess
     expect(run.code).toBe(ExitCode.apiError);
     expect(JSON.parse(run.stderr).error).toContain('ECONNREFUSED');
@@ -167,12 +151,12 @@ describe('the async-jobs CLI on the local runtime', () => {
 
   it('wait on a terminal draws the live progress line and ends with the indented job', async () => {
     // Prepare
-    const accepted = await client.submit({ type: 'sleep', input: { seconds: 3 } });
+    const accepted = await fixture.client.submit({ type: 'sleep', input: { seconds: 3 } });
     const out: string[] = [];
     const err: string[] = [];
     const terminal = (chunks: string[]): CliStream => ({ isTTY: true, columns: 120, write: (chunk: string) => chunks.push(chunk) });
     // Act
-    const code = await runCli(['wait', accepted.id, '--timeout', '20'], { stdout: terminal(out), stderr: terminal(err), env: { ASYNC_JOBS_URL: runtime.url }, fetch: checked.fetch });
+    const code = await runCli(['wait', accepted.id, '--timeout', '20'], { stdout: terminal(out), stderr: terminal(err), env: { ASYNC_JOBS_URL: fixture.runtime.url }, fetch: fixture.checked.fetch });
     // Assess
     expect(code).toBe(ExitCode.ok);
     const lines = err.join('').split('\r\x1b[2K').filter(Boolean);
