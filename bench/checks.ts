@@ -45,7 +45,7 @@ export function budgetChecks(run: CountedRun, jobsQueue: string): Check[] {
   const writes = dynamodbWrites(counts);
   const publishes = total(counts, /^sns:Publish$/);
   return [
-    { name: 'every job SUCCEEDED, its publish recorded', expected: String(jobs), actual: String(run.completed), ok: run.completed === jobs },
+    { name: 'every job SUCCEEDED, with the event its record names', expected: String(jobs), actual: String(run.completed), ok: run.completed === jobs },
     { name: 'one distinct event per job', expected: String(jobs), actual: String(run.distinctEvents), ok: run.distinctEvents === jobs },
     { name: 'submit: PutItem per job', expected: '1', actual: perJob(puts), ok: puts === jobs },
     {

@@ -20,7 +20,7 @@ export interface EndToEndPlan {
 /** One run, of the runtime or of the floor. */
 export interface FlowResult {
   readonly jobs: number;
-  /** Jobs whose record is SUCCEEDED with the publish recorded, and whose event a subscriber received. */
+  /** Jobs whose record is SUCCEEDED and whose event, the one the record names, a subscriber received. */
   readonly completed: number;
   readonly distinctEvents: number;
   readonly elapsedMs: number;
@@ -43,8 +43,6 @@ export interface RuntimeFlowResult extends FlowResult {
   /** Billed consumer time (each invocation rounded up to the millisecond), ms. */
   readonly invocationMsTotal: number;
   readonly emptyReceives: number;
-  /** Per job, median of `publishedAt - startedAt` (an upper bound of its share of an invocation). */
-  readonly workMsMedian: number;
   /** Bytes the functions logged, per job. */
   readonly logBytesPerJob: number;
 }
@@ -72,7 +70,7 @@ async function collect(
       end = Math.max(end, event.receivedAt);
       toEvent.push(event.receivedAt - (submittedAt.get(id) ?? Number.NaN));
     }
-    if (event?.type === 'job.succeeded' && item?.status?.S === 'SUCCEEDED' && item.publishedAt?.S) completed++;
+    if (event?.type === 'job.succeeded' && item?.status?.S === 'SUCCEEDED' && event.eventId === item.eventId?.S) completed++;
     toFinal.push(millis(item, 'finishedAt') - millis(item, 'createdAt'));
   }
   const elapsedMs = end - start;
@@ -109,9 +107,8 @@ export async function runThroughRuntime(ctx: BenchContext, plan: EndToEndPlan, o
   await ctx.settle(plan.timeoutMs);
   const requests = [...ctx.log.requests()];
   const logBytes = output?.bytes ?? 0;
-  const { flow, items } = await collect(ctx, ids, submittedAt, start);
+  const { flow } = await collect(ctx, ids, submittedAt, start);
   const { batches, emptyReceives } = observedBatches(requests, names.queue);
-  const work = ids.map((id) => millis(items.get(id), 'publishedAt') - millis(items.get(id), 'startedAt')).filter(Number.isFinite);
   return {
     ...flow,
     counts: countOperations(requests),
@@ -121,7 +118,6 @@ export async function runThroughRuntime(ctx: BenchContext, plan: EndToEndPlan, o
     invocationMsMedian: median(batches.map((batch) => batch.invocationMs)),
     invocationMsTotal: batches.reduce((sum, batch) => sum + Math.ceil(batch.invocationMs), 0),
     emptyReceives,
-    workMsMedian: median(work),
     logBytesPerJob: logBytes / plan.jobs,
   };
 }
@@ -170,7 +166,6 @@ export interface CountedRuns {
   readonly invocationMsMedian: number;
   readonly meanBatchSize: number;
   readonly emptyReceives: number;
-  readonly workMsMedian: number;
   readonly logBytesPerJob: number;
 }
 
@@ -209,7 +204,6 @@ export function countedRuns(runs: readonly RuntimeFlowResult[]): CountedRuns {
     invocationMsMedian: median(runs.map((run) => run.invocationMsMedian)),
     meanBatchSize: sum((run) => run.meanBatchSize * run.invocations) / Math.max(1, invocations),
     emptyReceives: sum((run) => run.emptyReceives),
-    workMsMedian: median(runs.map((run) => run.workMsMedian)),
     logBytesPerJob: sum((run) => run.logBytesPerJob * run.jobs) / Math.max(1, jobs),
   };
 }

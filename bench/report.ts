@@ -152,8 +152,8 @@ export function renderMarkdown(results: BenchResults): string {
     out.push('');
     out.push(
       'Floor: the handler\'s PutItem + SendMessage, and a consumer with as many receive loops as the local event source mapping ' +
-        'that runs each batch\'s jobs concurrently with the budget\'s calls (start UpdateItem, finish UpdateItem, Publish, ' +
-        'publish-recorded UpdateItem) and deletes the batch. Submit → final is `finishedAt - createdAt` of the records.',
+        'that runs each batch\'s jobs concurrently with the worker\'s calls (start UpdateItem, finish UpdateItem, Publish) ' +
+        'and deletes the batch. Submit → final is `finishedAt - createdAt` of the records.',
     );
     out.push('');
     out.push(

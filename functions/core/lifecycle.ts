@@ -59,12 +59,24 @@ export function completionEvent(job: JobRecord): JobEvent {
 }
 
 /**
- * Publishes the end of a job, then records that it did. Publishing again after a failure between
- * the two sends the same event id, so subscribers can drop the duplicate.
+ * True when another message may still come for an ended job, so its publish must be written down
+ * to keep that message from announcing it again: a job in the reconciler's sweep (a failure path
+ * put it there), and a job cancelled while QUEUED (its own message is still on the queue).
+ */
+export function publishNeedsRecord(job: JobRecord): boolean {
+  return job.sweepAt !== undefined || (job.status === 'CANCELLED' && job.startedAt === undefined);
+}
+
+/**
+ * Publishes the end of a job. Whoever announces holds a message for the job (a jobs-queue or
+ * dead-letter message) and deletes it only once this returns, so on the happy path the deleted
+ * message is the record that the event went out and no write follows the publish. Where another
+ * message may follow (`publishNeedsRecord`), the publish is recorded. Publishing again, after a
+ * failure or a duplicate delivery, sends the same event id, so subscribers can drop the duplicate.
  */
 export async function announce(store: JobStore, publisher: EventPublisher, job: JobRecord, now: () => Date): Promise<void> {
   if (!isFinal(job.status) || job.publishedAt) return;
   const event = completionEvent(job);
   await publisher.publish(event);
-  await store.markPublished(job.id, event.id, now().toISOString());
+  if (publishNeedsRecord(job)) await store.markPublished(job.id, event.id, now().toISOString());
 }

@@ -49,7 +49,7 @@ export interface JobStore {
   requestCancel(id: string, at: string): Promise<boolean>;
   /** True when the owner asked the job to stop. */
   isCancelRequested(id: string): Promise<boolean>;
-  /** Records that the completion event `eventId` was accepted by the topic; the job leaves the sweep. */
+  /** Records that the completion event `eventId` was accepted by the topic; the job leaves the sweep (failure paths only). */
   markPublished(id: string, eventId: string, at: string): Promise<void>;
   /** Removes a record that never became visible to work (its message could not be sent). */
   discard(id: string, status: JobStatus): Promise<void>;

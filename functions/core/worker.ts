@@ -1,7 +1,7 @@
 /**
  * Running one job from its queue message: start it, run its processor, record how it ended, and
  * announce the end. Each step is a conditional write, so a redelivered message never runs a job
- * twice nor finishes it twice, and an ended job whose event was not yet published gets it
+ * twice nor finishes it twice, and an ended job whose event may not have been published gets it
  * published (with the same event id) by whichever delivery comes next.
  */
 import { isFinal, type JobRecord, makeProgress, type Progress } from './job.ts';

@@ -53,7 +53,7 @@ describe('budget checks', () => {
     const failed = budgetChecks(run(10, WITHIN_BUDGET, 9), QUEUE).filter((check) => !check.ok);
 
     // Assess
-    expect(failed.map((check) => check.name)).toEqual(['every job SUCCEEDED, its publish recorded', 'one distinct event per job']);
+    expect(failed.map((check) => check.name)).toEqual(['every job SUCCEEDED, with the event its record names', 'one distinct event per job']);
   });
 });
 

@@ -114,17 +114,20 @@ export function defineHandlerSuite(engine: DynamoEngine): void {
       expect(events.map((event) => [event.type, event.data.id])).toEqual([['job.failed', id]]);
     });
 
-    it('never runs a job twice nor announces it twice when its message is delivered again', async () => {
+    it('never runs nor finishes a job twice when its message is delivered again, and announces only the same event', async () => {
       // Prepare
       const { id, messages } = await submitAndProcess({ type: 'echo', input: 1 });
       const first = (await backends.drain(eventsQueue, 2)).map((body) => JSON.parse(body));
+      const before = json(await get(getEvent(id)));
       // Act
       const again = await processJobs(sqsEvent(messages), lambdaContext());
-      // Assess
+      // Assess: at least once, with the event id the record fixed, so subscribers drop the copy
       expect(again.batchItemFailures).toEqual([]);
-      expect(json(await get(getEvent(id)))).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
+      expect(json(await get(getEvent(id)))).toEqual(before);
+      expect(before).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
       expect(first).toHaveLength(1);
-      expect(await backends.drain(eventsQueue, 1)).toEqual([]);
+      const repeated = (await backends.drain(eventsQueue, 2)).map((body) => JSON.parse(body));
+      expect(repeated).toEqual(first);
     });
 
     it('shows progress while a job runs and answers 202 until it ends', async () => {

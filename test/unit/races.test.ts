@@ -123,6 +123,22 @@ describe('cancel versus start', () => {
     expect(topic.events.map((event) => event.type)).toEqual(['job.cancelled']);
   });
 
+  it('cancelled while QUEUED: its own message and the announcement publish one event between them, once', async () => {
+    // Prepare
+    const { store, topic, queue, job, deliver, cancel, runs } = setup(async () => 'never');
+    await store.create(job, new Date());
+    const answer = await cancel();
+    // Act: the announcement cancel enqueued, then the job's own message
+    expect(queue.sent).toEqual([{ jobId: job.id, type: 'test' }]);
+    const outcomes = [await deliver(), await deliver()];
+    // Assess
+    expect(answer.outcome).toBe('cancelled');
+    expect(outcomes).toEqual(['done', 'done']);
+    expect(runs()).toBe(0);
+    expect(topic.events.map((event) => event.type)).toEqual(['job.cancelled']);
+    await assertOneEnding(store, topic, job, 'CANCELLED');
+  });
+
   it('start first: cancel finds it RUNNING, asks it to stop (202), and the processor’s signal ends it CANCELLED', async () => {
     // Prepare
     const setupResult = setup(

@@ -179,14 +179,13 @@ describe('handleJobMessage', () => {
       startedAt: NOW.toISOString(),
       finishedAt: NOW.toISOString(),
       expiresAt: EXPIRES_AT,
-      publishedAt: NOW.toISOString(),
     });
     expect(finished.eventId).toMatch(/^evt_[A-Za-z0-9_-]{22}$/);
-    for (const internal of ['error', 'runDeadline', 'sweepAt', 'sweepShard']) expect(finished).not.toHaveProperty(internal);
-    expect(store.writes).toEqual(['QUEUED->RUNNING', 'RUNNING->SUCCEEDED', 'published']);
-    const { publishedAt: _, ...announced } = finished;
+    for (const internal of ['error', 'runDeadline', 'sweepAt', 'sweepShard', 'publishedAt']) expect(finished).not.toHaveProperty(internal);
+    // Two writes: the deleted message records the publish, so none follows it.
+    expect(store.writes).toEqual(['QUEUED->RUNNING', 'RUNNING->SUCCEEDED']);
     expect(publisher.accepted).toEqual([
-      { id: finished.eventId, type: 'job.succeeded', timestamp: NOW.toISOString(), data: toResource(announced) },
+      { id: finished.eventId, type: 'job.succeeded', timestamp: NOW.toISOString(), data: toResource(finished) },
     ]);
     expect(publisher.accepted[0]?.data).toMatchObject({ status: 'SUCCEEDED', done: true, result: { echoed: { n: 1 } } });
   });
@@ -230,7 +229,7 @@ describe('handleJobMessage', () => {
     const finished = await stored(store, job.id);
     const problem = { type: ProblemType.jobFailed, title: 'Job failed', status: 500, detail };
     expect(outcome).toBe('done');
-    expect(finished).toMatchObject({ status: 'FAILED', attempts: 1, error: problem, publishedAt: NOW.toISOString() });
+    expect(finished).toMatchObject({ status: 'FAILED', attempts: 1, error: problem });
     expect(finished).not.toHaveProperty('result');
     expect(redelivery.delays).toEqual([]);
     expect(publisher.accepted).toHaveLength(1);
@@ -501,21 +500,21 @@ describe('handleJobMessage', () => {
       // The message comes back and publishes: no reconciler entry (no index write) on this path.
       expect(afterFirst).not.toHaveProperty('sweepAt');
       expect(second).toBe('done');
-      expect(afterSecond.publishedAt).toBe(NOW.toISOString());
-      expect(afterSecond).not.toHaveProperty('sweepAt');
+      expect(afterSecond).toEqual(afterFirst);
       expect(run).toHaveBeenCalledOnce();
       expect(publisher.attempts).toHaveLength(2);
       expect(publisher.attempts[1]).toEqual(publisher.attempts[0]);
       expect(publisher.accepted.map((event) => event.id)).toEqual([afterFirst.eventId]);
     });
 
-    it('publishes nothing for a duplicate delivery of a finished, published job', async () => {
+    it('answers a duplicate delivery of a finished job with the same event, without running or finishing it again', async () => {
       // Prepare
       const run = vi.fn(async () => 'result');
       const { store, publisher, deps, invocation } = setup({ echo: run });
       const job = await seed(store, 'echo');
       const message = { jobId: job.id, type: 'echo' };
       await handleJobMessage(deps, message, invocation());
+      store.writes.length = 0;
 
       // Act
       const outcome = await handleJobMessage(deps, message, invocation());
@@ -523,7 +522,33 @@ describe('handleJobMessage', () => {
       // Assess
       expect(outcome).toBe('done');
       expect(run).toHaveBeenCalledOnce();
-      expect(publisher.attempts).toHaveLength(1);
+      // Only the claim, lost on its condition; nothing changes.
+      expect(store.writes).toEqual(['QUEUED->RUNNING (lost)']);
+      expect(publisher.accepted).toHaveLength(2);
+      expect(publisher.accepted[1]).toEqual(publisher.accepted[0]);
+    });
+
+    it('records the publish of a job in the sweep, so a later message does not announce it again', async () => {
+      // Prepare: an ended job the reconciler handed back (a failure path left it in the sweep)
+      const { store, publisher, deps, invocation } = setup({ echo: async () => 'result' });
+      const job = await seed(store, 'echo');
+      const message = { jobId: job.id, type: 'echo' };
+      await handleJobMessage(deps, message, invocation());
+      const ended = await stored(store, job.id);
+      store.jobs.set(job.id, { ...ended, sweepAt: NOW.toISOString(), sweepShard: '0' });
+      publisher.failures = 0;
+      const before = publisher.accepted.length;
+
+      // Act
+      const first = await handleJobMessage(deps, message, invocation());
+      const second = await handleJobMessage(deps, message, invocation());
+
+      // Assess
+      const after = await stored(store, job.id);
+      expect([first, second]).toEqual(['done', 'done']);
+      expect(publisher.accepted.slice(before).map((event) => event.id)).toEqual([ended.eventId]);
+      expect(after.publishedAt).toBe(NOW.toISOString());
+      expect(after).not.toHaveProperty('sweepAt');
     });
 
     it('drops a message for a job that does not exist', async () => {
@@ -704,7 +729,7 @@ describe('handleJobMessage', () => {
       await handleJobMessage(deps, { jobId: job.id, type: 'quick' }, invocation());
 
       // Assess
-      expect(store.writes).toEqual(['QUEUED->RUNNING', 'progress', 'RUNNING->SUCCEEDED', 'published']);
+      expect(store.writes).toEqual(['QUEUED->RUNNING', 'progress', 'RUNNING->SUCCEEDED']);
     });
   });
 });
