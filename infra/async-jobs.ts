@@ -22,7 +22,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundlingOptions } from './bundling.ts';
+import { bundleDefines, bundlingOptions } from './bundling.ts';
 import * as config from './config.ts';
 import { AsyncJobsMonitoring, validateAlarmEmail } from './monitoring.ts';
 import {
@@ -143,6 +143,14 @@ export interface AsyncJobsProps {
    * @default RetentionDays.ONE_MONTH
    */
   readonly logRetention?: RetentionDays;
+  /**
+   * X-Ray tracing: Lambda active tracing plus a Powertools Tracer subsegment for every AWS SDK call.
+   * `false` disables both and builds the functions without the tracing code, which makes each cold
+   * start about 35 ms and 120 KB lighter and takes the X-Ray SDK's async hooks off every invocation
+   * (`npm run bench` measures both).
+   * @default true
+   */
+  readonly tracing?: boolean;
 }
 
 /**
@@ -300,6 +308,7 @@ export class AsyncJobs extends Construct {
       WEBHOOK_RETRY_SCHEDULE: config.webhooks.retryScheduleSeconds.join(','),
     };
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
+    const tracing = props.tracing ?? true;
     const functions = {} as Record<FunctionName, NodejsFunction>;
     for (const name of functionNames) {
       const spec: FunctionSpec = functionSpecs[name];
@@ -321,8 +330,9 @@ export class AsyncJobs extends Construct {
         environment: functionEnvironment(name, environmentValues, settings),
         role,
         logGroup,
-        tracing: Tracing.ACTIVE,
+        tracing: tracing ? Tracing.ACTIVE : Tracing.DISABLED,
         bundling: {
+          define: bundleDefines({ tracing }),
           minify: bundlingOptions.minify,
           sourceMap: bundlingOptions.sourceMap,
           sourceMapMode: SourceMapMode.DEFAULT,
@@ -339,10 +349,12 @@ export class AsyncJobs extends Construct {
       }
       // Publishing to the encrypted topic needs its key too.
       if (spec.uses.topic?.includes('sns:Publish')) this.topicKey.grant(fn, 'kms:GenerateDataKey', 'kms:Decrypt');
-      Validations.of(role).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'Tracing.ACTIVE grants xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions.',
-      });
+      if (tracing) {
+        Validations.of(role).acknowledge({
+          id: 'AwsSolutions-IAM5[Resource::*]',
+          reason: 'Tracing.ACTIVE grants xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions.',
+        });
+      }
       Validations.of(fn).acknowledge({
         id: 'AwsSolutions-L1',
         reason: 'Node.js 22 is the project runtime: the bundles target node22 (infra/bundling.ts) and the tests assert it; moving to 24 is a separate change.',

@@ -12,6 +12,15 @@ export const lambdaNodeTarget = 'node22';
  */
 export const esmRequireBanner = "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);";
 
+/**
+ * Build-time constants of a bundle: `process.env.ASYNC_JOBS_TRACING` is replaced by whether the
+ * deployment traces with X-Ray, so with tracing off esbuild drops Powertools Tracer and the X-Ray SDK
+ * (functions/aws/observability.ts imports them only in the branch that survives).
+ */
+export function bundleDefines(options: { readonly tracing: boolean }): Record<string, string> {
+  return { 'process.env.ASYNC_JOBS_TRACING': JSON.stringify(String(options.tracing)) };
+}
+
 /** Bundling settings both builds apply. The AWS SDK is bundled, pinned by package-lock.json. */
 export const bundlingOptions = {
   minify: true,

@@ -16,7 +16,8 @@ export interface AsyncJobsStackProps extends StackProps {
  * The construct's props that `cdk deploy -c name=value` can set:
  * - `alarmEmail=ops@example.com` subscribes an address to the alarm topic;
  * - `auth=iam` (the default), `auth=none`, or `auth=jwt` with `jwtIssuer=https://…` and
- *   `jwtAudience=client-a,client-b` (comma-separated).
+ *   `jwtAudience=client-a,client-b` (comma-separated);
+ * - `tracing=false` turns X-Ray tracing off (it is on by default).
  */
 export function propsFromContext(scope: Construct): AsyncJobsProps {
   const context = (key: string): string | undefined => {
@@ -34,7 +35,9 @@ export function propsFromContext(scope: Construct): AsyncJobsProps {
   } else if (type !== undefined) {
     throw new Error(`context auth must be 'iam', 'jwt' or 'none'; got "${type}"`);
   }
-  return { ...(auth && { auth }), ...(alarmEmail !== undefined && { alarmEmail }) };
+  const tracing = context('tracing');
+  if (tracing !== undefined && tracing !== 'true' && tracing !== 'false') throw new Error(`context tracing must be 'true' or 'false'; got "${tracing}"`);
+  return { ...(auth && { auth }), ...(alarmEmail !== undefined && { alarmEmail }), ...(tracing !== undefined && { tracing: tracing === 'true' }) };
 }
 
 /** A thin stack: the {@link AsyncJobs} construct and the outputs a caller needs. */

@@ -1,11 +1,11 @@
 /**
  * Logs, metrics and traces with Powertools for AWS Lambda: structured JSON logs carrying the request
  * id (and the job id where there is one), CloudWatch embedded-metric-format metrics, and X-Ray
- * subsegments for every AWS SDK call. Made once per container.
+ * subsegments for every AWS SDK call (unless the deployment turned tracing off). Made once per container.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
+import type { Tracer } from '@aws-lambda-powertools/tracer';
 import type { Context } from 'aws-lambda';
 import type { MetricName, Telemetry } from '#core/telemetry';
 import { metrics as observed } from '#infra/config';
@@ -14,8 +14,14 @@ const serviceName = observed.service;
 
 export const logger = new Logger({ serviceName });
 export const metrics = new Metrics({ namespace: observed.namespace, serviceName });
-/** Off outside Lambda (it checks the execution environment), so the local runtime traces nothing. */
-export const tracer = new Tracer({ serviceName });
+/**
+ * Powertools Tracer, unless the deployment turned tracing off (the construct's `tracing` prop).
+ * `ASYNC_JOBS_TRACING` is replaced at build time (infra/bundling.ts), so a bundle built with tracing
+ * off holds no tracing code at all: no X-Ray SDK to load and no async hooks on every promise.
+ * The Tracer is off outside Lambda anyway (it checks the execution environment): locally it traces nothing.
+ */
+export const tracer: Tracer | undefined =
+  process.env.ASYNC_JOBS_TRACING === 'false' ? undefined : new (await import('@aws-lambda-powertools/tracer')).Tracer({ serviceName });
 
 /** The logging the domain asks for (message plus fields), on a Powertools logger. */
 export interface DomainLogger {
@@ -48,7 +54,7 @@ export const telemetry: Telemetry = {
 
 /** Traces the SDK calls a client makes (a no-op when tracing is off). */
 export function traced<T>(client: T): T {
-  return tracer.captureAWSv3Client(client);
+  return tracer ? tracer.captureAWSv3Client(client) : client;
 }
 
 /**
@@ -61,7 +67,7 @@ export function instrumented<E, R>(handler: (event: E, context: Context) => Prom
     logger.addContext(context);
     const requestId = requestIdOf?.(event);
     if (requestId) logger.appendKeys({ requestId });
-    tracer.annotateColdStart();
+    tracer?.annotateColdStart();
     try {
       return await handler(event, context);
     } finally {

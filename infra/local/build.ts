@@ -8,7 +8,7 @@ import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BuildOptions, build, version as esbuildVersion } from 'esbuild';
-import { bundlingOptions } from '../bundling.ts';
+import { bundleDefines, bundlingOptions } from '../bundling.ts';
 import { type FunctionName, functionNames, functionSpecs } from '../functions.ts';
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -25,6 +25,8 @@ export const lambdaEsbuildOptions = {
   sourcemap: bundlingOptions.sourceMap,
   mainFields: [...bundlingOptions.mainFields],
   banner: { js: bundlingOptions.banner },
+  // As the stack deploys by default: with tracing (which Powertools turns off outside Lambda).
+  define: bundleDefines({ tracing: true }),
   logLevel: 'silent',
   absWorkingDir: projectRoot,
 } satisfies BuildOptions;
@@ -52,7 +54,7 @@ async function inputsHash(): Promise<string> {
       (file) => path.join(projectRoot, file),
     ),
   ].sort();
-  const hash = createHash('sha256').update(esbuildVersion).update(JSON.stringify(bundlingOptions));
+  const hash = createHash('sha256').update(esbuildVersion).update(JSON.stringify(lambdaEsbuildOptions));
   for (const file of files) hash.update(file).update(await readFile(file));
   return hash.digest('hex').slice(0, 16);
 }

@@ -16,6 +16,7 @@ import { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AsyncJobs } from '#infra/async-jobs';
+import { bundleDefines } from '#infra/bundling';
 import * as config from '#infra/config';
 import {
   type FunctionName,
@@ -278,6 +279,9 @@ function sourceMapOf(name: FunctionName): SourceMap {
   return JSON.parse(readFileSync(path.join(assetDirectory(name), 'index.mjs.map'), 'utf8')) as SourceMap;
 }
 
+/** Variables esbuild replaces with constants when it bundles: never read at run time. */
+const BUILD_TIME_VARIABLES = Object.keys(bundleDefines({ tracing: true })).map((key) => key.replace(/^process\.env\./, ''));
+
 /** Variables the project code bundled into a function reads, found in the sources its source map carries. */
 function variablesReadBy(name: FunctionName): string[] {
   const map = sourceMapOf(name);
@@ -287,7 +291,7 @@ function variablesReadBy(name: FunctionName): string[] {
     const text = map.sourcesContent?.[index] ?? '';
     for (const match of text.matchAll(/requiredEnv\(\s*'([A-Z0-9_]+)'\s*\)|process\.env\.([A-Z0-9_]+)/g)) {
       const variable = match[1] ?? match[2];
-      if (variable) variables.add(variable);
+      if (variable && !BUILD_TIME_VARIABLES.includes(variable)) variables.add(variable);
     }
   });
   return [...variables].sort();
@@ -350,6 +354,9 @@ describe('functions', () => {
       expect(bundle.trimEnd().endsWith('//# sourceMappingURL=index.mjs.map'), 'links its source map').toBe(true);
       expect(bundle.startsWith("import { createRequire as __cr } from 'node:module';"), 'starts with the require banner').toBe(true);
       expect(/\bfrom\s*["']@aws-sdk\//.test(bundle), 'imports the AWS SDK at run time').toBe(false);
+      // Tracing is on by default (tracing.test.ts checks a stack with it off).
+      expect(bundle.includes('POWERTOOLS_TRACER_CAPTURE_RESPONSE'), 'Powertools Tracer').toBe(true);
+      expect(bundle.includes('AWSXRay'), 'X-Ray SDK').toBe(true);
     });
 
     it('ships a source map of its own entry point, and enables source maps at run time', () => {
