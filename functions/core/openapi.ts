@@ -5,7 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { type RouteSpec, routes } from '#infra/functions';
-import { JOB_STATUSES, type JobStatus, jobResourceSchema, problemDetailsSchema } from './job.ts';
+import { JOB_STATUSES, type JobStatus } from './job.ts';
+import { jobResourceSchema, problemDetailsSchema } from './job-schema.ts';
 import { LIST_LIMITS } from './list.ts';
 import type { JobEvent } from './ports.ts';
 import { ProblemType } from './problem.ts';

@@ -6,7 +6,8 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { HttpResult } from '#core/http';
-import { type JobRecord, type JobResource, jobResourceSchema, toResource } from '#core/job';
+import { type JobRecord, type JobResource, toResource } from '#core/job';
+import { jobResourceSchema } from '#core/job-schema';
 import { LIST_LIMITS, parseListQuery } from '#core/list';
 import { ifNoneMatchHits, openApiDocument } from '#core/openapi';
 import { ProblemError, ProblemType } from '#core/problem';
