@@ -49,10 +49,11 @@ function placeholder(name: string): string {
   return 'bench';
 }
 
-/** Runs `cdk synth` into `outdir` and reads which asset each function runs. */
-export async function synthesize(outdir: string): Promise<{ functions: SynthesizedFunction[]; synthMs: number }> {
+/** Runs `cdk synth` (with `-c key=value` for each context entry) into `outdir` and reads which asset each function runs. */
+export async function synthesize(outdir: string, context: Readonly<Record<string, string>> = {}): Promise<{ functions: SynthesizedFunction[]; synthMs: number }> {
   const started = performance.now();
-  await run('npx', ['cdk', 'synth', '-q', '-o', outdir], { cwd: projectRoot, maxBuffer: 64 * 1024 * 1024 });
+  const contextArgs = Object.entries(context).flatMap(([key, value]) => ['-c', `${key}=${value}`]);
+  await run('npx', ['cdk', 'synth', '-q', ...contextArgs, '-o', outdir], { cwd: projectRoot, maxBuffer: 64 * 1024 * 1024 });
   const synthMs = performance.now() - started;
   const manifest = JSON.parse(await readFile(path.join(outdir, 'manifest.json'), 'utf8')) as {
     artifacts?: Record<string, { type?: string; properties?: { templateFile?: string } }>;
@@ -161,9 +162,15 @@ export interface ColdStartRow {
   readonly externalFloorLoadMs: number;
   /** Median over rounds of SDK-external load ÷ bundled load (both as deployed). */
   readonly externalVsBundled: number;
+  /** The bundle of a stack synthesized with `-c tracing=false`, loaded as deployed, beside the same floor. */
+  readonly untracedSize: BundleSize;
+  readonly untracedLoadMs: number;
+  readonly untracedFloorLoadMs: number;
+  readonly untracedRatio: number;
 }
 
 export interface ColdStartResult {
+  /** Of the default stack (the tracing-off one takes about as long). */
   readonly synthMs: number;
   readonly samples: number;
   readonly node: string;
@@ -174,9 +181,10 @@ export interface ColdStartResult {
 export async function measureColdStart(samples: number, onProgress: (line: string) => void): Promise<ColdStartResult> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'async-jobs-bench-'));
   try {
-    onProgress('cold start: cdk synth');
+    onProgress('cold start: cdk synth (default, and -c tracing=false)');
     const { functions, synthMs } = await synthesize(path.join(work, 'cdk.out'));
     if (functions.length === 0) throw new Error('cdk synth produced no function of infra/functions.ts');
+    const untraced = new Map((await synthesize(path.join(work, 'cdk.out.untraced'), { tracing: 'false' })).functions.map((fn) => [fn.name, fn]));
     // External builds resolve the SDK from the project's node_modules, as from the runtime's copy.
     await symlink(path.join(projectRoot, 'node_modules'), path.join(work, 'node_modules'), 'dir');
     const baseEnv = {
@@ -187,11 +195,23 @@ export async function measureColdStart(samples: number, onProgress: (line: strin
       AWS_SECRET_ACCESS_KEY: 'bench',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
-    type Mode = 'deployed' | 'noMaps' | 'external';
+    /** What Lambda sets in every execution environment (Powertools reads some of it), for loads as deployed. */
+    const lambdaEnv = (fn: SynthesizedFunction) => ({
+      AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+      AWS_LAMBDA_FUNCTION_NAME: fn.name,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
+      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+      AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
+      AWS_XRAY_DAEMON_ADDRESS: '169.254.79.129:2000',
+      TZ: ':UTC',
+    });
+    type Mode = 'deployed' | 'noMaps' | 'external' | 'untraced';
     const floorFiles = new Map<string, { bundled: string; external: string }>();
     const plans: {
       fn: SynthesizedFunction;
       external: string;
+      untraced: string;
       floorFile: string;
       /** Each mode's function variant and its floor, sampled back to back. */
       pairs: Record<Mode, { fn: Variant; floor: Variant }>;
@@ -200,8 +220,10 @@ export async function measureColdStart(samples: number, onProgress: (line: strin
     for (const fn of functions) {
       const spec: FunctionSpec = functionSpecs[fn.name];
       const { NODE_OPTIONS: _nodeOptions, ...variables } = fn.env;
-      const deployed = { ...baseEnv, ...fn.env };
-      const noMaps = { ...baseEnv, ...variables };
+      const deployed = { ...baseEnv, ...lambdaEnv(fn), ...fn.env };
+      const noMaps = { ...baseEnv, ...lambdaEnv(fn), ...variables };
+      const untracedFn = untraced.get(fn.name);
+      if (!untracedFn) throw new Error(`cdk synth -c tracing=false produced no ${fn.name}`);
       const source = floorSource(spec);
       let floor = floorFiles.get(source);
       if (!floor) {
@@ -217,8 +239,10 @@ export async function measureColdStart(samples: number, onProgress: (line: strin
       plans.push({
         fn,
         external,
+        untraced: untracedFn.bundle,
         floorFile: floor.bundled,
         pairs: {
+          untraced: { fn: variant(untracedFn.bundle, { ...baseEnv, ...lambdaEnv(untracedFn), ...untracedFn.env }), floor: variant(floor.bundled, deployed) },
           deployed: { fn: variant(fn.bundle, deployed), floor: variant(floor.bundled, deployed) },
           noMaps: { fn: variant(fn.bundle, noMaps), floor: variant(floor.bundled, noMaps) },
           external: { fn: variant(external, deployed), floor: variant(floor.external, deployed) },
@@ -237,7 +261,7 @@ export async function measureColdStart(samples: number, onProgress: (line: strin
     }
     const pairedRatio = (a: Variant, b: Variant) => median(a.samples.map((sample, index) => sample / (b.samples[index] ?? Number.NaN)));
     const rows: ColdStartRow[] = [];
-    for (const { fn, external, floorFile, pairs: p } of plans) {
+    for (const { fn, external, untraced: untracedFile, floorFile, pairs: p } of plans) {
       rows.push({
         function: fn.name,
         memoryMb: fn.memoryMb,
@@ -253,6 +277,10 @@ export async function measureColdStart(samples: number, onProgress: (line: strin
         externalLoadMs: median(p.external.fn.samples),
         externalFloorLoadMs: median(p.external.floor.samples),
         externalVsBundled: median(p.external.fn.samples.map((sample, index) => sample / (p.deployed.fn.samples[index] ?? Number.NaN))),
+        untracedSize: await sizeOf(untracedFile),
+        untracedLoadMs: median(p.untraced.fn.samples),
+        untracedFloorLoadMs: median(p.untraced.floor.samples),
+        untracedRatio: pairedRatio(p.untraced.fn, p.untraced.floor),
       });
     }
     return { synthMs, samples, node: process.version, rows };
