@@ -1,6 +1,5 @@
 /** The job model: the stored record and the resource clients see. */
-import { type ProblemDetails, ProblemType } from './problem.ts';
-import type { Schema } from './schema.ts';
+import type { ProblemDetails } from './problem.ts';
 import type { WebhookState } from './webhooks.ts';
 
 export const JOB_STATUSES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
