@@ -35,6 +35,8 @@ export const lambdaEsbuildOptions = {
 export interface Bundles {
   readonly dir: string;
   readonly host: string;
+  /** The thread that runs the SQS event source mappings. */
+  readonly pollerHost: string;
   readonly functions: Readonly<Record<FunctionName, string>>;
 }
 
@@ -50,7 +52,7 @@ async function filesUnder(dir: string): Promise<string[]> {
 async function inputsHash(): Promise<string> {
   const files = [
     ...(await filesUnder(path.join(projectRoot, 'functions'))),
-    ...['infra/config.ts', 'infra/functions.ts', 'infra/bundling.ts', 'infra/local/lambda-host.ts', 'infra/local/localhost-dns.ts', 'package.json', 'package-lock.json'].map(
+    ...['infra/config.ts', 'infra/functions.ts', 'infra/bundling.ts', 'infra/local/lambda-host.ts', 'infra/local/localhost-dns.ts', 'infra/local/poller-host.ts', 'infra/local/sqs-poller.ts', 'package.json', 'package-lock.json'].map(
       (file) => path.join(projectRoot, file),
     ),
   ].sort();
@@ -61,7 +63,7 @@ async function inputsHash(): Promise<string> {
 
 function layout(dir: string): Bundles {
   const functions = Object.fromEntries(functionNames.map((name) => [name, path.join(dir, name, 'index.mjs')])) as Record<FunctionName, string>;
-  return { dir, host: path.join(dir, 'lambda-host.mjs'), functions };
+  return { dir, host: path.join(dir, 'lambda-host.mjs'), pollerHost: path.join(dir, 'poller-host.mjs'), functions };
 }
 
 async function exists(file: string): Promise<boolean> {
@@ -79,7 +81,10 @@ export async function buildBundles(): Promise<Bundles> {
 
   // Build beside it and rename into place, so a concurrent start never sees half a build.
   const staging = path.join(cacheRoot, `staging-${key}-${randomBytes(4).toString('hex')}`);
-  const entryPoints: Record<string, string> = { 'lambda-host': path.join(projectRoot, 'infra/local/lambda-host.ts') };
+  const entryPoints: Record<string, string> = {
+    'lambda-host': path.join(projectRoot, 'infra/local/lambda-host.ts'),
+    'poller-host': path.join(projectRoot, 'infra/local/poller-host.ts'),
+  };
   for (const name of functionNames) entryPoints[`${name}/index`] = path.join(projectRoot, functionSpecs[name].entry);
   await build({ ...lambdaEsbuildOptions, entryPoints, outdir: staging, outExtension: { '.js': '.mjs' } });
   await writeFile(path.join(staging, 'complete'), key);

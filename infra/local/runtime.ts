@@ -34,7 +34,7 @@ import { createGateway } from './http-gateway.ts';
 import { LambdaPool } from './lambda-pool.ts';
 import { resolveLocalhostSubdomains } from './localhost-dns.ts';
 import { type LocalResources, createResources } from './resources.ts';
-import { startPoller } from './sqs-poller.ts';
+import { startPollerThread } from './poller-thread.ts';
 
 /** Options of {@link startLocalRuntime}. */
 export interface LocalRuntimeOptions {
@@ -228,30 +228,35 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
     // Serve at once: instances still warming are waited for by the first invocations that need them.
     warming.catch(onError);
-    const pollerBase = { region: localRegion, batchSize: worker.batchSize, onError };
     cleanups.push(
-      startPoller(clients.sqs, {
-        ...pollerBase,
-        queueUrl: resources.queueUrl,
-        queueArn: resources.queueArn,
-        pollers: options.pollers ?? DEFAULT_POLLERS,
-        invoke: (event) => pools[triggered('jobs-queue')].invoke(event),
-      }),
-      startPoller(clients.sqs, {
-        ...pollerBase,
-        queueUrl: resources.deadLetterQueueUrl,
-        queueArn: resources.deadLetterQueueArn,
-        pollers: 1,
-        invoke: (event) => pools[triggered('dead-letter-queue')].invoke(event),
-      }),
-      startPoller(clients.sqs, {
-        ...pollerBase,
-        batchSize: webhooks.batchSize,
-        queueUrl: resources.webhookQueueUrl,
-        queueArn: resources.webhookQueueArn,
-        pollers: 1,
-        invoke: (event) => pools[triggered('webhook-queue')].invoke(event),
-      }),
+      startPollerThread(
+        built.pollerHost,
+        { endpoint: sqsEndpoint(sqsSnsEmulator.endpoint), region: localRegion, credentials: LOCAL_CREDENTIALS },
+        [
+          {
+            queueUrl: resources.queueUrl,
+            queueArn: resources.queueArn,
+            batchSize: worker.batchSize,
+            pollers: options.pollers ?? DEFAULT_POLLERS,
+            invoke: (event) => pools[triggered('jobs-queue')].invoke(event),
+          },
+          {
+            queueUrl: resources.deadLetterQueueUrl,
+            queueArn: resources.deadLetterQueueArn,
+            batchSize: worker.batchSize,
+            pollers: 1,
+            invoke: (event) => pools[triggered('dead-letter-queue')].invoke(event),
+          },
+          {
+            queueUrl: resources.webhookQueueUrl,
+            queueArn: resources.webhookQueueArn,
+            batchSize: webhooks.batchSize,
+            pollers: 1,
+            invoke: (event) => pools[triggered('webhook-queue')].invoke(event),
+          },
+        ],
+        onError,
+      ),
       startSchedule((options.reconcileIntervalSeconds ?? reconciler.intervalSeconds) * 1000, () =>
         pools[triggered('schedule')].invoke(scheduledEvent()).catch(onError),
       ),
