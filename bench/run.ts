@@ -60,7 +60,7 @@ function planFrom(argv: readonly string[]): Plan {
       ? // Concurrency 32 starts 31 more instances of submit-job; the end to end run does that anyway.
         [{ concurrency: 1, requests: 15, repeats: 2, warmup: 5, isolated: true }]
       : [
-          { concurrency: 1, requests: 60, repeats: 7, warmup: 20, isolated: true },
+          { concurrency: 1, requests: 60, repeats: 7, warmup: 150, isolated: true },
           { concurrency: 32, requests: 640, repeats: 5, warmup: 128, isolated: false },
         ],
     jobs,

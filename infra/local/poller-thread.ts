@@ -49,6 +49,9 @@ export function startPollerThread(
     }
   });
   worker.on('error', onError);
+  worker.on('exit', (code) => {
+    if (!stopping) onError(new Error(`the poller thread exited with code ${code}: queues are no longer polled`));
+  });
   return async () => {
     if (stopping) return;
     stopping = true;
