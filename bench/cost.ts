@@ -34,18 +34,22 @@ export interface CostLine {
 }
 
 export interface CostInput {
+  /** Where `workerMsPerJob` and `submitMs` were measured. */
+  readonly durations: string;
   readonly jobs: number;
   readonly counts: OperationCounts;
   readonly units: WriteUnits;
   readonly invocationsPerJob: number;
-  /** Billed worker milliseconds per job: its invocations' time shared by their jobs. */
+  /** Billed worker milliseconds per job: its invocations' handler time (each rounded up to 1 ms) shared by their jobs. */
   readonly workerMsPerJob: number;
-  /** Milliseconds of one submit invocation (the local `POST /jobs` p50 at concurrency 1, an upper bound). */
+  /** Billed milliseconds of one submit invocation: the mean of their handler times, each rounded up to 1 ms. */
   readonly submitMs: number;
   readonly logBytesPerJob: number;
 }
 
 export interface Bill {
+  /** Where the handler times of Lambda compute come from. */
+  readonly durations: string;
   readonly lines: readonly CostLine[];
   /** The issue's list: everything but logs. */
   readonly total: number;
@@ -57,7 +61,7 @@ export interface Bill {
 export function bill(input: CostInput): Bill {
   const { jobs, counts } = input;
   const per = (value: number) => value / jobs;
-  const gbSeconds = (apiConfig.memoryMb / 1024) * (Math.ceil(input.submitMs) / 1000) + (worker.memoryMb / 1024) * (input.workerMsPerJob / 1000);
+  const gbSeconds = (apiConfig.memoryMb / 1024) * (input.submitMs / 1000) + (worker.memoryMb / 1024) * (input.workerMsPerJob / 1000);
   const reads = total(counts, /^dynamodb:(GetItem|Query|BatchGetItem|Scan)$/);
   const sqsRequests = total(counts, /^sqs:/);
   const publishes = total(counts, /^sns:Publish$/);
@@ -95,6 +99,7 @@ export function bill(input: CostInput): Bill {
     dollarsPerMillionJobs: (logBytes * 1e6 * prices.cloudWatchLogsIngestionPerGb) / 1024 ** 3,
   };
   return {
+    durations: input.durations,
     lines: [...lines, logs],
     total: sum,
     totalWithLogs: sum + logs.dollarsPerMillionJobs,

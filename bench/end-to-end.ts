@@ -3,6 +3,7 @@
  * has reached a subscriber of the topic; then the floor, the same AWS calls made directly.
  */
 import { names, worker } from '../infra/config.ts';
+import { routed, triggered } from '../infra/functions.ts';
 import { type Item, createQueue, readItems, waitForEmptyQueue } from './aws-helpers.ts';
 import { runConcurrently } from './clients.ts';
 import { type BenchContext, submitEcho } from './context.ts';
@@ -38,10 +39,13 @@ export interface RuntimeFlowResult extends FlowResult {
   /** Invocations of the queue consumer, as receive/delete pairs on the jobs queue. */
   readonly invocations: number;
   readonly meanBatchSize: number;
-  /** Median time of one consumer invocation, ms. */
+  /** Median handler duration of one consumer invocation, ms. */
   readonly invocationMsMedian: number;
-  /** Billed consumer time (each invocation rounded up to the millisecond), ms. */
+  /** Billed consumer time (each invocation's handler duration rounded up to the millisecond), ms. */
   readonly invocationMsTotal: number;
+  /** Billed time of the submit invocations, ms, and how many there were. */
+  readonly submitMsTotal: number;
+  readonly submitInvocations: number;
   readonly emptyReceives: number;
   /** Bytes the functions logged, per job. */
   readonly logBytesPerJob: number;
@@ -92,6 +96,7 @@ async function collect(
 export async function runThroughRuntime(ctx: BenchContext, plan: EndToEndPlan, output?: CapturedOutput): Promise<RuntimeFlowResult> {
   await ctx.settle();
   ctx.log.reset();
+  ctx.invocations.reset();
   output?.reset();
   const ids: string[] = [];
   const submittedAt = new Map<string, number>();
@@ -109,14 +114,18 @@ export async function runThroughRuntime(ctx: BenchContext, plan: EndToEndPlan, o
   const logBytes = output?.bytes ?? 0;
   const { flow } = await collect(ctx, ids, submittedAt, start);
   const { batches, emptyReceives } = observedBatches(requests, names.queue);
+  const consumer = ctx.invocations.of(triggered('jobs-queue'));
+  const submits = ctx.invocations.of(routed('POST', '/jobs'));
   return {
     ...flow,
     counts: countOperations(requests),
     requests,
     invocations: batches.length,
     meanBatchSize: batches.reduce((sum, batch) => sum + batch.size, 0) / Math.max(1, batches.length),
-    invocationMsMedian: median(batches.map((batch) => batch.invocationMs)),
-    invocationMsTotal: batches.reduce((sum, batch) => sum + Math.ceil(batch.invocationMs), 0),
+    invocationMsMedian: consumer.medianMs,
+    invocationMsTotal: consumer.billedMs,
+    submitMsTotal: submits.billedMs,
+    submitInvocations: submits.count,
     emptyReceives,
     logBytesPerJob: logBytes / plan.jobs,
   };
@@ -164,6 +173,8 @@ export interface CountedRuns {
   readonly invocations: number;
   readonly invocationMsTotal: number;
   readonly invocationMsMedian: number;
+  readonly submitMsTotal: number;
+  readonly submitInvocations: number;
   readonly meanBatchSize: number;
   readonly emptyReceives: number;
   readonly logBytesPerJob: number;
@@ -202,6 +213,8 @@ export function countedRuns(runs: readonly RuntimeFlowResult[]): CountedRuns {
     invocations,
     invocationMsTotal: sum((run) => run.invocationMsTotal),
     invocationMsMedian: median(runs.map((run) => run.invocationMsMedian)),
+    submitMsTotal: sum((run) => run.submitMsTotal),
+    submitInvocations: sum((run) => run.submitInvocations),
     meanBatchSize: sum((run) => run.meanBatchSize * run.invocations) / Math.max(1, invocations),
     emptyReceives: sum((run) => run.emptyReceives),
     logBytesPerJob: sum((run) => run.logBytesPerJob * run.jobs) / Math.max(1, jobs),
@@ -218,6 +231,15 @@ export async function measureEndToEnd(
 ): Promise<EndToEndResult> {
   const runtimeRuns: RuntimeFlowResult[] = [];
   const pairs: { runtime: FlowResult; floor: FlowResult }[] = [];
+  // Start the instances this concurrency needs first, unmeasured: their first invocations would
+  // otherwise bill 30 cold code paths sharing the machine's cores (deployed, each has its own).
+  onProgress(`end to end: warming ${plan.concurrency} instances`);
+  const warm: string[] = [];
+  await runConcurrently(plan.concurrency * 4, plan.concurrency, async () => {
+    warm.push(await submitEcho(ctx.api));
+  });
+  await ctx.events.waitForJobs(warm, plan.timeoutMs);
+  await ctx.settle(plan.timeoutMs);
   for (let repeat = 0; repeat < repeats; repeat++) {
     let runtime: RuntimeFlowResult | undefined;
     let floor: FlowResult | undefined;

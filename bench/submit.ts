@@ -3,6 +3,7 @@
  * SendMessage issued directly, on the same emulators, in the same run. Repeats alternate which side
  * goes first, and the queue is drained between bursts, so neither side pays for the other's jobs.
  */
+import { routed, triggered } from '../infra/functions.ts';
 import { runConcurrently } from './clients.ts';
 import { type BenchContext, submitEcho } from './context.ts';
 import { floorJobId, floorSubmit, submitRequests } from './floor.ts';
@@ -51,6 +52,11 @@ export interface SubmitResult {
   /** Requests the runtime's submits made, by operation, and how many submits there were. */
   readonly counts: Readonly<Record<string, number>>;
   readonly submits: number;
+  /**
+   * Billed handler time of the runtime side's invocations, ms (each rounded up to 1 ms): the submits,
+   * and the worker invocations that ran their jobs (one job each when isolated).
+   */
+  readonly billed: { readonly submitMs: number; readonly submitInvocations: number; readonly workerMs: number; readonly workerInvocations: number; readonly jobs: number };
 }
 
 type Side = 'runtime' | 'floor' | 'threadFloor' | 'hop';
@@ -116,14 +122,23 @@ async function measure(ctx: BenchContext, plan: SubmitPlan, sides: Record<Side, 
   const repeats: SubmitRepeat[] = [];
   const counts: Record<string, number> = {};
   let submits = 0;
+  const billed = { submitMs: 0, submitInvocations: 0, workerMs: 0, workerInvocations: 0, jobs: 0 };
   for (let repeat = 0; repeat < plan.repeats; repeat++) {
     const order = repeat % 2 === 0 ? measured : [...measured].reverse();
     const samples: Record<Side, number[]> = { runtime: [], floor: [], threadFloor: [], hop: [] };
     for (const side of order) {
       ctx.log.reset();
+      ctx.invocations.reset();
       samples[side] = await burst(plan.requests, plan.concurrency, sides[side], quiet);
       await ctx.settle();
       if (side === 'runtime') {
+        const submitted = ctx.invocations.of(routed('POST', '/jobs'));
+        const worked = ctx.invocations.of(triggered('jobs-queue'));
+        billed.submitMs += submitted.billedMs;
+        billed.submitInvocations += submitted.count;
+        billed.workerMs += worked.billedMs;
+        billed.workerInvocations += worked.count;
+        billed.jobs += plan.requests;
         submits += plan.requests;
         for (const [key, value] of Object.entries(countOperations(ctx.log.requests()))) counts[key] = (counts[key] ?? 0) + value;
       }
@@ -150,5 +165,6 @@ async function measure(ctx: BenchContext, plan: SubmitPlan, sides: Record<Side, 
     ratioP99: median(repeats.map((r) => r.runtime.p99 / r.floor.p99)),
     counts,
     submits,
+    billed,
   };
 }

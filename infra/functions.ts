@@ -144,6 +144,13 @@ export function triggered(trigger: Trigger): FunctionName {
   return name;
 }
 
+/** The function behind a route. */
+export function routed(method: RouteSpec['method'], path: string): FunctionName {
+  const route = routes.find((candidate) => candidate.method === method && candidate.path === path);
+  if (!route) throw new Error(`no route ${method} ${path}`);
+  return route.function;
+}
+
 /** The longest job attempt a worker with this timeout allows: its timeout less the time to record the outcome. */
 export function maxJobTimeoutSeconds(workerTimeoutSeconds: number): number {
   return workerTimeoutSeconds - Math.ceil(worker.shutdownMarginMs / 1000);

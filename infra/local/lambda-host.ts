@@ -27,8 +27,8 @@ export interface InvokeMessage {
 export type HostReply =
   | { readonly kind: 'ready' }
   | { readonly kind: 'init-error'; readonly error: InvokeError }
-  | { readonly kind: 'result'; readonly id: number; readonly result: unknown }
-  | { readonly kind: 'error'; readonly id: number; readonly error: InvokeError };
+  | { readonly kind: 'result'; readonly id: number; readonly result: unknown; readonly durationMs: number }
+  | { readonly kind: 'error'; readonly id: number; readonly error: InvokeError; readonly durationMs: number };
 
 /** A function error as Lambda reports it. */
 export interface InvokeError {
@@ -73,11 +73,13 @@ async function main(): Promise<void> {
       fail: () => undefined,
       succeed: () => undefined,
     };
+    // What Lambda bills: the handler's run, from its call until its promise settles.
+    const start = performance.now();
     try {
       const result = await handler(message.event, context);
-      port.postMessage({ kind: 'result', id: message.id, result } satisfies HostReply);
+      port.postMessage({ kind: 'result', id: message.id, result, durationMs: performance.now() - start } satisfies HostReply);
     } catch (error) {
-      port.postMessage({ kind: 'error', id: message.id, error: toInvokeError(error) } satisfies HostReply);
+      port.postMessage({ kind: 'error', id: message.id, error: toInvokeError(error), durationMs: performance.now() - start } satisfies HostReply);
     }
   });
   port.postMessage({ kind: 'ready' } satisfies HostReply);

@@ -19,6 +19,8 @@ export interface FunctionConfig {
   readonly maxInstances: number;
   /** Receives what the function writes to stdout and stderr (its logs). @default the process's own streams */
   readonly onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+  /** Told how long each invocation that returned or threw ran in its handler, ms (what Lambda bills). */
+  readonly onInvocation?: (durationMs: number) => void;
 }
 
 /** Raised when an invocation ends in a function error, a timeout or a crash. */
@@ -67,6 +69,7 @@ class Instance {
         if (!current || current.id !== reply.id) return;
         this.pending = undefined;
         clearTimeout(current.call.timer);
+        config.onInvocation?.(reply.durationMs);
         if (reply.kind === 'result') current.call.resolve(reply.result);
         else current.call.reject(new InvocationError(config.name, reply.error));
       });

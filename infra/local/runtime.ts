@@ -22,6 +22,7 @@ import {
   functionNames,
   functionSpecs,
   maxJobTimeoutSeconds,
+  routed,
   routes,
   triggered,
 } from '../functions.ts';
@@ -50,6 +51,8 @@ export interface LocalRuntimeOptions {
   readonly onError?: (error: unknown) => void;
   /** Receives the functions' logs (their stdout and stderr). @default written to this process's streams */
   readonly onFunctionOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+  /** Told the handler duration of each invocation that returned or threw, ms (what Lambda bills). @default none */
+  readonly onInvocation?: (name: FunctionName, durationMs: number) => void;
   /** Overrides for the queue, e.g. a short visibility timeout in tests. @default from config */
   readonly visibilityTimeoutSeconds?: number;
   /** Concurrent pollers of the jobs queue. @default 5, as Lambda's SQS event source starts with */
@@ -214,6 +217,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
           memoryMb: spec.memoryMb,
           maxInstances: spec.trigger === 'jobs-queue' ? (options.pollers ?? DEFAULT_POLLERS) : spec.trigger ? 1 : 32,
           ...(options.onFunctionOutput && { onOutput: options.onFunctionOutput }),
+          ...(options.onInvocation && { onInvocation: (durationMs: number) => options.onInvocation?.(name, durationMs) }),
         });
         return [name, pool];
       }),
@@ -222,8 +226,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     // One instance of each function starts ahead of its first invocation: the one behind `POST /jobs`
     // first and alone (on two cores, starting all at once delays it by 0.3 s), so that a fresh
     // `npm start` accepts a job as soon as it can; the others right after.
-    const submitter = routes.find((route) => route.method === 'POST' && route.path === '/jobs')?.function;
-    const warmFirst = (submitter ? pools[submitter].warm() : Promise.resolve()).catch(onError);
+    const submitter = routed('POST', '/jobs');
+    const warmFirst = pools[submitter].warm().catch(onError);
     const warming = warmFirst.then(() => Promise.all(functionNames.filter((name) => name !== submitter).map((name) => pools[name].warm())));
 
     const stopTap = options.onEvent
