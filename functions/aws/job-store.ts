@@ -244,7 +244,8 @@ export class DynamoJobStore implements JobStore {
   }
 
   scheduleSweep(id: string, status: JobStatus, sweepAt: string, shard: string): Promise<boolean> {
-    return this.conditionalUpdate(id, 'SET sweepAt = :sweepAt, sweepShard = :shard', '#status = :status', {
+    // Never back into the sweep once announced: it would have nothing left to do there.
+    return this.conditionalUpdate(id, 'SET sweepAt = :sweepAt, sweepShard = :shard', '#status = :status AND attribute_not_exists(publishedAt)', {
       ':sweepAt': { S: sweepAt },
       ':shard': { S: shard },
       ':status': { S: status },

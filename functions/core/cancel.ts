@@ -42,18 +42,25 @@ export async function cancelJob(deps: CancelDeps, owner: string, id: string): Pr
   for (let round = 0; round < 3; round += 1) {
     if (isFinal(job.status)) throw alreadyFinishedProblem(id, job.status);
     if (job.status === 'QUEUED') {
-      const cancelled = await deps.store.transition(id, 'QUEUED', 'CANCELLED', { error: CANCELLED, ...finalChanges(deps.lifecycle, deps.now()) });
+      // The job's own message may still come (delayed, or hidden for a retry's backoff), and it may have
+      // none (its submit's SendMessage failed): the same write puts it in the reconciler's sweep, so
+      // whoever announces it records the publish (and a later message finds it announced), and the
+      // reconciler announces it if no message does.
+      const { clear = [], ...changes } = finalChanges(deps.lifecycle, deps.now());
+      const cancelled = await deps.store.transition(id, 'QUEUED', 'CANCELLED', {
+        ...changes,
+        error: CANCELLED,
+        sweepAt: announceSweepAt(deps.lifecycle, deps.now()),
+        sweepShard: sweepShardOf(id, deps.lifecycle.sweepShards),
+        clear: clear.filter((field) => field !== 'sweepAt' && field !== 'sweepShard'),
+      });
       if (cancelled) {
         (deps.telemetry ?? noTelemetry).count(MetricName.jobsCancelled);
         try {
-          // Its own message may be delayed (delaySeconds): a fresh one has the worker announce the end now.
+          // A fresh message has the worker announce the end now.
           await deps.queue.enqueue({ jobId: id, type: cancelled.type });
         } catch (error) {
-          // The job's own message, or else the reconciler, has it announced later, with the same event id.
-          deps.logger.warn('enqueueing the cancel announcement failed; it will be announced later', { jobId: id, error: String(error) });
-          await deps.store
-            .scheduleSweep(id, 'CANCELLED', announceSweepAt(deps.lifecycle, deps.now()), sweepShardOf(id, deps.lifecycle.sweepShards))
-            .catch(() => undefined);
+          deps.logger.warn('enqueueing the cancel announcement failed; the reconciler will announce it', { jobId: id, error: String(error) });
         }
         return { outcome: 'cancelled', job: cancelled };
       }

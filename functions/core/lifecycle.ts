@@ -59,12 +59,13 @@ export function completionEvent(job: JobRecord): JobEvent {
 }
 
 /**
- * True when another message may still come for an ended job, so its publish must be written down
- * to keep that message from announcing it again: a job in the reconciler's sweep (a failure path
- * put it there), and a job cancelled while QUEUED (its own message is still on the queue).
+ * True when the publish of an ended job must be written down: when it is in the reconciler's sweep.
+ * The paths after which another message may come put it there (a job cancelled while QUEUED, whose
+ * own message may still arrive), as do the failure paths; recording takes it out of the sweep, and
+ * keeps the later message from announcing it again.
  */
 export function publishNeedsRecord(job: JobRecord): boolean {
-  return job.sweepAt !== undefined || (job.status === 'CANCELLED' && job.startedAt === undefined);
+  return job.sweepAt !== undefined;
 }
 
 /**

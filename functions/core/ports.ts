@@ -58,8 +58,9 @@ export interface JobStore {
   /** Jobs of one sweep shard whose `sweepAt` has passed. */
   dueForSweep(shard: string, now: Date, limit: number): Promise<JobRecord[]>;
   /**
-   * Puts the job in the reconciler's sweep (or moves it later there) while it is still in `status`;
-   * false when it is not. Only failure paths do this: the happy path writes no sweep index entry.
+   * Puts the job in the reconciler's sweep (or moves it later there) while it is still in `status`
+   * and its end is not recorded as announced; false when it is not. Only failure paths (and the cancel
+   * of a QUEUED job, in its own write) put a job there: the happy path writes no sweep index entry.
    */
   scheduleSweep(id: string, status: JobStatus, sweepAt: string, shard: string): Promise<boolean>;
   /** Records how the webhook delivery of the job is going. */

@@ -462,6 +462,28 @@ export function defineHandlerSuite(engine: DynamoEngine): void {
         expect((await reconcile()).announced).toBe(0);
       });
 
+      it('never puts a job whose end was recorded as announced back in the sweep', async () => {
+        // Prepare: an ended job whose publish was recorded (it left the sweep)
+        const id = json(await submit(submitEvent({ type: 'echo' }))).id as string;
+        await backends.drain(backends.resources.queueUrl, 1);
+        await backends.clients.dynamodb.send(
+          new UpdateItemCommand({
+            TableName: tableName(),
+            Key: { id: { S: id } },
+            UpdateExpression: 'SET #s = :s, eventId = :e, publishedAt = :at',
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: { ':s': { S: 'CANCELLED' }, ':e': { S: 'evt_announcedAAAAAAAAAAAAA' }, ':at': { S: new Date().toISOString() } },
+          }),
+        );
+        const { jobStoreFrom } = await import('#aws/wiring');
+        // Act: a reconciler run that read the entry before the publish was recorded defers it
+        const scheduled = await jobStoreFrom(backends.clients.dynamodb).scheduleSweep(id, 'CANCELLED', new Date().toISOString(), '0');
+        // Assess
+        const { Item } = await backends.clients.dynamodb.send(new GetItemCommand({ TableName: tableName(), Key: { id: { S: id } } }));
+        expect(scheduled).toBe(false);
+        expect(Item?.sweepAt).toBeUndefined();
+      });
+
       it('defers a job by delaySeconds: its message arrives only after the delay', async () => {
         // Act
         await submit(submitEvent({ type: 'echo', delaySeconds: 2 }));

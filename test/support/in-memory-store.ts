@@ -97,7 +97,7 @@ export class InMemoryJobStore implements JobStore {
 
   async scheduleSweep(id: string, status: JobStatus, sweepAt: string, sweepShard: string): Promise<boolean> {
     const job = this.jobs.get(id);
-    if (job?.status !== status) return false;
+    if (job?.status !== status || job.publishedAt !== undefined) return false;
     this.jobs.set(id, { ...job, sweepAt, sweepShard });
     return true;
   }

@@ -33,7 +33,9 @@ class Topic implements EventPublisher {
 }
 class Queue implements JobQueue {
   readonly sent: JobMessage[] = [];
+  failing = false;
   async enqueue(message: JobMessage): Promise<void> {
+    if (this.failing) throw new Error('SendMessage failed');
     this.sent.push(message);
   }
 }
@@ -137,6 +139,40 @@ describe('cancel versus start', () => {
     expect(runs()).toBe(0);
     expect(topic.events.map((event) => event.type)).toEqual(['job.cancelled']);
     await assertOneEnding(store, topic, job, 'CANCELLED');
+  });
+
+  it('cancelled during a retry’s backoff: the announcement and the job’s own message publish one event between them', async () => {
+    // Prepare: the job ran once, failed retryably, and waits QUEUED for its message to come back
+    const { store, topic, queue, job, deliver, cancel, runs } = setup(async () => 'never');
+    await store.create({ ...job, attempts: 1, startedAt: new Date().toISOString() }, new Date());
+    await cancel();
+    // Act
+    expect(queue.sent).toHaveLength(1);
+    const outcomes = [await deliver(), await deliver()];
+    // Assess
+    expect(outcomes).toEqual(['done', 'done']);
+    expect(runs()).toBe(0);
+    expect(topic.events.map((event) => event.type)).toEqual(['job.cancelled']);
+    await assertOneEnding(store, topic, job, 'CANCELLED');
+  });
+
+  it('cancelled while QUEUED with no announcement enqueued: the job waits in the sweep until a message announces it', async () => {
+    // Prepare
+    const { store, topic, queue, job, deliver, cancel } = setup(async () => 'never');
+    await store.create(job, new Date());
+    queue.failing = true;
+    // Act
+    const answer = await cancel();
+    const swept = await store.get(job.id);
+    await deliver();
+    // Assess
+    expect(answer.outcome).toBe('cancelled');
+    expect(swept).toMatchObject({ status: 'CANCELLED', sweepShard: expect.any(String) });
+    expect(Date.parse(swept?.sweepAt ?? '')).toBeGreaterThan(Date.now());
+    expect(topic.events.map((event) => event.type)).toEqual(['job.cancelled']);
+    const announced = await store.get(job.id);
+    expect(announced?.publishedAt).toBeDefined();
+    expect(announced).not.toHaveProperty('sweepAt');
   });
 
   it('start first: cancel finds it RUNNING, asks it to stop (202), and the processor’s signal ends it CANCELLED', async () => {
