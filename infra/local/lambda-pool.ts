@@ -69,7 +69,11 @@ class Instance {
         if (!current || current.id !== reply.id) return;
         this.pending = undefined;
         clearTimeout(current.call.timer);
-        config.onInvocation?.(reply.durationMs);
+        try {
+          config.onInvocation?.(reply.durationMs);
+        } catch {
+          // An observer's failure is not the invocation's.
+        }
         if (reply.kind === 'result') current.call.resolve(reply.result);
         else current.call.reject(new InvocationError(config.name, reply.error));
       });
@@ -120,13 +124,14 @@ class Instance {
 export class LambdaPool {
   private readonly idle: Instance[] = [];
   private readonly all = new Set<Instance>();
-  private readonly waiting: ((instance: Instance) => void)[] = [];
+  private readonly waiting: { resolve(instance: Instance): void; reject(error: Error): void }[] = [];
   private closed = false;
 
   constructor(readonly config: FunctionConfig) {}
 
   /** Starts one instance ahead of the first invocation, so it pays no cold start. */
   async warm(): Promise<void> {
+    if (this.closed) return;
     const instance = this.spawn();
     await instance.ready;
     this.release(instance);
@@ -154,24 +159,26 @@ export class LambdaPool {
     const instance = this.idle.pop();
     if (instance) return Promise.resolve(instance);
     if (this.all.size < this.config.maxInstances) return Promise.resolve(this.spawn());
-    return new Promise((resolve) => this.waiting.push(resolve));
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
   }
 
   private release(instance: Instance): void {
-    if (instance.dead) {
+    if (instance.dead || this.closed) {
       this.all.delete(instance);
+      if (!instance.dead) instance.kill();
       const next = this.waiting.shift();
-      if (next && !this.closed) next(this.spawn());
+      if (next && !this.closed) next.resolve(this.spawn());
       return;
     }
     const next = this.waiting.shift();
-    if (next) next(instance);
+    if (next) next.resolve(instance);
     else this.idle.push(instance);
   }
 
   /** Stops every instance. */
   async close(): Promise<void> {
     this.closed = true;
+    for (const waiter of this.waiting.splice(0)) waiter.reject(new Error(`${this.config.name} is stopped`));
     await Promise.all([...this.all].map((instance) => instance.worker.terminate()));
     this.all.clear();
     this.idle.length = 0;

@@ -124,7 +124,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   process.env[NODE_WARNING_SWITCH] = 'true';
   const onError = options.onError ?? ((error: unknown) => console.error('[local runtime]', error));
   const cleanups: (() => Promise<unknown>)[] = [];
+  let stopping = false;
+  /** Told first when stopping starts: what fails from then on is the stop's doing. */
+  const quiescers: (() => void)[] = [];
   const stop = async () => {
+    stopping = true;
+    for (const quiesce of quiescers.splice(0)) quiesce();
     for (const cleanup of cleanups.splice(0).reverse()) {
       try {
         await cleanup();
@@ -227,19 +232,23 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     // first and alone (on two cores, starting all at once delays it by 0.3 s), so that a fresh
     // `npm start` accepts a job as soon as it can; the others right after.
     const submitter = routed('POST', '/jobs');
-    const warmFirst = pools[submitter].warm().catch(onError);
-    const warming = warmFirst.then(() => Promise.all(functionNames.filter((name) => name !== submitter).map((name) => pools[name].warm())));
+    // A pool closed by an early stop neither warms nor reports the instances it stopped.
+    const quietly = (error: unknown) => {
+      if (!stopping) onError(error);
+    };
+    const warmFirst = pools[submitter].warm().catch(quietly);
+    // Nothing waits for these: instances still warming are waited for by the first invocations that need them.
+    void warmFirst.then(() => Promise.all(functionNames.filter((name) => name !== submitter).map((name) => pools[name].warm()))).catch(quietly);
 
     const stopTap = options.onEvent
       ? await startEventTap(clients, resources.topicArn, `${resources.topicArn.split(':').pop()}-local-tap`, options.onEvent, onError)
       : undefined;
     if (stopTap) cleanups.push(stopTap);
 
-    // Serve at once: instances still warming are waited for by the first invocations that need them.
-    warming.catch(onError);
-    // The pollers start once the submitter is up: until then there is no job for them to take.
-    const pollersStarted = warmFirst.then(() =>
-      startPollerThread(
+    // The pollers start once the submitter is up (until then there is no job for them to take), unless stopping began.
+    const pollersStarted = warmFirst.then(() => {
+      if (stopping) return undefined;
+      const thread = startPollerThread(
         built.pollerHost,
         { endpoint: sqsEndpoint(sqsSnsEmulator.endpoint), region: localRegion, credentials: LOCAL_CREDENTIALS },
         [
@@ -266,10 +275,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
           },
         ],
         onError,
-      ),
-    );
+      );
+      quiescers.push(thread.quiesce);
+      return thread;
+    });
     cleanups.push(
-      async () => (await pollersStarted)(),
+      async () => (await pollersStarted)?.stop(),
       startSchedule((options.reconcileIntervalSeconds ?? reconciler.intervalSeconds) * 1000, () =>
         pools[triggered('schedule')].invoke(scheduledEvent()).catch(onError),
       ),

@@ -66,6 +66,7 @@ function failedIds(result: unknown, records: readonly SQSRecord[]): Set<string> 
 /** Starts polling; the returned function stops it and waits for batches in flight. */
 export function startPoller(sqs: SQSClient, options: PollerOptions): () => Promise<void> {
   const stopping = new AbortController();
+  const deletes = new Set<Promise<unknown>>();
   const loop = async () => {
     while (!stopping.signal.aborted) {
       try {
@@ -93,7 +94,9 @@ export function startPoller(sqs: SQSClient, options: PollerOptions): () => Promi
         // Deleting does not hold up the next receive, as Lambda's pollers do not wait on it either.
         for (let i = 0; i < done.length; i += 10) {
           const entries = done.slice(i, i + 10).map((record, index) => ({ Id: String(index), ReceiptHandle: record.receiptHandle }));
-          sqs.send(new DeleteMessageBatchCommand({ QueueUrl: options.queueUrl, Entries: entries })).catch(options.onError);
+          const deleting = sqs.send(new DeleteMessageBatchCommand({ QueueUrl: options.queueUrl, Entries: entries })).catch(options.onError);
+          deletes.add(deleting);
+          void deleting.finally(() => deletes.delete(deleting));
         }
       } catch (error) {
         if (stopping.signal.aborted) return;
@@ -106,5 +109,7 @@ export function startPoller(sqs: SQSClient, options: PollerOptions): () => Promi
   return async () => {
     stopping.abort();
     await Promise.allSettled(loops);
+    // What finished is deleted, or it would come back after a restart.
+    await Promise.allSettled([...deletes]);
   };
 }
