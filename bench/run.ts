@@ -161,7 +161,16 @@ async function main(): Promise<number> {
                 submitMs: alone.submitMs / Math.max(1, alone.submitInvocations),
               })
             : loaded;
-          if (alone) costUnderLoad = loaded;
+          if (alone) {
+            costUnderLoad = loaded;
+            // The bill of the isolated runs stands only if every invocation told its handler time.
+            checks.push({
+              name: 'isolated submits: a handler time for each submit and each job',
+              expected: `${alone.jobs} and ${alone.jobs}`,
+              actual: `${alone.submitInvocations} and ${alone.workerInvocations}`,
+              ok: alone.submitInvocations === alone.jobs && alone.workerInvocations === alone.jobs,
+            });
+          }
         }
         const errors = [...ctx.runtimeErrors, ...ctx.events.errors];
         checks.push({ name: 'no runtime or subscriber errors', expected: '0', actual: String(errors.length), ok: errors.length === 0 });
