@@ -21,6 +21,17 @@ export function bundleDefines(options: { readonly tracing: boolean }): Record<st
   return { 'process.env.ASYNC_JOBS_TRACING': JSON.stringify(String(options.tracing)) };
 }
 
+/**
+ * The `tracing` context value (`cdk deploy -c tracing=false`, or `"tracing": false` in cdk.json's
+ * context): undefined when unset, so the construct's default (on) applies.
+ */
+export function tracingFromContext(value: unknown): boolean | undefined {
+  if (value === undefined || value === null) return undefined;
+  const text = String(value);
+  if (text !== 'true' && text !== 'false') throw new Error(`context tracing must be 'true' or 'false'; got "${text}"`);
+  return text === 'true';
+}
+
 /** Bundling settings both builds apply. The AWS SDK is bundled, pinned by package-lock.json. */
 export const bundlingOptions = {
   minify: true,

@@ -2,6 +2,7 @@ import { type App, CfnOutput, Stack, type StackProps, Validations } from 'aws-cd
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { AsyncJobs, type AsyncJobsAuth, type AsyncJobsProps } from './async-jobs.ts';
+import { tracingFromContext } from './bundling.ts';
 
 /** Properties of {@link AsyncJobsStack}. */
 export interface AsyncJobsStackProps extends StackProps {
@@ -35,9 +36,8 @@ export function propsFromContext(scope: Construct): AsyncJobsProps {
   } else if (type !== undefined) {
     throw new Error(`context auth must be 'iam', 'jwt' or 'none'; got "${type}"`);
   }
-  const tracing = context('tracing');
-  if (tracing !== undefined && tracing !== 'true' && tracing !== 'false') throw new Error(`context tracing must be 'true' or 'false'; got "${tracing}"`);
-  return { ...(auth && { auth }), ...(alarmEmail !== undefined && { alarmEmail }), ...(tracing !== undefined && { tracing: tracing === 'true' }) };
+  const tracing = tracingFromContext(context('tracing'));
+  return { ...(auth && { auth }), ...(alarmEmail !== undefined && { alarmEmail }), ...(tracing !== undefined && { tracing }) };
 }
 
 /** A thin stack: the {@link AsyncJobs} construct and the outputs a caller needs. */

@@ -4,16 +4,23 @@
  * skips the build.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BuildOptions, build, version as esbuildVersion } from 'esbuild';
-import { bundleDefines, bundlingOptions } from '../bundling.ts';
+import { bundleDefines, bundlingOptions, tracingFromContext } from '../bundling.ts';
 import { type FunctionName, functionNames, functionSpecs } from '../functions.ts';
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 const cacheRoot = path.join(projectRoot, 'node_modules', '.cache', 'async-jobs');
+
+/** Whether the stack deploys with tracing, as the context of a cdk.json says (on unless it says `"tracing": false`). */
+export function tracingOfCdkJson(cdkJson: string): boolean {
+  const { context } = JSON.parse(cdkJson) as { context?: Record<string, unknown> };
+  return tracingFromContext(context?.tracing) ?? true;
+}
 
 /** The stack's bundling settings as esbuild options, for every build outside CDK (here, and the bench). */
 export const lambdaEsbuildOptions = {
@@ -25,8 +32,8 @@ export const lambdaEsbuildOptions = {
   sourcemap: bundlingOptions.sourceMap,
   mainFields: [...bundlingOptions.mainFields],
   banner: { js: bundlingOptions.banner },
-  // As the stack deploys by default: with tracing (which Powertools turns off outside Lambda).
-  define: bundleDefines({ tracing: true }),
+  // As `cdk deploy` builds them with the project's cdk.json (Powertools turns tracing off outside Lambda anyway).
+  define: bundleDefines({ tracing: tracingOfCdkJson(readFileSync(path.join(projectRoot, 'cdk.json'), 'utf8')) }),
   logLevel: 'silent',
   absWorkingDir: projectRoot,
 } satisfies BuildOptions;

@@ -7,7 +7,9 @@ import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleDefines } from '#infra/bundling';
 import { type FunctionName, functionNames } from '#infra/functions';
+import { lambdaEsbuildOptions, tracingOfCdkJson } from '#infra/local/build';
 import { AsyncJobsStack } from '#infra/stack';
 import { resourceOf } from './support.ts';
 
@@ -75,5 +77,27 @@ describe('the tracing context value', () => {
 
     // Assess
     expect(synth).toThrow(`context tracing must be 'true' or 'false'; got "off"`);
+  });
+});
+
+describe('the local runtime builds as the project deploys', () => {
+  it.each([
+    ['no tracing value', '{"context":{}}', true],
+    ['"tracing": false', '{"context":{"tracing":false}}', false],
+    ['"tracing": "false"', '{"context":{"tracing":"false"}}', false],
+    ['"tracing": true', '{"context":{"tracing":true}}', true],
+  ])('reads tracing from a cdk.json with %s', (_, cdkJson, expected) => {
+    // Assess
+    expect(tracingOfCdkJson(cdkJson)).toBe(expected);
+  });
+
+  it('refuses a cdk.json tracing value that is not true or false', () => {
+    // Assess
+    expect(() => tracingOfCdkJson('{"context":{"tracing":"off"}}')).toThrow(`context tracing must be 'true' or 'false'; got "off"`);
+  });
+
+  it("builds this project's functions with tracing, as its cdk.json deploys them", () => {
+    // Assess
+    expect(lambdaEsbuildOptions.define).toEqual(bundleDefines({ tracing: true }));
   });
 });
