@@ -7,7 +7,7 @@ import type { WriteUnits } from './dynamodb-units.ts';
 import type { StartResult } from './npm-start.ts';
 import { fixed } from './stats.ts';
 import type { SubmitResult } from './submit.ts';
-import type { EndToEndPlan, FlowResult } from './end-to-end.ts';
+import type { EndToEndResult } from './end-to-end.ts';
 
 /** One operation in the requests table. */
 export interface OperationRow {
@@ -29,13 +29,8 @@ export interface RequestsSummary {
   readonly logBytesPerJob: number;
 }
 
-export interface EndToEndSummary {
-  readonly plan: EndToEndPlan;
-  readonly repeats: readonly { readonly runtime: FlowResult; readonly floor: FlowResult }[];
-  readonly runtime: { readonly jobsPerSecond: number; readonly p50: number; readonly p99: number };
-  readonly floor: { readonly jobsPerSecond: number; readonly p50: number; readonly p99: number };
-  readonly ratio: { readonly jobsPerSecond: number; readonly p50: number; readonly p99: number };
-}
+/** The end to end result as reported: without the requests the runs counted. */
+export type EndToEndSummary = Omit<EndToEndResult, 'counted'>;
 
 export interface BenchResults {
   readonly mode: 'quick' | 'full';

@@ -46,11 +46,12 @@ export async function cancelJob(deps: CancelDeps, owner: string, id: string): Pr
       // none (its submit's SendMessage failed): the same write puts it in the reconciler's sweep, so
       // whoever announces it records the publish (and a later message finds it announced), and the
       // reconciler announces it if no message does.
-      const { clear = [], ...changes } = finalChanges(deps.lifecycle, deps.now());
+      const now = deps.now();
+      const { clear = [], ...changes } = finalChanges(deps.lifecycle, now);
       const cancelled = await deps.store.transition(id, 'QUEUED', 'CANCELLED', {
         ...changes,
         error: CANCELLED,
-        sweepAt: announceSweepAt(deps.lifecycle, deps.now()),
+        sweepAt: announceSweepAt(deps.lifecycle, now),
         sweepShard: sweepShardOf(id, deps.lifecycle.sweepShards),
         clear: clear.filter((field) => field !== 'sweepAt' && field !== 'sweepShard'),
       });
