@@ -80,6 +80,36 @@ describe.each([
     expect(Date.parse(event.timestamp)).not.toBeNaN();
   });
 
+  it('prints the functions’ JSON log lines and their metrics in embedded metric format, as CloudWatch receives them', async () => {
+    // Act
+    const accepted = await submit(app.url, { type: 'echo', input: { logged: true } });
+    const id = String(accepted.body?.id);
+    const ended = await app.waitForLine(new RegExp(`"message":"job ended".*"jobId":"${id}"`), 15_000);
+    // Assess
+    expect(JSON.parse(ended)).toMatchObject({
+      level: 'INFO',
+      service: 'async-jobs',
+      function_name: 'process-jobs',
+      function_request_id: expect.stringMatching(/\S/),
+      jobId: id,
+      status: 'SUCCEEDED',
+    });
+    const records = app
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{"_aws"'))
+      .map((line) => JSON.parse(line) as { _aws: { CloudWatchMetrics: { Namespace: string; Metrics: { Name: string; Unit: string }[] }[] } });
+    const metrics = records.flatMap((record) => record._aws.CloudWatchMetrics.filter((set) => set.Namespace === 'AsyncJobs').flatMap((set) => set.Metrics));
+    expect(metrics).toEqual(
+      expect.arrayContaining([
+        { Name: 'JobsSubmitted', Unit: 'Count' },
+        { Name: 'JobsSucceeded', Unit: 'Count' },
+        { Name: 'JobDuration', Unit: 'Milliseconds' },
+        { Name: 'TimeInQueue', Unit: 'Milliseconds' },
+      ]),
+    );
+  });
+
   it('ends a job whose processor throws as FAILED with a problem and prints job.failed', async () => {
     // Act
     const accepted = await submit(app.url, { type: 'fail', input: { message: 'no such customer' } });
