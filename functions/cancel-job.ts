@@ -1,5 +1,6 @@
 /** `DELETE /jobs/{id}`: cancel a QUEUED job (200) or ask a RUNNING one to stop (202). */
-import { instrumented, log, telemetry } from '#aws/observability';
+import { measured, telemetry } from '#aws/metrics';
+import { instrumented, log } from '#aws/observability';
 import { dynamodb } from '#aws/clients/dynamodb';
 import { sqs } from '#aws/clients/sqs';
 import { requiredEnv } from '#aws/env';
@@ -20,11 +21,13 @@ const deps: CancelDeps = {
 };
 
 export const handler = instrumented(
-  (event: HttpEvent): Promise<HttpResult> =>
-    answer(event, log, async () => {
-      const { outcome, job } = await cancelJob(deps, callerOf(event), event.pathParameters?.id ?? '');
-      if (outcome === 'cancelled') return jsonResponse(200, toResource(job));
-      return jsonResponse(202, toResource(job), { 'retry-after': String(api.retryAfterSeconds) });
-    }),
+  measured(
+    (event: HttpEvent): Promise<HttpResult> =>
+      answer(event, log, async () => {
+        const { outcome, job } = await cancelJob(deps, callerOf(event), event.pathParameters?.id ?? '');
+        if (outcome === 'cancelled') return jsonResponse(200, toResource(job));
+        return jsonResponse(202, toResource(job), { 'retry-after': String(api.retryAfterSeconds) });
+      }),
+  ),
   (event) => event.requestContext.requestId,
 );

@@ -1,5 +1,6 @@
 /** `POST /jobs`: accept a job and answer 202 at once. */
-import { instrumented, log, telemetry } from '#aws/observability';
+import { measured, telemetry } from '#aws/metrics';
+import { instrumented, log } from '#aws/observability';
 import { lookup } from 'node:dns/promises';
 import { dynamodb } from '#aws/clients/dynamodb';
 import { sqs } from '#aws/clients/sqs';
@@ -36,15 +37,17 @@ const deps: SubmitDeps = {
 };
 
 export const handler = instrumented(
-  (event: HttpEvent): Promise<HttpResult> =>
-    answer(event, log, async () => {
-      const body = readJsonBody(event, api.maxBodyBytes);
-      const { job, replayed } = await submitJob(deps, callerOf(event), body, header(event, 'idempotency-key'));
-      return jsonResponse(202, toResource(job), {
-        location: jobPath(job.id),
-        'retry-after': String(Math.max(api.retryAfterSeconds, job.status === 'QUEUED' ? (job.delaySeconds ?? 0) : 0)),
-        ...(replayed && { 'idempotent-replayed': 'true' }),
-      });
-    }),
+  measured(
+    (event: HttpEvent): Promise<HttpResult> =>
+      answer(event, log, async () => {
+        const body = readJsonBody(event, api.maxBodyBytes);
+        const { job, replayed } = await submitJob(deps, callerOf(event), body, header(event, 'idempotency-key'));
+        return jsonResponse(202, toResource(job), {
+          location: jobPath(job.id),
+          'retry-after': String(Math.max(api.retryAfterSeconds, job.status === 'QUEUED' ? (job.delaySeconds ?? 0) : 0)),
+          ...(replayed && { 'idempotent-replayed': 'true' }),
+        });
+      }),
+  ),
   (event) => event.requestContext.requestId,
 );

@@ -1,19 +1,17 @@
 /**
- * Logs, metrics and traces with Powertools for AWS Lambda: structured JSON logs carrying the request
- * id (and the job id where there is one), CloudWatch embedded-metric-format metrics, and X-Ray
- * subsegments for every AWS SDK call (unless the deployment turned tracing off). Made once per container.
+ * Logs and traces with Powertools for AWS Lambda: structured JSON logs carrying the request id (and
+ * the job id where there is one), and X-Ray subsegments for every AWS SDK call (unless the deployment
+ * turned tracing off). Metrics are in `#aws/metrics`, loaded only by the functions that record them.
+ * Made once per container.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
 import type { Context } from 'aws-lambda';
-import type { MetricName, Telemetry } from '#core/telemetry';
 import { metrics as observed } from '#infra/config';
 
 const serviceName = observed.service;
 
 export const logger = new Logger({ serviceName });
-export const metrics = new Metrics({ namespace: observed.namespace, serviceName });
 /**
  * Powertools Tracer, unless the deployment turned tracing off (the construct's `tracing` prop).
  * `ASYNC_JOBS_TRACING` is replaced at build time (infra/bundling.ts), so a bundle built with tracing
@@ -46,20 +44,14 @@ export function jobLogger(jobId: string): DomainLogger {
   return adapt(logger.createChild({ persistentKeys: { jobId } }));
 }
 
-/** The domain's metrics port on Powertools Metrics. */
-export const telemetry: Telemetry = {
-  count: (name: MetricName, value = 1) => metrics.addMetric(name, MetricUnit.Count, value),
-  milliseconds: (name: MetricName, value: number) => metrics.addMetric(name, MetricUnit.Milliseconds, Math.max(0, value)),
-};
-
 /** Traces the SDK calls a client makes (a no-op when tracing is off). */
 export function traced<T>(client: T): T {
   return tracer ? tracer.captureAWSv3Client(client) : client;
 }
 
 /**
- * Wraps an entry point: the invocation's context and request id on every log line, the cold start
- * annotated, and the metrics the invocation recorded flushed when it ends, however it ends.
+ * Wraps an entry point: the invocation's context and request id on every log line, and the cold
+ * start annotated. (An entry point that records metrics wraps its handler in `measured` too.)
  */
 export function instrumented<E, R>(handler: (event: E, context: Context) => Promise<R>, requestIdOf?: (event: E) => string | undefined) {
   return async (event: E, context: Context): Promise<R> => {
@@ -68,10 +60,6 @@ export function instrumented<E, R>(handler: (event: E, context: Context) => Prom
     const requestId = requestIdOf?.(event);
     if (requestId) logger.appendKeys({ requestId });
     tracer?.annotateColdStart();
-    try {
-      return await handler(event, context);
-    } finally {
-      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-    }
+    return handler(event, context);
   };
 }
