@@ -126,6 +126,10 @@ export class DynamoJobStore implements JobStore {
       values[':guardRunDeadline'] = { N: String(guard.runDeadline) };
       condition += ' AND #runDeadline = :guardRunDeadline';
     }
+    if (guard.cancelRequested === false) {
+      names['#cancelRequestedAt'] = 'cancelRequestedAt';
+      condition += ' AND attribute_not_exists(#cancelRequestedAt)';
+    }
     try {
       const { Attributes } = await this.client.send(
         new UpdateItemCommand({

@@ -18,9 +18,12 @@ export type TransitionChanges = Partial<
   readonly clear?: readonly ('runDeadline' | 'sweepAt' | 'sweepShard' | 'cancelRequestedAt' | 'lastError')[];
 };
 
-/** An extra condition of a transition: the attribute must still hold this value. */
+/** Extra conditions of a transition. */
 export interface TransitionGuard {
+  /** `runDeadline` must still hold this value. */
   readonly runDeadline?: number;
+  /** `false`: the owner must not have asked the job to stop (no `cancelRequestedAt`). */
+  readonly cancelRequested?: false;
 }
 
 /** A position in a caller's job list; opaque outside the store and the cursor codec. */

@@ -65,17 +65,16 @@ export async function handleJobMessage(deps: WorkerDeps, message: JobMessage, in
   const telemetry = deps.telemetry ?? noTelemetry;
   if (started.attempts === 1 && started.startedAt) telemetry.milliseconds(MetricName.timeInQueue, Date.parse(started.startedAt) - Date.parse(started.createdAt));
 
-  const ending = await runProcessor(deps, started, invocation);
-  const now = deps.now();
-  if (ending.kind === 'retry') {
-    const delay = Math.max(ending.afterSeconds ?? 0, backoffSeconds(deps.lifecycle, started.attempts, deps.random));
-    // The message stays on the queue (hidden for the backoff), so the job needs no sweep entry.
-    const requeued = await deps.store.transition(started.id, 'RUNNING', 'QUEUED', { lastError: ending.error, clear: ['runDeadline'] });
-    if (!requeued) return settle(deps, started.id, invocation);
-    deps.logger.info('job will be retried', { jobId: started.id, attempt: started.attempts, delaySeconds: delay, error: ending.error.detail });
-    await invocation.redelivery.delay(delay);
-    return 'retry';
+  const ran = await runProcessor(deps, started, invocation);
+  let ending: FinalEnding;
+  if (ran.kind === 'retry') {
+    const retried = await retryLater(deps, started, ran, invocation);
+    if (retried !== 'cancelled') return retried;
+    ending = cancelled(undefined, 'its last attempt had failed, and it was not retried');
+  } else {
+    ending = ran;
   }
+  const now = deps.now();
   const finished = await deps.store.transition(started.id, 'RUNNING', ending.status, {
     ...ending.changes,
     ...finalChanges(deps.lifecycle, now),
@@ -84,6 +83,29 @@ export async function handleJobMessage(deps: WorkerDeps, message: JobMessage, in
   deps.logger.info('job ended', { jobId: finished.id, type: finished.type, status: finished.status, attempts: finished.attempts });
   recordEnd(telemetry, finished);
   return publish(deps, finished);
+}
+
+/**
+ * Puts a job whose attempt failed retryably back on the queue for a later attempt, unless its owner
+ * asked it to stop meanwhile (the processor may have failed before it noticed): then it is to end CANCELLED.
+ */
+async function retryLater(
+  deps: WorkerDeps,
+  job: JobRecord,
+  ending: RetryEnding,
+  invocation: Invocation,
+): Promise<MessageOutcome | 'cancelled'> {
+  const delay = Math.max(ending.afterSeconds ?? 0, backoffSeconds(deps.lifecycle, job.attempts, deps.random));
+  // The message stays on the queue (hidden for the backoff), so the job needs no sweep entry.
+  const requeued = await deps.store.transition(job.id, 'RUNNING', 'QUEUED', { lastError: ending.error, clear: ['runDeadline'] }, { cancelRequested: false });
+  if (!requeued) {
+    const current = await deps.store.get(job.id);
+    if (current?.status === 'RUNNING' && current.cancelRequestedAt !== undefined) return 'cancelled';
+    return settle(deps, job.id, invocation, current);
+  }
+  deps.logger.info('job will be retried', { jobId: job.id, attempt: job.attempts, delaySeconds: delay, error: ending.error.detail });
+  await invocation.redelivery.delay(delay);
+  return 'retry';
 }
 
 /**
@@ -161,9 +183,9 @@ async function publish(deps: WorkerDeps, job: JobRecord): Promise<MessageOutcome
   }
 }
 
-type Ending =
-  | { readonly kind: 'final'; readonly status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED'; readonly changes: TransitionChanges }
-  | { readonly kind: 'retry'; readonly error: ProblemDetails; readonly afterSeconds?: number };
+type FinalEnding = { readonly kind: 'final'; readonly status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED'; readonly changes: TransitionChanges };
+type RetryEnding = { readonly kind: 'retry'; readonly error: ProblemDetails; readonly afterSeconds?: number };
+type Ending = FinalEnding | RetryEnding;
 
 class StopReason extends Error {
   constructor(readonly why: 'timeout' | 'cancelled') {
@@ -212,16 +234,7 @@ async function runProcessor(deps: WorkerDeps, job: JobRecord, invocation: Invoca
     return { kind: 'final', status: 'SUCCEEDED', changes: { result: result ?? null, ...(progress.latest && { progress: progress.latest }) } };
   } catch (error) {
     const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined;
-    if (reason instanceof StopReason && reason.why === 'cancelled') {
-      return {
-        kind: 'final',
-        status: 'CANCELLED',
-        changes: {
-          error: { type: ProblemType.jobCancelled, title: 'Job cancelled', status: 409, detail: 'The job was cancelled at its owner’s request while it ran.' },
-          ...(progress.latest && { progress: progress.latest }),
-        },
-      };
-    }
+    if (reason instanceof StopReason && reason.why === 'cancelled') return cancelled(progress.latest);
     if (reason instanceof StopReason) {
       const allowed = Math.round((stopAt - startedAt) / 1000);
       const why = allowed < job.timeoutSeconds ? ` (the worker invocation had ${allowed} s left of the job's ${job.timeoutSeconds} s)` : '';
@@ -245,7 +258,13 @@ async function runProcessor(deps: WorkerDeps, job: JobRecord, invocation: Invoca
   }
 }
 
-function failed(type: string, title: string, detail: string, progress?: Progress): Ending {
+/** The end of a job its owner asked to stop while it ran. */
+function cancelled(progress?: Progress, why?: string): FinalEnding {
+  const detail = `The job was cancelled at its owner’s request while it ran${why ? `; ${why}` : ''}.`;
+  return { kind: 'final', status: 'CANCELLED', changes: { error: { type: ProblemType.jobCancelled, title: 'Job cancelled', status: 409, detail }, ...(progress && { progress }) } };
+}
+
+function failed(type: string, title: string, detail: string, progress?: Progress): FinalEnding {
   return { kind: 'final', status: 'FAILED', changes: { error: { type, title, status: 500, detail }, ...(progress && { progress }) } };
 }
 

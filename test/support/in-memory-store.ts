@@ -27,6 +27,7 @@ export class InMemoryJobStore implements JobStore {
     const job = this.jobs.get(id);
     if (job?.status !== from) return undefined;
     if (guard.runDeadline !== undefined && job.runDeadline !== guard.runDeadline) return undefined;
+    if (guard.cancelRequested === false && job.cancelRequestedAt !== undefined) return undefined;
     const { countAttempt, clear = [], ...fields } = changes;
     const next: Record<string, unknown> = {
       ...job,

@@ -476,6 +476,29 @@ describe('handleJobMessage', () => {
       expect(finished).not.toHaveProperty('cancelRequestedAt');
       expect(publisher.accepted.map((event) => event.type)).toEqual(['job.cancelled']);
     });
+
+    it('ends a job CANCELLED instead of retrying it when its owner asked it to stop before the attempt failed retryably', async () => {
+      // Prepare: the owner's DELETE lands while the attempt runs, before the worker's cancel poll sees it.
+      const { store, publisher, redelivery, deps, invocation } = setup({
+        flaky: async (_, { jobId }) => {
+          await store.requestCancel(jobId, NOW.toISOString());
+          throw new RetryableError('upstream busy');
+        },
+      });
+      const job = await seed(store, 'flaky');
+
+      // Act
+      const outcome = await handleJobMessage(deps, { jobId: job.id, type: 'flaky' }, invocation());
+
+      // Assess
+      const finished = await stored(store, job.id);
+      expect(outcome).toBe('done');
+      expect(redelivery.delays).toEqual([]);
+      expect(finished).toMatchObject({ status: 'CANCELLED', attempts: 1, error: { type: ProblemType.jobCancelled, status: 409 } });
+      expect(finished.error?.detail).toContain('not retried');
+      expect(store.writes).toEqual(['QUEUED->RUNNING', 'RUNNING->QUEUED (lost)', 'RUNNING->CANCELLED']);
+      expect(publisher.accepted.map((event) => event.type)).toEqual(['job.cancelled']);
+    });
   });
 
   describe('completion events', () => {
