@@ -3,7 +3,7 @@ import { instrumented, log } from '#aws/observability';
 import { dynamodb } from '#aws/clients/dynamodb';
 import { jobStoreFrom } from '#aws/wiring';
 import { type HttpEvent, type HttpResult, answer, callerOf, jsonResponse } from '#core/http';
-import { isFinal, toResource } from '#core/job';
+import { isFinal, pollAfterSeconds, toResource } from '#core/job';
 import { readJob } from '#core/read';
 import { api } from '#infra/config';
 
@@ -14,7 +14,7 @@ export const handler = instrumented(
     answer(event, log, async () => {
       const job = await readJob(store, callerOf(event), event.pathParameters?.id ?? '', new Date());
       if (isFinal(job.status)) return jsonResponse(200, toResource(job));
-      return jsonResponse(202, toResource(job), { 'retry-after': String(api.retryAfterSeconds) });
+      return jsonResponse(202, toResource(job), { 'retry-after': String(pollAfterSeconds(job, new Date(), api.retryAfterSeconds)) });
     }),
   (event) => event.requestContext.requestId,
 );

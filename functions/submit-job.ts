@@ -8,7 +8,7 @@ import { requiredEnv } from '#aws/env';
 import { SqsJobQueue } from '#aws/job-queue';
 import { jobStoreFrom } from '#aws/wiring';
 import { type HttpEvent, type HttpResult, answer, callerOf, header, jsonResponse, readJsonBody } from '#core/http';
-import { jobPath, toResource } from '#core/job';
+import { jobPath, pollAfterSeconds, toResource } from '#core/job';
 import { type SubmitDeps, submitJob } from '#core/submit';
 import type { WebhookMode } from '#core/webhooks';
 import { api, jobs, lifecycle, queue } from '#infra/config';
@@ -44,7 +44,7 @@ export const handler = instrumented(
         const { job, replayed } = await submitJob(deps, callerOf(event), body, header(event, 'idempotency-key'));
         return jsonResponse(202, toResource(job), {
           location: jobPath(job.id),
-          'retry-after': String(Math.max(api.retryAfterSeconds, job.status === 'QUEUED' ? (job.delaySeconds ?? 0) : 0)),
+          'retry-after': String(pollAfterSeconds(job, new Date(), api.retryAfterSeconds)),
           ...(replayed && { 'idempotent-replayed': 'true' }),
         });
       }),

@@ -123,6 +123,21 @@ function withoutEventId({ eventId: _eventId, ...rest }: WebhookState): Omit<Webh
   return rest;
 }
 
+/** When a job may first start: its creation plus its `delaySeconds`. */
+export function runnableAt(job: Pick<JobRecord, 'createdAt' | 'delaySeconds'>): Date {
+  return new Date(Date.parse(job.createdAt) + (job.delaySeconds ?? 0) * 1000);
+}
+
+/** Whole seconds left of a job's `delaySeconds` (0 once it may start). */
+export function secondsUntilRunnable(job: Pick<JobRecord, 'createdAt' | 'delaySeconds'>, now: Date): number {
+  return Math.max(0, Math.ceil((runnableAt(job).getTime() - now.getTime()) / 1000));
+}
+
+/** The `Retry-After` of a pending job: the API's polling interval, or what is left of a QUEUED job's delay. */
+export function pollAfterSeconds(job: JobRecord, now: Date, intervalSeconds: number): number {
+  return Math.max(intervalSeconds, job.status === 'QUEUED' ? secondsUntilRunnable(job, now) : 0);
+}
+
 /** True when the job's retention has passed: it reads as gone even before DynamoDB's TTL deletes it. */
 export function isExpired(job: JobRecord, now: Date): boolean {
   return job.expiresAt !== undefined && job.expiresAt * 1000 <= now.getTime();

@@ -1,6 +1,6 @@
 /** Accepting a job: validate, record it as QUEUED, enqueue it; with an Idempotency-Key, at most once. */
 import { idempotentJobId, newJobId, requestFingerprint, sweepShardOf } from './ids.ts';
-import type { JobRecord } from './job.ts';
+import { type JobRecord, runnableAt, secondsUntilRunnable } from './job.ts';
 import { type LifecycleSettings, queuedSweepAt } from './lifecycle.ts';
 import type { JobQueue, JobStore } from './ports.ts';
 import {
@@ -124,7 +124,6 @@ export async function submitJob(deps: SubmitDeps, owner: string, body: unknown, 
   const now = deps.now();
   const id = idempotencyKey === undefined ? newJobId() : idempotentJobId(deps.idempotencySecret, owner, idempotencyKey);
   const requestHash = idempotencyKey === undefined ? undefined : requestFingerprint(body);
-  const runnableAt = new Date(now.getTime() + (request.delaySeconds ?? 0) * 1000);
   const job: JobRecord = {
     id,
     owner,
@@ -155,7 +154,7 @@ export async function submitJob(deps: SubmitDeps, owner: string, body: unknown, 
     // A concurrent identical request may already have been told 202 for this id: keep the record,
     // and flag it for the reconciler, which enqueues it unless a retry with the same key does first.
     await deps.store
-      .scheduleSweep(id, 'QUEUED', queuedSweepAt(deps.lifecycle, runnableAt), sweepShardOf(id, deps.lifecycle.sweepShards))
+      .scheduleSweep(id, 'QUEUED', queuedSweepAt(deps.lifecycle, runnableAt(job)), sweepShardOf(id, deps.lifecycle.sweepShards))
       .catch(() => undefined);
     throw unavailableProblem(
       'The job could not be queued right now. Retry with the same Idempotency-Key: the job will not be created twice.',
@@ -182,6 +181,19 @@ async function checkCallbackUrl(deps: SubmitDeps, raw: string): Promise<void> {
   if (refusal) throw validationProblem([{ field: '/callbackUrl', message: `is refused: ${refusal}` }]);
 }
 
+/**
+ * Whether a QUEUED job that never started may have no message. The request that created it flags it
+ * for the reconciler (`sweepAt`) when its SendMessage fails, before it answers 503, so the caller's
+ * retry finds the flag and sends the message at once instead of leaving the job to the next sweep.
+ * Without the flag (the flag's own write failed too, or the queue lost the message), a job still
+ * waiting long after it could have started is taken to have none. A job that merely waits in the
+ * queue or out its `delaySeconds` has its message: a repeat sends nothing.
+ */
+function mayLackMessage(job: JobRecord, settings: LifecycleSettings, now: Date): boolean {
+  if (job.sweepAt !== undefined) return true;
+  return now.getTime() > Date.parse(queuedSweepAt(settings, runnableAt(job)));
+}
+
 async function replay(deps: SubmitDeps, id: string, owner: string, requestHash: string): Promise<Submitted> {
   const existing = await deps.store.get(id);
   if (!existing) {
@@ -191,12 +203,12 @@ async function replay(deps: SubmitDeps, id: string, owner: string, requestHash: 
   // The id is derived from the owner, so an existing record is this caller's; check anyway.
   if (existing.owner !== owner) throw new Error(`idempotent job ${id} belongs to another owner`);
   if (existing.requestHash !== requestHash) throw idempotencyKeyReusedProblem();
-  // The first request failed to enqueue it (its caller got 503) and it has not run since: enqueue it
-  // now rather than leave it to the reconciler. Only once that request has certainly ended, so that
-  // concurrent repeats do not each send a message; a duplicate would be harmless anyway.
-  const settledAt = Date.parse(existing.createdAt) + (deps.limits.submitTimeoutSeconds + 1) * 1000;
-  if (existing.status === 'QUEUED' && existing.attempts === 0 && deps.now().getTime() > settledAt) {
-    await deps.queue.enqueue({ jobId: existing.id, type: existing.type });
+  const now = deps.now();
+  if (existing.status === 'QUEUED' && existing.attempts === 0 && mayLackMessage(existing, deps.lifecycle, now)) {
+    // Sent with what is left of its delay: a repeat must not start a delayed job early. A message
+    // beside one that did arrive after all is harmless: starting a job is conditional on its status.
+    const wait = secondsUntilRunnable(existing, now);
+    await deps.queue.enqueue({ jobId: existing.id, type: existing.type }, wait > 0 ? wait : undefined);
   }
   return { job: existing, replayed: true };
 }

@@ -484,6 +484,21 @@ export function defineHandlerSuite(engine: DynamoEngine): void {
         expect(Item?.sweepAt).toBeUndefined();
       });
 
+      it('refuses to put a running job back in the queue once its owner asked it to stop', async () => {
+        // Prepare: a RUNNING job, and one whose owner then asked it to stop
+        const { jobStoreFrom } = await import('#aws/wiring');
+        const store = jobStoreFrom(backends.clients.dynamodb);
+        const [asked, notAsked] = [json(await submit(submitEvent({ type: 'echo' }))).id as string, json(await submit(submitEvent({ type: 'echo' }))).id as string];
+        await backends.drain(backends.resources.queueUrl, 2);
+        for (const id of [asked, notAsked]) await store.transition(id, 'QUEUED', 'RUNNING', { countAttempt: true });
+        expect(await store.requestCancel(asked, new Date().toISOString())).toBe(true);
+        // Act
+        const requeued = await Promise.all([asked, notAsked].map((id) => store.transition(id, 'RUNNING', 'QUEUED', {}, { cancelRequested: false })));
+        // Assess
+        expect(requeued.map((job) => job?.status)).toEqual([undefined, 'QUEUED']);
+        expect((await store.get(asked))?.status).toBe('RUNNING');
+      });
+
       it('defers a job by delaySeconds: its message arrives only after the delay', async () => {
         // Act
         await submit(submitEvent({ type: 'echo', delaySeconds: 2 }));
@@ -492,6 +507,17 @@ export function defineHandlerSuite(engine: DynamoEngine): void {
         // Assess
         expect(early).toEqual([]);
         expect(late).toHaveLength(1);
+      });
+
+      it('tells the caller to come back when a delayed job may start: Retry-After is what is left of the delay', async () => {
+        // Act
+        const accepted = await submit(submitEvent({ type: 'echo', delaySeconds: 600 }));
+        const read = await get(getEvent(json(accepted).id as string));
+        // Assess
+        expect(accepted.headers?.['retry-after']).toBe('600');
+        expect(read.statusCode).toBe(202);
+        expect(Number(read.headers?.['retry-after'])).toBeGreaterThan(590);
+        expect(Number(read.headers?.['retry-after'])).toBeLessThanOrEqual(600);
       });
     });
 

@@ -343,21 +343,56 @@ describe('submitJob with an Idempotency-Key', () => {
     expect(retry.job.status).toBe('QUEUED');
   });
 
-  it('enqueues a kept job on a replay once the failed first request has certainly ended, and not before', async () => {
+  it('enqueues a kept job on the retry that follows the 503, with what is left of its delay', async () => {
     // Prepare
     let now = NOW;
     const { queue, deps } = setup({ now: () => now });
     queue.failure = new Error('SQS is down');
-    await problemOf(submitJob(deps, 'alice', { type: 'echo' }, 'order-43'));
+    await problemOf(submitJob(deps, 'alice', { type: 'echo', delaySeconds: 60 }, 'order-43'));
     queue.failure = undefined;
+    now = new Date(NOW.getTime() + 1_500);
     // Act
-    const early = await submitJob(deps, 'alice', { type: 'echo' }, 'order-43');
-    const sentEarly = queue.sent.length;
-    now = new Date(NOW.getTime() + 12_000);
-    const late = await submitJob(deps, 'alice', { type: 'echo' }, 'order-43');
+    const retry = await submitJob(deps, 'alice', { type: 'echo', delaySeconds: 60 }, 'order-43');
     // Assess
-    expect([early.replayed, late.replayed]).toEqual([true, true]);
-    expect(sentEarly).toBe(0);
-    expect(queue.sent).toEqual([{ message: { jobId: late.job.id, type: 'echo' }, delaySeconds: undefined }]);
+    expect(retry.replayed).toBe(true);
+    expect(queue.sent).toEqual([{ message: { jobId: retry.job.id, type: 'echo' }, delaySeconds: 59 }]);
+  });
+
+  it('sends nothing on a repeat of a queued job, however long it waits in the queue or out its delay', async () => {
+    // Prepare
+    let now = NOW;
+    const { queue, deps } = setup({ now: () => now });
+    const delayed = await submitJob(deps, 'alice', { type: 'echo', delaySeconds: 600 }, 'later');
+    const waiting = await submitJob(deps, 'alice', { type: 'echo' }, 'backlog');
+    const sentBySubmits = queue.sent.length;
+    // Act
+    now = new Date(NOW.getTime() + 120_000);
+    const repeats = [
+      await submitJob(deps, 'alice', { type: 'echo', delaySeconds: 600 }, 'later'),
+      await submitJob(deps, 'alice', { type: 'echo' }, 'backlog'),
+    ];
+    // Assess
+    expect(repeats.map((repeat) => [repeat.job.id, repeat.replayed])).toEqual([
+      [delayed.job.id, true],
+      [waiting.job.id, true],
+    ]);
+    expect(queue.sent.length).toBe(sentBySubmits);
+  });
+
+  it('enqueues a never-flagged job that still waits long after it could have started (its message was lost)', async () => {
+    // Prepare: queued normally, but the message never reached a worker.
+    let now = NOW;
+    const { queue, deps } = setup({ now: () => now });
+    const first = await submitJob(deps, 'alice', { type: 'echo', delaySeconds: 30 }, 'lost');
+    queue.sent.length = 0;
+    // Act
+    now = new Date(NOW.getTime() + (30 + lifecycle.staleQueuedSeconds - 1) * 1000);
+    await submitJob(deps, 'alice', { type: 'echo', delaySeconds: 30 }, 'lost');
+    const sentBeforeStale = queue.sent.length;
+    now = new Date(NOW.getTime() + (30 + lifecycle.staleQueuedSeconds + 1) * 1000);
+    await submitJob(deps, 'alice', { type: 'echo', delaySeconds: 30 }, 'lost');
+    // Assess
+    expect(sentBeforeStale).toBe(0);
+    expect(queue.sent).toEqual([{ message: { jobId: first.job.id, type: 'echo' }, delaySeconds: undefined }]);
   });
 });
