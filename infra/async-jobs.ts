@@ -277,7 +277,7 @@ export class AsyncJobs extends Construct {
       }),
     );
     this.signingSecret = new Secret(this, 'webhook-signing-secret', {
-      description: 'Standard Webhooks signing secret of job callbacks (prefix the value with whsec_ to use it)',
+      description: 'Standard Webhooks signing secret of job callbacks: receivers use whsec_<value>= (the 43 characters are base64 short of its padding)',
       generateSecretString: { passwordLength: 43, excludePunctuation: true },
       removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
     });

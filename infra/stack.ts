@@ -59,6 +59,10 @@ export class AsyncJobsStack extends Stack {
       value: this.asyncJobs.monitoring.alarmTopic.topicArn,
       description: 'SNS topic the alarms notify; subscribe your pager to it',
     });
+    new CfnOutput(this, 'WebhookSigningSecretArn', {
+      value: this.asyncJobs.signingSecret.secretArn,
+      description: 'Secrets Manager secret that signs webhooks; receivers use whsec_<value>=',
+    });
     new CfnOutput(this, 'DashboardName', {
       value: this.asyncJobs.monitoring.dashboard.dashboardName,
       description: 'CloudWatch dashboard of the flow of jobs',

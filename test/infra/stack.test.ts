@@ -703,11 +703,12 @@ describe('topic, API and outputs', () => {
     );
   });
 
-  it('outputs the API URL, the topic ARN, the alarm topic ARN and the dashboard name', () => {
+  it('outputs the API URL, the topic ARN, the alarm topic ARN, the webhook signing secret ARN and the dashboard name', () => {
     // Assess
     template.hasOutput('ApiUrl', { Value: { 'Fn::GetAtt': [logicalIdOf(jobs.api), 'ApiEndpoint'] } });
     template.hasOutput('TopicArn', { Value: stack.resolve(jobs.topic.topicArn) });
     template.hasOutput('AlarmTopicArn', { Value: stack.resolve(jobs.monitoring.alarmTopic.topicArn) });
+    template.hasOutput('WebhookSigningSecretArn', { Value: stack.resolve(jobs.signingSecret.secretArn) });
     template.hasOutput('DashboardName', { Value: stack.resolve(jobs.monitoring.dashboard.dashboardName) });
   });
 });

@@ -17,6 +17,7 @@ import {
   webhookHeaders,
 } from '#core/webhooks';
 import { webhooks } from '#infra/config';
+import { verifyWebhook } from '../../client/index.ts';
 
 const SECRET = `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`;
 
@@ -148,6 +149,23 @@ describe('signing', () => {
     expect(new Webhook(SECRET).verify('{}', headers)).toEqual({});
     expect(new Webhook(previous).verify('{}', headers)).toEqual({});
     expect(activeSecrets(`  ${SECRET}\n`, new Date())).toEqual([SECRET]);
+  });
+
+  it('gives receivers the generated deployed secret as whsec_<value>=: padded base64 that strict decoders take, keying what the deliverer signs', () => {
+    // Prepare: a value as Secrets Manager generates it for the stack (43 letters and digits, infra/async-jobs.ts)
+    const generated = 'Qx7Lr2Vb9Kd4Tn8Wc1Hy6Fp3Zs5Mg0Ja2Ue7Ri9Ok4B';
+    const receiver = `whsec_${generated}=`;
+    /** As Python's base64.b64decode and Go's StdEncoding judge it: whole 4-character groups, padding at the end. */
+    const strict = (encoded: string) => /^[A-Za-z0-9+/]*={0,2}$/.test(encoded) && encoded.length % 4 === 0;
+    const timestamp = Math.floor(Date.now() / 1000);
+    // Act: the deliverer signs with the stored value as it reads it
+    const headers = webhookHeaders(activeSecrets(generated, new Date()), 'evt_3', timestamp, '{}');
+    // Assess
+    expect(generated).toMatch(/^[A-Za-z0-9]{43}$/);
+    expect(strict(generated)).toBe(false);
+    expect(strict(receiver.slice('whsec_'.length))).toBe(true);
+    expect(new Webhook(receiver).verify('{}', headers)).toEqual({});
+    expect(verifyWebhook('{}', headers, receiver)).toEqual({});
   });
 });
 
