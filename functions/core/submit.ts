@@ -146,16 +146,29 @@ export async function submitJob(deps: SubmitDeps, owner: string, body: unknown, 
   try {
     await deps.queue.enqueue({ jobId: job.id, type: job.type }, request.delaySeconds);
   } catch (error) {
+    const flagForReconciler = () =>
+      deps.store.scheduleSweep(id, 'QUEUED', queuedSweepAt(deps.lifecycle, runnableAt(job)), sweepShardOf(id, deps.lifecycle.sweepShards)).then(
+        () => undefined,
+        () => undefined,
+      );
     if (idempotencyKey === undefined) {
       // Nobody else knows this id: remove the record, and the caller's retry starts afresh.
-      await deps.store.discard(job.id, 'QUEUED');
-      throw unavailableProblem('The job could not be queued; nothing was created. Retry the request.', deps.limits.retryAfterSeconds, error);
+      const removed = await deps.store.discard(job.id, 'QUEUED').then(
+        () => true,
+        () => false,
+      );
+      if (removed) throw unavailableProblem('The job could not be queued; nothing was created. Retry the request.', deps.limits.retryAfterSeconds, error);
+      // The table failed too: rather than leave a record QUEUED forever, let the reconciler run it.
+      await flagForReconciler();
+      throw unavailableProblem(
+        `The job could not be queued, and its record could not be removed: job ${id} may still run later. Send an Idempotency-Key to retry without that risk.`,
+        deps.limits.retryAfterSeconds,
+        error,
+      );
     }
     // A concurrent identical request may already have been told 202 for this id: keep the record,
     // and flag it for the reconciler, which enqueues it unless a retry with the same key does first.
-    await deps.store
-      .scheduleSweep(id, 'QUEUED', queuedSweepAt(deps.lifecycle, runnableAt(job)), sweepShardOf(id, deps.lifecycle.sweepShards))
-      .catch(() => undefined);
+    await flagForReconciler();
     throw unavailableProblem(
       'The job could not be queued right now. Retry with the same Idempotency-Key: the job will not be created twice.',
       deps.limits.retryAfterSeconds,

@@ -234,6 +234,25 @@ describe('submitJob', () => {
     expect(store.jobs.size).toBe(0);
   });
 
+  it('answers 503, naming the job, and leaves it to the reconciler when neither the message nor the removal goes through', async () => {
+    // Prepare
+    const { store, queue, deps } = setup();
+    queue.failure = new Error('SQS is down');
+    store.discard = async () => {
+      throw new Error('DynamoDB throttled');
+    };
+
+    // Act
+    const error = await problemOf(submitJob(deps, 'anonymous', { type: 'echo' }));
+
+    // Assess
+    const [kept] = [...store.jobs.values()];
+    expect(error.problem).toMatchObject({ type: ProblemType.unavailable, status: 503 });
+    expect(error.problem.detail).toContain(`job ${kept?.id} may still run later`);
+    expect(error.headers).toEqual({ 'retry-after': '2' });
+    expect(kept).toMatchObject({ status: 'QUEUED', sweepAt: new Date(NOW.getTime() + lifecycle.staleQueuedSeconds * 1000).toISOString() });
+  });
+
   it('refuses to overwrite an existing record', async () => {
     // Prepare: a store that reports every id as taken.
     const { deps, queue } = setup();
