@@ -22,7 +22,6 @@ const deps: SubmitDeps = {
     maxDelaySeconds: queue.maxDelaySeconds,
     retryAfterSeconds: api.retryAfterSeconds,
     defaultTimeoutSeconds: jobs.defaultTimeoutSeconds,
-    submitTimeoutSeconds: api.timeoutSeconds,
     // Set by the construct from the worker function's timeout.
     maxTimeoutSeconds: Number(requiredEnv('MAX_JOB_TIMEOUT_SECONDS')),
   },

@@ -21,8 +21,6 @@ export interface SubmitLimits {
   readonly defaultTimeoutSeconds: number;
   /** The longest attempt the worker function allows. */
   readonly maxTimeoutSeconds: number;
-  /** Timeout of the submit function itself: how long a first request may still be in flight. */
-  readonly submitTimeoutSeconds: number;
 }
 
 /** The `POST /jobs` body schema. */

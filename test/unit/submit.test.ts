@@ -26,7 +26,7 @@ function setup(overrides: Partial<SubmitDeps> = {}) {
     store,
     queue,
     knownTypes: ['echo', 'sleep', 'fail'],
-    limits: { maxDelaySeconds: 900, retryAfterSeconds: 2, defaultTimeoutSeconds: 60, maxTimeoutSeconds: 117, submitTimeoutSeconds: 10 },
+    limits: { maxDelaySeconds: 900, retryAfterSeconds: 2, defaultTimeoutSeconds: 60, maxTimeoutSeconds: 117 },
     lifecycle,
     idempotencySecret: 'test-secret',
     webhooks: { mode: 'cloud', resolve: async (host) => (host === 'hooks.example.com' ? ['93.184.216.34'] : host === 'internal.example.com' ? ['10.1.2.3'] : []) },
