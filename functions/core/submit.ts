@@ -145,10 +145,7 @@ export async function submitJob(deps: SubmitDeps, owner: string, body: unknown, 
     await deps.queue.enqueue({ jobId: job.id, type: job.type }, request.delaySeconds);
   } catch (error) {
     const flagForReconciler = () =>
-      deps.store.scheduleSweep(id, 'QUEUED', queuedSweepAt(deps.lifecycle, runnableAt(job)), sweepShardOf(id, deps.lifecycle.sweepShards)).then(
-        () => undefined,
-        () => undefined,
-      );
+      deps.store.scheduleSweep(id, 'QUEUED', queuedSweepAt(deps.lifecycle, runnableAt(job)), sweepShardOf(id, deps.lifecycle.sweepShards)).catch(() => false);
     if (idempotencyKey === undefined) {
       // Nobody else knows this id: remove the record, and the caller's retry starts afresh.
       const removed = await deps.store.discard(job.id, 'QUEUED').then(
