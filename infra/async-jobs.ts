@@ -336,6 +336,7 @@ export class AsyncJobs extends Construct {
           minify: bundlingOptions.minify,
           sourceMap: bundlingOptions.sourceMap,
           sourceMapMode: SourceMapMode.DEFAULT,
+          sourcesContent: bundlingOptions.sourcesContent,
           target: bundlingOptions.target,
           format: OutputFormat.ESM,
           mainFields: [...bundlingOptions.mainFields],

@@ -36,6 +36,12 @@ export function tracingFromContext(value: unknown): boolean | undefined {
 export const bundlingOptions = {
   minify: true,
   sourceMap: true,
+  /**
+   * Maps carry positions and file names, not the sources' text (which, for the bundled SDK, was two
+   * thirds of each map): stack traces still point at the TypeScript, and the zip a cold start
+   * downloads is about half the size (see the README's Performance section).
+   */
+  sourcesContent: false,
   target: lambdaNodeTarget,
   format: 'esm',
   mainFields: ['module', 'main'],

@@ -30,6 +30,7 @@ export const lambdaEsbuildOptions = {
   target: bundlingOptions.target,
   minify: bundlingOptions.minify,
   sourcemap: bundlingOptions.sourceMap,
+  sourcesContent: bundlingOptions.sourcesContent,
   mainFields: [...bundlingOptions.mainFields],
   banner: { js: bundlingOptions.banner },
   // As `cdk deploy` builds them with the project's cdk.json (Powertools turns tracing off outside Lambda anyway).
