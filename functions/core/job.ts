@@ -144,6 +144,19 @@ export function isExpired(job: JobRecord, now: Date): boolean {
 }
 
 /** Builds a progress value, deriving `percent` and clamping it to 0..100. */
+/**
+ * Most characters of a text a processor supplies (an error's message, a progress message) that a job
+ * record keeps: a record must stay within DynamoDB's 400 KB item and its event within SNS's 256 KB.
+ */
+export const MAX_PROCESSOR_TEXT_CHARS = 4_096;
+
+/** `text`, cut to {@link MAX_PROCESSOR_TEXT_CHARS} with a note of how much was left out. */
+export function boundedText(text: string): string {
+  if (text.length <= MAX_PROCESSOR_TEXT_CHARS) return text;
+  const note = ` … [${text.length - MAX_PROCESSOR_TEXT_CHARS} more characters cut]`;
+  return text.slice(0, MAX_PROCESSOR_TEXT_CHARS) + note;
+}
+
 export function makeProgress(completed: number, total?: number, message?: string): Progress {
   const ratio = total !== undefined && total > 0 ? completed / total : Number.NaN;
   const percent = Number.isFinite(ratio) ? Math.min(100, Math.max(0, Math.round(ratio * 100))) : undefined;
@@ -151,6 +164,6 @@ export function makeProgress(completed: number, total?: number, message?: string
     completed,
     ...(total !== undefined && { total }),
     ...(percent !== undefined && { percent }),
-    ...(message !== undefined && { message }),
+    ...(message !== undefined && { message: boundedText(String(message)) }),
   };
 }

@@ -15,7 +15,7 @@ export type TransitionChanges = Partial<
   /** Adds one to `attempts` in the same write (a start). */
   readonly countAttempt?: boolean;
   /** Attributes removed in the same write. */
-  readonly clear?: readonly ('runDeadline' | 'sweepAt' | 'sweepShard' | 'cancelRequestedAt' | 'lastError')[];
+  readonly clear?: readonly ('runDeadline' | 'sweepAt' | 'sweepShard' | 'cancelRequestedAt' | 'lastError' | 'progress')[];
 };
 
 /** Extra conditions of a transition. */

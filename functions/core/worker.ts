@@ -4,7 +4,7 @@
  * twice nor finishes it twice, and an ended job whose event may not have been published gets it
  * published (with the same event id) by whichever delivery comes next.
  */
-import { isFinal, type JobRecord, makeProgress, type Progress } from './job.ts';
+import { boundedText, isFinal, type JobRecord, makeProgress, type Progress } from './job.ts';
 import { announce, backoffSeconds, finalChanges, type LifecycleSettings } from './lifecycle.ts';
 import type { EventPublisher, JobMessage, JobStore, Redelivery, TransitionChanges } from './ports.ts';
 import { NonRetryableError, type Processor, RetryableError } from './processor.ts';
@@ -97,7 +97,8 @@ async function retryLater(
 ): Promise<MessageOutcome | 'cancelled'> {
   const delay = Math.max(ending.afterSeconds ?? 0, backoffSeconds(deps.lifecycle, job.attempts, deps.random));
   // The message stays on the queue (hidden for the backoff), so the job needs no sweep entry.
-  const requeued = await deps.store.transition(job.id, 'RUNNING', 'QUEUED', { lastError: ending.error, clear: ['runDeadline'] }, { cancelRequested: false });
+  // The next attempt starts over: the failed one's progress would only mislead.
+  const requeued = await deps.store.transition(job.id, 'RUNNING', 'QUEUED', { lastError: ending.error, clear: ['runDeadline', 'progress'] }, { cancelRequested: false });
   if (!requeued) {
     const current = await deps.store.get(job.id);
     if (current?.status === 'RUNNING' && current.cancelRequestedAt !== undefined) return 'cancelled';
@@ -133,6 +134,13 @@ async function start(deps: WorkerDeps, jobId: string, invocation: Invocation): P
     status: 500,
     detail: `The worker stopped (crashed or timed out) during attempt ${job.attempts}.`,
   };
+  // Its owner asked it to stop meanwhile: end it as asked rather than run it again.
+  if (job.cancelRequestedAt !== undefined) {
+    const ending = cancelled(job.progress, 'its worker had stopped (crashed or timed out), and it was not run again');
+    const ended = await deps.store.transition(jobId, 'RUNNING', 'CANCELLED', { ...ending.changes, ...finalChanges(deps.lifecycle, deps.now()) }, { runDeadline: job.runDeadline });
+    if (ended) recordEnd(deps.telemetry ?? noTelemetry, ended);
+    return ended ? publish(deps, ended) : settle(deps, jobId, invocation);
+  }
   if (job.attempts >= deps.lifecycle.maxAttempts) {
     const failed = await deps.store.transition(
       jobId,
@@ -144,7 +152,7 @@ async function start(deps: WorkerDeps, jobId: string, invocation: Invocation): P
     if (failed) recordEnd(deps.telemetry ?? noTelemetry, failed);
     return failed ? publish(deps, failed) : settle(deps, jobId, invocation);
   }
-  const requeued = await deps.store.transition(jobId, 'RUNNING', 'QUEUED', { lastError: abandoned, clear: ['runDeadline'] }, { runDeadline: job.runDeadline });
+  const requeued = await deps.store.transition(jobId, 'RUNNING', 'QUEUED', { lastError: abandoned, clear: ['runDeadline', 'progress'] }, { runDeadline: job.runDeadline });
   if (!requeued) return settle(deps, jobId, invocation);
   deps.logger.warn('took over a job whose worker stopped', { jobId, attempt: job.attempts });
   const restarted = await deps.store.transition(jobId, 'QUEUED', 'RUNNING', startChanges);
@@ -240,7 +248,8 @@ async function runProcessor(deps: WorkerDeps, job: JobRecord, invocation: Invoca
       const why = allowed < job.timeoutSeconds ? ` (the worker invocation had ${allowed} s left of the job's ${job.timeoutSeconds} s)` : '';
       return failed(ProblemType.jobTimedOut, 'Job timed out', `The attempt did not finish within ${allowed} s${why}.`, progress.latest);
     }
-    const detail = error instanceof Error ? error.message : String(error);
+    // Bounded: an upstream's whole error page must not make the final write too large to land.
+    const detail = boundedText(error instanceof Error ? error.message : String(error));
     if (error instanceof RetryableError) {
       const problem: ProblemDetails = { type: ProblemType.jobFailed, title: 'Job failed', status: 500, detail };
       if (job.attempts < deps.lifecycle.maxAttempts) return { kind: 'retry', error: problem, ...(error.retryAfterSeconds !== undefined && { afterSeconds: error.retryAfterSeconds }) };

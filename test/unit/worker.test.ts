@@ -277,6 +277,31 @@ describe('handleJobMessage', () => {
   });
 
   describe('retries', () => {
+    it('starts the next attempt without the progress of the failed one', async () => {
+      // Prepare
+      const { store, deps, invocation } = setup({
+        work: async (_, { attempt, progress }) => {
+          if (attempt > 1) return 'ok';
+          progress(9, 10, 'almost there');
+          await delay(20);
+          throw new RetryableError('upstream busy');
+        },
+      });
+      const job = await seed(store, 'work');
+      const message = { jobId: job.id, type: 'work' };
+
+      // Act
+      await handleJobMessage(deps, message, invocation());
+      const between = await stored(store, job.id);
+      await handleJobMessage(deps, message, invocation());
+
+      // Assess
+      expect(between.status).toBe('QUEUED');
+      expect(between).not.toHaveProperty('progress');
+      expect(await stored(store, job.id)).toMatchObject({ status: 'SUCCEEDED', attempts: 2 });
+      expect(await stored(store, job.id)).not.toHaveProperty('progress');
+    });
+
     it('puts a job whose processor fails retryably back in the queue, and runs it again on redelivery', async () => {
       // Prepare
       const attempts: number[] = [];
@@ -643,6 +668,66 @@ describe('handleJobMessage', () => {
         error: { type: ProblemType.attemptsExhausted, status: 500 },
       });
       expect(publisher.accepted.map((event) => event.type)).toEqual(['job.failed']);
+    });
+
+    it.each([
+      ['attempts left', 1],
+      ['all its attempts used', LIFECYCLE.maxAttempts],
+    ])('ends CANCELLED, without running it again, a job cancelled while its stopped worker held it (%s)', async (_, attempts) => {
+      // Prepare
+      const run = vi.fn(async () => 'charged again');
+      const { store, publisher, deps, invocation } = setup({ charge: run });
+      const job = await seed(store, 'charge', { status: 'RUNNING', attempts, runDeadline: Date.now() - 5_000 });
+      expect(await store.requestCancel(job.id, NOW.toISOString())).toBe(true);
+
+      // Act
+      const outcome = await handleJobMessage(deps, { jobId: job.id, type: 'charge' }, invocation());
+
+      // Assess
+      expect(outcome).toBe('done');
+      expect(run).not.toHaveBeenCalled();
+      expect(await stored(store, job.id)).toMatchObject({ status: 'CANCELLED', attempts, error: { type: ProblemType.jobCancelled } });
+      expect(publisher.accepted.map((event) => event.type)).toEqual(['job.cancelled']);
+    });
+  });
+
+  describe('processor text', () => {
+    it('keeps the start of a very long error message, so the final write and the event still fit', async () => {
+      // Prepare
+      const page = `upstream said: ${'<html>'.repeat(70_000)}`;
+      const { store, publisher, deps, invocation } = setup({
+        upstream: async () => {
+          throw new NonRetryableError(page);
+        },
+      });
+      const job = await seed(store, 'upstream');
+
+      // Act
+      await handleJobMessage(deps, { jobId: job.id, type: 'upstream' }, invocation());
+
+      // Assess
+      const detail = (await stored(store, job.id)).error?.detail ?? '';
+      expect(detail.startsWith(page.slice(0, 4_096))).toBe(true);
+      expect(detail.endsWith(`[${page.length - 4_096} more characters cut]`)).toBe(true);
+      expect(publisher.accepted.map((event) => event.data.error?.detail.length)).toEqual([detail.length]);
+    });
+
+    it('cuts a very long progress message the same way', async () => {
+      // Prepare
+      const { store, deps, invocation } = setup({
+        chatty: async (_, { progress }) => {
+          progress(1, 2, 'x'.repeat(10_000));
+          return 'ok';
+        },
+      });
+      const job = await seed(store, 'chatty');
+
+      // Act
+      await handleJobMessage(deps, { jobId: job.id, type: 'chatty' }, invocation());
+
+      // Assess
+      const message = (await stored(store, job.id)).progress?.message ?? '';
+      expect(message).toBe(`${'x'.repeat(4_096)} … [5904 more characters cut]`);
     });
   });
 
