@@ -3,7 +3,15 @@
  * results. Problems become responses here and nowhere else.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { type ProblemDetails, ProblemError, ProblemType, malformedJsonProblem, payloadTooLargeProblem, unsupportedMediaTypeProblem } from './problem.ts';
+import {
+  type ProblemDetails,
+  ProblemError,
+  ProblemType,
+  malformedJsonProblem,
+  payloadTooLargeProblem,
+  unidentifiedCallerProblem,
+  unsupportedMediaTypeProblem,
+} from './problem.ts';
 
 /** The request context parts an authorizer fills in (IAM or JWT); absent when the API has none. */
 interface AuthorizerContext {
@@ -17,14 +25,22 @@ export type HttpEvent = APIGatewayProxyEventV2 & {
 };
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 
-/** Owner of the jobs a request creates or reads: the IAM caller ARN, the JWT `sub`, else `anonymous`. */
+/**
+ * Owner of the jobs a request creates or reads: the IAM caller ARN or the JWT `sub`; `anonymous` only
+ * when the API has no authorizer. An authorizer that names nobody is refused (403): API Gateway's JWT
+ * authorizer accepts a valid token without `sub`, and all such callers would otherwise share one owner.
+ */
 export function callerOf(event: HttpEvent): string {
   const authorizer = event.requestContext.authorizer;
-  const arn = authorizer?.iam?.userArn;
+  if (!authorizer) return 'anonymous';
+  const arn = authorizer.iam?.userArn;
   if (arn) return arn;
-  const sub = authorizer?.jwt?.claims?.sub;
-  if (typeof sub === 'string' && sub) return sub;
-  return 'anonymous';
+  if (authorizer.jwt) {
+    const sub = authorizer.jwt.claims?.sub;
+    if (typeof sub === 'string' && sub) return sub;
+    throw unidentifiedCallerProblem('The token names no subject (a non-empty `sub` claim), and each job belongs to the subject that created it. Use a token your identity provider issues with `sub`.');
+  }
+  throw unidentifiedCallerProblem('The request was authorized without an identity (no IAM caller ARN, no token subject).');
 }
 
 /** A request header; HTTP API lower-cases header names in payload 2.0. */

@@ -343,7 +343,11 @@ export function openApiDocument(limits: OpenApiLimits, served: readonly RouteSpe
           responses: {
             ...described.responses,
             '401': gatewayAnswer('No valid token (JWT auth): API Gateway refused the request.'),
-            '403': gatewayAnswer('No valid SigV4 signature, or no permission (IAM auth): API Gateway refused the request.'),
+            '403': problemOrGateway(
+              403,
+              'No valid SigV4 signature, or no permission (IAM auth): API Gateway refused the request with `{"message": …}`. Or a valid token that names no subject (no `sub` claim): jobs belong to the subject that created them.',
+              [ProblemType.unidentifiedCaller],
+            ),
           },
         };
     const item = paths[route.path] ?? { ...pathParameters(route.path) };

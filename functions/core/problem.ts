@@ -39,6 +39,7 @@ export const ProblemType = {
   alreadyFinished: '/problems/job-already-finished',
   methodNotAllowed: '/problems/method-not-allowed',
   routeNotFound: '/problems/route-not-found',
+  unidentifiedCaller: '/problems/unidentified-caller',
 } as const;
 
 /** An error that carries the problem it represents; thrown by domain code, mapped to HTTP by `http.ts`. */
@@ -99,6 +100,14 @@ export function unknownJobTypeProblem(type: string, known: readonly string[]): P
     detail: `No processor handles job type '${type}'. Known types: ${known.join(', ')}.`,
     errors: [{ field: '/type', message: `unknown job type '${type}'` }],
   });
+}
+
+/**
+ * `403`: the authorizer let the request through but named nobody: jobs belong to the caller who created
+ * them, so such a request must not share an owner with every other caller like it.
+ */
+export function unidentifiedCallerProblem(detail: string): ProblemError {
+  return new ProblemError({ type: ProblemType.unidentifiedCaller, title: 'Caller not identified', status: 403, detail });
 }
 
 /** `404`: no such job for this caller (another caller's job reads the same). */

@@ -42,8 +42,8 @@ export function newLocalJwtIssuer(): LocalJwtIssuer {
   return { issuer: 'https://local.async-jobs.invalid', audience: 'async-jobs', privateKey, publicKey };
 }
 
-/** Issues a token for `sub`, valid for `ttlSeconds`. */
-export function issueToken(issuer: LocalJwtIssuer, sub: string, ttlSeconds = 12 * 3600, now = Date.now()): string {
+/** Issues a token for `sub` (undefined: a token without one), valid for `ttlSeconds`. */
+export function issueToken(issuer: LocalJwtIssuer, sub: string | undefined, ttlSeconds = 12 * 3600, now = Date.now()): string {
   const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
   const issuedAt = Math.floor(now / 1000);
   const unsigned = `${encode({ alg: 'RS256', typ: 'JWT' })}.${encode({ iss: issuer.issuer, aud: issuer.audience, sub, iat: issuedAt, exp: issuedAt + ttlSeconds })}`;
@@ -96,7 +96,7 @@ function authorizeJwt(issuer: LocalJwtIssuer, header: string | undefined): AuthD
     if (claims.iss !== issuer.issuer || !audiences.includes(issuer.audience)) return UNAUTHORIZED;
     if (typeof claims.exp !== 'number' || claims.exp <= now) return UNAUTHORIZED;
     if (typeof claims.nbf === 'number' && claims.nbf > now) return UNAUTHORIZED;
-    if (typeof claims.sub !== 'string' || !claims.sub) return UNAUTHORIZED;
+    // As API Gateway's JWT authorizer: a valid token without `sub` passes, and the function refuses it (403).
     // HTTP API passes claims as strings.
     const stringClaims = Object.fromEntries(Object.entries(claims).map(([name, value]) => [name, typeof value === 'string' ? value : JSON.stringify(value)]));
     return { allowed: true, context: { jwt: { claims: stringClaims, scopes: null } } };

@@ -93,7 +93,7 @@ export interface LocalRuntime {
   /** The secret webhooks are signed with (`whsec_…`). */
   readonly webhookSecret: string;
   /** How the API authorizes callers, with what a caller needs: the IAM users' keys, or a token issuer. */
-  readonly auth: LocalAuth & { issueToken(sub: string, ttlSeconds?: number): string };
+  readonly auth: LocalAuth & { issueToken(sub: string | undefined, ttlSeconds?: number): string };
   /** Child processes it started (DynamoDB Local), for callers that verify they are gone. */
   readonly childPids: readonly number[];
   invoke(name: FunctionName, event: unknown): Promise<unknown>;

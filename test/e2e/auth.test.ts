@@ -173,6 +173,29 @@ describe('JWT mode', () => {
     expect(response.status).toBe(401);
   });
 
+  it('refuses, with problem+json 403, a valid token that names no subject, as API Gateway lets it through', async () => {
+    // Prepare
+    const token = runtime.auth.issueToken(undefined);
+    const job = await alice.client.submit({ type: 'echo', input: 'alice’s' });
+
+    // Act
+    const answers = await Promise.all(
+      [`${runtime.url}/jobs`, `${runtime.url}/jobs/${job.id}`].map((url) => checked.fetch(url, { headers: { authorization: `Bearer ${token}` } })),
+    );
+    const submit = await checked.fetch(`${runtime.url}/jobs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: '{"type":"echo"}',
+    });
+
+    // Assess
+    for (const answer of [...answers, submit]) {
+      expect(answer.status).toBe(403);
+      expect(answer.headers.get('content-type')).toBe('application/problem+json');
+      expect(await answer.json()).toMatchObject({ type: '/problems/unidentified-caller', status: 403 });
+    }
+  });
+
   it('records the token’s sub as the owner', async () => {
     // Act
     const response = await alice.fetch(`${runtime.url}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"type":"echo"}' });

@@ -277,10 +277,6 @@ describe('callerOf', () => {
     ['an IAM caller', getEvent('job_1', { callerArn: 'arn:aws:iam::123456789012:user/alice' }), 'arn:aws:iam::123456789012:user/alice'],
     ['a JWT subject', getEvent('job_1', { jwtSub: 'user-42' }), 'user-42'],
     ['no authorizer', getEvent('job_1'), 'anonymous'],
-    ['a JWT without a subject', withAuthorizer({ jwt: { claims: { email: 'a@example.com' } } }), 'anonymous'],
-    ['a JWT with an empty subject', withAuthorizer({ jwt: { claims: { sub: '' } } }), 'anonymous'],
-    ['a JWT with a numeric subject', withAuthorizer({ jwt: { claims: { sub: 42 } } }), 'anonymous'],
-    ['an IAM context without a user ARN', withAuthorizer({ iam: {} }), 'anonymous'],
     [
       'both, preferring IAM',
       withAuthorizer({ iam: { userArn: 'arn:aws:iam::1:role/r' }, jwt: { claims: { sub: 'user-42' } } }),
@@ -289,6 +285,28 @@ describe('callerOf', () => {
   ])('names the owner for %s', (_, event, owner) => {
     // Act / Assess
     expect(callerOf(event)).toBe(owner);
+  });
+
+  it.each<[string, HttpEvent]>([
+    ['a JWT without a subject', withAuthorizer({ jwt: { claims: { email: 'a@example.com' } } })],
+    ['a JWT with an empty subject', withAuthorizer({ jwt: { claims: { sub: '' } } })],
+    ['a JWT with a numeric subject', withAuthorizer({ jwt: { claims: { sub: 42 } } })],
+    ['a JWT context without claims', withAuthorizer({ jwt: {} })],
+    ['an IAM context without a user ARN', withAuthorizer({ iam: {} })],
+    ['an empty authorizer context', withAuthorizer({})],
+  ])('refuses %s with 403 rather than share the owner anonymous', (_, event) => {
+    // Act
+    const refusal = (() => {
+      try {
+        return callerOf(event);
+      } catch (error) {
+        return error;
+      }
+    })();
+
+    // Assess
+    expect(refusal).toBeInstanceOf(ProblemError);
+    expect((refusal as ProblemError).problem).toMatchObject({ type: ProblemType.unidentifiedCaller, status: 403, title: 'Caller not identified' });
   });
 });
 

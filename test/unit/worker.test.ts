@@ -709,7 +709,7 @@ describe('handleJobMessage', () => {
       const detail = (await stored(store, job.id)).error?.detail ?? '';
       expect(detail.startsWith(page.slice(0, 4_096))).toBe(true);
       expect(detail.endsWith(`[${page.length - 4_096} more characters cut]`)).toBe(true);
-      expect(publisher.accepted.map((event) => event.data.error?.detail.length)).toEqual([detail.length]);
+      expect(publisher.accepted.map((event) => event.data.error?.detail?.length)).toEqual([detail.length]);
     });
 
     it('cuts a very long progress message the same way', async () => {
