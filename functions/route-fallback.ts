@@ -4,10 +4,13 @@ import { type HttpEvent, type HttpResult, answer } from '#core/http';
 import { methodNotAllowedProblem, routeNotFoundProblem } from '#core/problem';
 import { routes } from '#infra/functions';
 
-const patterns = routes.map((route) => ({
-  method: route.method,
-  pattern: new RegExp(`^${route.path.replace(/\{\w+\}/g, '[^/]+')}$`),
-}));
+/** A route's path as a pattern: literal parts escaped (`/openapi.json` is not `/openapi_json`), each `{param}` one segment. */
+function pathPattern(path: string): RegExp {
+  const literals = path.split(/\{\w+\}/).map((part) => part.replace(/[.*+?^$()|[\]{}\\]/g, '\\$&'));
+  return new RegExp(`^${literals.join('[^/]+')}$`);
+}
+
+const patterns = routes.map((route) => ({ method: route.method, pattern: pathPattern(route.path) }));
 
 export const handler = instrumented(
   (event: HttpEvent): Promise<HttpResult> =>

@@ -1,6 +1,6 @@
 /** Listing a caller's jobs, newest first, a page at a time. */
 import { JOB_STATUSES, type JobRecord, type JobStatus } from './job.ts';
-import type { JobStore, ListKey } from './ports.ts';
+import { type JobStore, LIST_KEY_FIELDS, type ListKey } from './ports.ts';
 import { invalidParameterProblem } from './problem.ts';
 
 /** A page as the API returns it. */
@@ -26,8 +26,10 @@ function decodeCursor(cursor: string, owner: string): ListKey {
     throw invalid();
   }
   if (typeof key !== 'object' || key === null || Array.isArray(key)) throw invalid();
+  // Exactly the fields a store returns, each a non-empty string: anything else the table would refuse (a 500).
   const entries = Object.entries(key);
-  if (entries.length === 0 || entries.length > 4 || entries.some(([, value]) => typeof value !== 'string')) throw invalid();
+  const names = entries.map(([name]) => name).sort();
+  if (names.join() !== LIST_KEY_FIELDS.join() || entries.some(([, value]) => typeof value !== 'string' || value === '')) throw invalid();
   // A cursor names a position in one owner's list; another owner's cannot be used to read it.
   if ((key as Record<string, string>).owner !== owner) throw invalid();
   return key as ListKey;

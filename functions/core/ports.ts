@@ -29,6 +29,9 @@ export interface TransitionGuard {
 /** A position in a caller's job list; opaque outside the store and the cursor codec. */
 export type ListKey = Readonly<Record<string, string>>;
 
+/** The fields of a {@link ListKey}: the job's own key and its place in the owner index. */
+export const LIST_KEY_FIELDS = ['createdAt', 'id', 'owner'] as const;
+
 /** One page of a caller's jobs, newest first. */
 export interface JobPage {
   readonly jobs: readonly JobRecord[];

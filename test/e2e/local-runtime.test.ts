@@ -129,6 +129,20 @@ describe.each([
     expect(response.body).toMatchObject({ status: 404, title: 'Job not found' });
   });
 
+  it.each([
+    ['GET', '/openapi_json', 404, undefined],
+    ['GET', '/openapi.jsonx', 404, undefined],
+    ['POST', '/openapi.json', 405, 'GET'],
+    ['PUT', '/jobs/job_AAAAAAAAAAAAAAAAAAAAAA', 405, 'GET, DELETE'],
+  ])('answers %s %s with %i problem+json from the fallback route', async (method, path, status, allow) => {
+    // Act
+    const response = await request(`${app.url}${path}`, { method });
+    // Assess
+    expect(response.status).toBe(status);
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
+    expect(response.headers.get('allow') ?? undefined).toBe(allow);
+  });
+
   it('stops everything it started on Ctrl-C (SIGINT)', async () => {
     // Act
     await app.stop('SIGINT');

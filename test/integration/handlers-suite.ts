@@ -311,6 +311,10 @@ export function defineHandlerSuite(engine: DynamoEngine): void {
         ['a limit over 100', { limit: '101' }, 'limit'],
         ['a limit that is not a number', { limit: 'ten' }, 'limit'],
         ['a forged cursor', { cursor: 'bm90LWEtY3Vyc29y' }, 'cursor'],
+        ['a cursor of the caller naming only the owner', { cursor: Buffer.from(JSON.stringify({ owner: 'anonymous' })).toString('base64url') }, 'cursor'],
+        ['a cursor of the caller without its job id', { cursor: Buffer.from(JSON.stringify({ owner: 'anonymous', createdAt: 'x' })).toString('base64url') }, 'cursor'],
+        ['a cursor of the caller with an empty job id', { cursor: Buffer.from(JSON.stringify({ owner: 'anonymous', createdAt: '2026-01-01T00:00:00.000Z', id: '' })).toString('base64url') }, 'cursor'],
+        ['a cursor of the caller with a field the table has no key for', { cursor: Buffer.from(JSON.stringify({ owner: 'anonymous', createdAt: '2026-01-01T00:00:00.000Z', id: 'job_AAAAAAAAAAAAAAAAAAAAAA', status: 'QUEUED' })).toString('base64url') }, 'cursor'],
         ['an unknown parameter', { sort: 'asc' }, 'sort'],
       ])('answers 400 naming the field for %s', async (_case, query, field) => {
         // Act
