@@ -264,8 +264,7 @@ export class AsyncJobs extends Construct {
     this.webhookQueue = new Queue(this, 'webhooks-queue', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      // Long enough for the whole retry schedule (about a day), with room.
-      retentionPeriod: Duration.days(4),
+      retentionPeriod: Duration.seconds(config.webhooks.queueRetentionSeconds),
       visibilityTimeout: Duration.seconds(6 * config.webhooks.timeoutSeconds),
       deadLetterQueue: { queue: this.webhookDeadLetterQueue, maxReceiveCount: webhookAttempts },
     });

@@ -119,8 +119,14 @@ export const webhooks = {
   /** The same shape compressed to seconds for `npm start`, so the whole retry path fits in a minute. */
   localRetryScheduleSeconds: [1, 1, 1, 1, 2, 4, 8, 12, 12, 12],
   jitter: 0.2,
-  /** A 429 or 5xx's Retry-After is honoured up to this. */
-  maxRetryAfterSeconds: 12 * 3600,
+  /**
+   * A 429 or 5xx's Retry-After is honoured up to this: the schedule's longest step. A wait of 12 h
+   * would be refused by SQS (its visibility limit counts from the receive), and eleven long waits
+   * would outlive the queue's retention, losing the event without a dead letter.
+   */
+  maxRetryAfterSeconds: 6 * 3600,
+  /** How long the webhook queue keeps a delivery: the whole schedule at its longest, with room. */
+  queueRetentionSeconds: 4 * 86_400,
   /** How long the signing keys are cached by a function instance (so a rotation applies soon). */
   keyCacheSeconds: 300,
   /** How long a replaced signing key is still used beside the new one. */

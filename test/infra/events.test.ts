@@ -78,6 +78,8 @@ describe('the webhook path', () => {
       maxReceiveCount: maxAttempts(config.webhooks.retryScheduleSeconds),
     });
     expect(config.webhooks.retryScheduleSeconds.every((seconds) => seconds <= 12 * 3600)).toBe(true);
+    // Kept as long as the schedule can take (webhooks.test.ts adds it up).
+    expect(queue.Properties.MessageRetentionPeriod).toBe(config.webhooks.queueRetentionSeconds);
   });
 
   it('creates the signing secret the deliverer reads', () => {

@@ -181,7 +181,8 @@ describe('responses', () => {
     [404, undefined, { kind: 'retry', reason: 'HTTP 404' }],
     [429, '120', { kind: 'retry', reason: 'HTTP 429', minDelaySeconds: 120 }],
     [503, 'Mon, 23 Nov 2026 12:05:00 GMT', { kind: 'retry', reason: 'HTTP 503', minDelaySeconds: 300 }],
-    [500, '999999', { kind: 'retry', reason: 'HTTP 500', minDelaySeconds: 43_200 }],
+    [500, '999999', { kind: 'retry', reason: 'HTTP 500', minDelaySeconds: 21_600 }],
+    [503, 'Tue, 24 Nov 2026 12:00:00 GMT', { kind: 'retry', reason: 'HTTP 503', minDelaySeconds: 21_600 }],
     [502, 'soon', { kind: 'retry', reason: 'HTTP 502' }],
   ])('judges %s (Retry-After %s)', (status, retryAfter, verdict) => {
     expect(judgeResponse(status, retryAfter, now, webhooks.maxRetryAfterSeconds)).toEqual(verdict);
@@ -203,6 +204,16 @@ describe('the retry schedule', () => {
     expect(total / 3600).toBeLessThan(30);
     expect(Math.max(...webhooks.retryScheduleSeconds) * (1 + webhooks.jitter)).toBeLessThanOrEqual(12 * 3600);
     expect(maxAttempts(webhooks.retryScheduleSeconds)).toBe(webhooks.retryScheduleSeconds.length + 1);
+  });
+
+  it('keeps every wait, even one a Retry-After asks for, within SQS’s 12-hour visibility limit, and all of them within the queue’s retention', () => {
+    // Prepare: the longest a step can be, by jitter or by an honoured Retry-After
+    const longest = (step: number) => Math.max(step * (1 + webhooks.jitter), webhooks.maxRetryAfterSeconds);
+    // Act
+    const waits = webhooks.retryScheduleSeconds.map(longest);
+    // Assess: the visibility is set during an invocation of up to timeoutSeconds after the receive
+    expect(Math.max(...waits) + webhooks.timeoutSeconds).toBeLessThan(12 * 3600);
+    expect(waits.reduce((sum, seconds) => sum + seconds + webhooks.timeoutSeconds, 0)).toBeLessThan(webhooks.queueRetentionSeconds);
   });
 
   it('grows step by step, and the local schedule has the same number of steps, in seconds', () => {
