@@ -276,7 +276,7 @@ export class AsyncJobs extends Construct {
       }),
     );
     this.signingSecret = new Secret(this, 'webhook-signing-secret', {
-      description: 'Standard Webhooks signing secret of job callbacks: receivers use whsec_<value>= (the 43 characters are base64 short of its padding)',
+      description: 'Standard Webhooks signing secret of job callbacks: receivers use whsec_ + the value base64-decoded and encoded again (printf %s= VALUE | base64 -d | base64), canonical base64 of the same key',
       generateSecretString: { passwordLength: 43, excludePunctuation: true },
       removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
     });

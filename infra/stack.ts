@@ -61,7 +61,7 @@ export class AsyncJobsStack extends Stack {
     });
     new CfnOutput(this, 'WebhookSigningSecretArn', {
       value: this.asyncJobs.signingSecret.secretArn,
-      description: 'Secrets Manager secret that signs webhooks; receivers use whsec_<value>=',
+      description: 'Secrets Manager secret that signs webhooks; receivers use whsec_ + the value base64-decoded and encoded again (README)',
     });
     new CfnOutput(this, 'DashboardName', {
       value: this.asyncJobs.monitoring.dashboard.dashboardName,

@@ -86,7 +86,7 @@ describe('the webhook path', () => {
     // Assess
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
       Description: Match.stringLikeRegexp('Standard Webhooks signing secret'),
-      // 43 letters and digits, which receivers take as whsec_<value>= (README); changing this would also
+      // 43 letters and digits, which receivers take base64-decoded and encoded again (README); changing this would also
       // make CloudFormation generate a new value for every deployed stack, breaking its receivers.
       GenerateSecretString: { PasswordLength: 43, ExcludePunctuation: true },
     });

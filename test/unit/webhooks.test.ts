@@ -151,19 +151,25 @@ describe('signing', () => {
     expect(activeSecrets(`  ${SECRET}\n`, new Date())).toEqual([SECRET]);
   });
 
-  it('gives receivers the generated deployed secret as whsec_<value>=: padded base64 that strict decoders take, keying what the deliverer signs', () => {
-    // Prepare: a value as Secrets Manager generates it for the stack (43 letters and digits, infra/async-jobs.ts)
+  it('gives receivers the generated deployed secret re-encoded: canonical base64 that strict decoders take, keying what the deliverer signs', () => {
+    // Prepare: a value as Secrets Manager generates it for the stack (43 letters and digits, infra/async-jobs.ts),
+    // whose last character carries stray bits (B = 000001: the last 2 bits are not part of the key)
     const generated = 'Qx7Lr2Vb9Kd4Tn8Wc1Hy6Fp3Zs5Mg0Ja2Ue7Ri9Ok4B';
-    const receiver = `whsec_${generated}=`;
+    // What the README's `printf '%s=' "$VALUE" | base64 -d | base64` prints
+    const receiver = `whsec_${Buffer.from(`${generated}=`, 'base64').toString('base64')}`;
     /** As Python's base64.b64decode and Go's StdEncoding judge it: whole 4-character groups, padding at the end. */
-    const strict = (encoded: string) => /^[A-Za-z0-9+/]*={0,2}$/.test(encoded) && encoded.length % 4 === 0;
+    const padded = (encoded: string) => /^[A-Za-z0-9+/]*={0,2}$/.test(encoded) && encoded.length % 4 === 0;
+    /** As Rust's base64 crate (STANDARD) judges it besides: no stray bits, so decoding and encoding give it back. */
+    const canonical = (encoded: string) => padded(encoded) && Buffer.from(encoded, 'base64').toString('base64') === encoded;
     const timestamp = Math.floor(Date.now() / 1000);
     // Act: the deliverer signs with the stored value as it reads it
     const headers = webhookHeaders(activeSecrets(generated, new Date()), 'evt_3', timestamp, '{}');
     // Assess
     expect(generated).toMatch(/^[A-Za-z0-9]{43}$/);
-    expect(strict(generated)).toBe(false);
-    expect(strict(receiver.slice('whsec_'.length))).toBe(true);
+    expect(padded(generated)).toBe(false);
+    expect(canonical(`${generated}=`)).toBe(false);
+    expect(receiver).toBe('whsec_Qx7Lr2Vb9Kd4Tn8Wc1Hy6Fp3Zs5Mg0Ja2Ue7Ri9Ok4A=');
+    expect(canonical(receiver.slice('whsec_'.length))).toBe(true);
     expect(new Webhook(receiver).verify('{}', headers)).toEqual({});
     expect(verifyWebhook('{}', headers, receiver)).toEqual({});
   });
