@@ -13,6 +13,7 @@ import { type SubmitDeps, submitJob } from '#core/submit';
 import type { WebhookMode } from '#core/webhooks';
 import { api, jobs, lifecycle, queue } from '#infra/config';
 import { jobTypes } from '#processors/registry';
+import type { Context } from 'aws-lambda';
 
 const deps: SubmitDeps = {
   store: jobStoreFrom(dynamodb),
@@ -35,12 +36,20 @@ const deps: SubmitDeps = {
   telemetry,
 };
 
+/**
+ * Time kept back from the function's timeout when sending to the queue: a send that hangs is abandoned
+ * then, and the job is flagged for the reconciler before the 503, instead of the invocation timing out
+ * with the job recorded, unqueued and unflagged.
+ */
+const ENQUEUE_RESERVE_MS = 3_000;
+
 export const handler = instrumented(
   measured(
-    (event: HttpEvent): Promise<HttpResult> =>
+    (event: HttpEvent, context: Context): Promise<HttpResult> =>
       answer(event, log, async () => {
         const body = readJsonBody(event, api.maxBodyBytes);
-        const { job, replayed } = await submitJob(deps, callerOf(event), body, header(event, 'idempotency-key'));
+        const deadline = AbortSignal.timeout(Math.max(1, context.getRemainingTimeInMillis() - ENQUEUE_RESERVE_MS));
+        const { job, replayed } = await submitJob(deps, callerOf(event), body, header(event, 'idempotency-key'), deadline);
         return jsonResponse(202, toResource(job), {
           location: jobPath(job.id),
           'retry-after': String(pollAfterSeconds(job, new Date(), api.retryAfterSeconds)),

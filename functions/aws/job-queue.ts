@@ -11,13 +11,14 @@ export class SqsJobQueue implements JobQueue {
     private readonly queueUrl: string,
   ) {}
 
-  async enqueue(message: JobMessage, delaySeconds?: number): Promise<void> {
+  async enqueue(message: JobMessage, delaySeconds?: number, signal?: AbortSignal): Promise<void> {
     await this.client.send(
       new SendMessageCommand({
         QueueUrl: this.queueUrl,
         MessageBody: JSON.stringify(message),
         ...(delaySeconds && { DelaySeconds: delaySeconds }),
       }),
+      { ...(signal && { abortSignal: signal }) },
     );
   }
 

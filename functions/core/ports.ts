@@ -81,7 +81,8 @@ export interface JobMessage {
 
 /** The jobs queue. */
 export interface JobQueue {
-  enqueue(message: JobMessage, delaySeconds?: number): Promise<void>;
+  /** Sends the message; `signal` abandons the send (it then rejects) when the caller cannot wait longer. */
+  enqueue(message: JobMessage, delaySeconds?: number, signal?: AbortSignal): Promise<void>;
 }
 
 /** Control over the delivery of the message being handled (SQS: its receipt handle). */

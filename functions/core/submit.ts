@@ -1,6 +1,6 @@
 /** Accepting a job: validate, record it as QUEUED, enqueue it; with an Idempotency-Key, at most once. */
 import { idempotentJobId, newJobId, requestFingerprint, sweepShardOf } from './ids.ts';
-import { type JobRecord, runnableAt, secondsUntilRunnable } from './job.ts';
+import { type JobRecord, jobPath, runnableAt, secondsUntilRunnable } from './job.ts';
 import { type LifecycleSettings, queuedSweepAt } from './lifecycle.ts';
 import type { JobQueue, JobStore } from './ports.ts';
 import {
@@ -105,9 +105,10 @@ export const MAX_DEPTH = 32;
 /**
  * Validates the body and creates the job. The record is written before the message is sent, so the
  * worker always finds it. With an Idempotency-Key the id is derived from caller and key, so the
- * conditional write itself detects a repeat: no extra write on the hot path.
+ * conditional write itself detects a repeat: no extra write on the hot path. `enqueueDeadline` gives
+ * up on a send that hangs while there is still time to flag the job for the reconciler and answer 503.
  */
-export async function submitJob(deps: SubmitDeps, owner: string, body: unknown, idempotencyKey?: string): Promise<Submitted> {
+export async function submitJob(deps: SubmitDeps, owner: string, body: unknown, idempotencyKey?: string, enqueueDeadline?: AbortSignal): Promise<Submitted> {
   if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
     throw invalidParameterProblem('Idempotency-Key', 'must be 1 to 255 visible ASCII characters');
   }
@@ -142,7 +143,7 @@ export async function submitJob(deps: SubmitDeps, owner: string, body: unknown, 
     return replay(deps, id, owner, requestHash);
   }
   try {
-    await deps.queue.enqueue({ jobId: job.id, type: job.type }, request.delaySeconds);
+    await deps.queue.enqueue({ jobId: job.id, type: job.type }, request.delaySeconds, enqueueDeadline);
   } catch (error) {
     const flagForReconciler = () =>
       deps.store.scheduleSweep(id, 'QUEUED', queuedSweepAt(deps.lifecycle, runnableAt(job)), sweepShardOf(id, deps.lifecycle.sweepShards)).catch(() => false);
@@ -154,9 +155,11 @@ export async function submitJob(deps: SubmitDeps, owner: string, body: unknown, 
       );
       if (removed) throw unavailableProblem('The job could not be queued; nothing was created. Retry the request.', deps.limits.retryAfterSeconds, error);
       // The table failed too: rather than leave a record QUEUED forever, let the reconciler run it.
-      await flagForReconciler();
+      const flagged = await flagForReconciler();
       throw unavailableProblem(
-        `The job could not be queued, and its record could not be removed: job ${id} may still run later. Send an Idempotency-Key to retry without that risk.`,
+        flagged
+          ? `The job could not be queued, and its record could not be removed: job ${id} may still run later. Send an Idempotency-Key to retry without that risk.`
+          : `The job could not be queued, and its record could neither be removed nor handed to the reconciler: job ${id} stays QUEUED until you cancel it (DELETE ${jobPath(id)}). Send an Idempotency-Key to retry without that risk.`,
         deps.limits.retryAfterSeconds,
         error,
       );

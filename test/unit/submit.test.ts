@@ -13,7 +13,13 @@ class FakeQueue implements JobQueue {
   readonly sent: { message: JobMessage; delaySeconds: number | undefined }[] = [];
   failure: Error | undefined;
 
-  async enqueue(message: JobMessage, delaySeconds?: number): Promise<void> {
+  /** Sends that never answer, until the caller's signal gives up on them. */
+  hang = false;
+
+  async enqueue(message: JobMessage, delaySeconds?: number, signal?: AbortSignal): Promise<void> {
+    if (this.hang) {
+      await new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason), { once: true }));
+    }
     if (this.failure) throw this.failure;
     this.sent.push({ message, delaySeconds });
   }
@@ -251,6 +257,41 @@ describe('submitJob', () => {
     expect(error.problem.detail).toContain(`job ${kept?.id} may still run later`);
     expect(error.headers).toEqual({ 'retry-after': '2' });
     expect(kept).toMatchObject({ status: 'QUEUED', sweepAt: new Date(NOW.getTime() + lifecycle.staleQueuedSeconds * 1000).toISOString() });
+  });
+
+  it('says the job stays QUEUED until cancelled when it could be neither removed nor flagged for the reconciler', async () => {
+    // Prepare
+    const { store, queue, deps } = setup();
+    queue.failure = new Error('SQS is down');
+    const tableDown = async () => {
+      throw new Error('DynamoDB unreachable');
+    };
+    store.discard = tableDown;
+    store.scheduleSweep = tableDown;
+
+    // Act
+    const error = await problemOf(submitJob(deps, 'anonymous', { type: 'echo' }));
+
+    // Assess
+    const [kept] = [...store.jobs.values()];
+    expect(error.problem).toMatchObject({ type: ProblemType.unavailable, status: 503 });
+    expect(error.problem.detail).toContain(`job ${kept?.id} stays QUEUED until you cancel it (DELETE /jobs/${kept?.id})`);
+    expect(error.problem.detail).not.toContain('may still run later');
+  });
+
+  it('gives up on a send that hangs at the deadline, in time to flag the job and answer 503', async () => {
+    // Prepare
+    const { store, queue, deps } = setup();
+    queue.hang = true;
+
+    // Act
+    const error = await problemOf(submitJob(deps, 'alice', { type: 'echo' }, 'order-7', AbortSignal.timeout(20)));
+
+    // Assess
+    const [kept] = [...store.jobs.values()];
+    expect(error.problem).toMatchObject({ type: ProblemType.unavailable, status: 503 });
+    expect(kept).toMatchObject({ status: 'QUEUED', sweepAt: expect.any(String) });
+    expect(queue.sent).toEqual([]);
   });
 
   it('refuses to overwrite an existing record', async () => {
