@@ -214,17 +214,23 @@ export class DynamoJobStore implements JobStore {
     );
     const byId = new Map<string, JobRecord>();
     let pending = keys.map((key) => ({ id: key.id as AttributeValue }));
-    for (let round = 0; pending.length > 0 && round < 5; round += 1) {
+    // A batch answers up to 16 MB (dynalite: about 1 MB) and leaves the rest unprocessed: ask again at
+    // once while it makes progress; back off when it returns nothing (throttled), and give up after a few.
+    for (let idle = 0; pending.length > 0; ) {
       const { Responses = {}, UnprocessedKeys = {} } = await this.client.send(
         new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }),
       );
-      for (const item of Responses[this.tableName] ?? []) {
+      const items = Responses[this.tableName] ?? [];
+      for (const item of items) {
         const job = fromItem(item);
         byId.set(job.id, job);
       }
       pending = (UnprocessedKeys[this.tableName]?.Keys ?? []) as { id: AttributeValue }[];
+      if (pending.length === 0) break;
+      idle = items.length > 0 ? 0 : idle + 1;
+      if (idle > 4) throw new Error('the table kept some keys of a list page unprocessed');
+      if (idle > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** idle));
     }
-    if (pending.length > 0) throw new Error('the table kept some keys of a list page unprocessed');
     const nowSeconds = Math.floor(query.now.getTime() / 1000);
     const jobs = keys
       .map((key) => byId.get(key.id?.S ?? ''))

@@ -1,5 +1,5 @@
 /** Listing a caller's jobs, newest first, a page at a time. */
-import { JOB_STATUSES, type JobRecord, type JobStatus } from './job.ts';
+import { JOB_STATUSES, type JobRecord, type JobStatus, toResource } from './job.ts';
 import { type JobStore, LIST_KEY_FIELDS, type ListKey } from './ports.ts';
 import { invalidParameterProblem } from './problem.ts';
 
@@ -55,9 +55,38 @@ export function parseListQuery(params: Readonly<Record<string, string | undefine
   };
 }
 
-/** One page of the owner's jobs. */
-export async function listJobs(store: JobStore, owner: string, params: Readonly<Record<string, string | undefined>>, now: Date): Promise<ListResult> {
+/**
+ * Most bytes of jobs one page carries, counted as the function returns them (the page's JSON is a
+ * string inside the JSON of its response): well under Lambda's 6 MB response limit, which a page
+ * of 100 jobs with large results would otherwise exceed.
+ */
+export const MAX_PAGE_BYTES = 5 * 1024 * 1024;
+
+/** A job's position in its owner's list, as a store names it. */
+function listKeyOf(job: JobRecord): ListKey {
+  const key: Record<(typeof LIST_KEY_FIELDS)[number], string> = { createdAt: job.createdAt, id: job.id, owner: job.owner };
+  return key;
+}
+
+/** One page of the owner's jobs: `limit` of them at most, fewer when their size calls for it (the cursor then goes on from the last). */
+export async function listJobs(
+  store: JobStore,
+  owner: string,
+  params: Readonly<Record<string, string | undefined>>,
+  now: Date,
+  maxPageBytes = MAX_PAGE_BYTES,
+): Promise<ListResult> {
   const query = parseListQuery(params, owner);
   const page = await store.list(owner, { ...query, now });
+  let bytes = 0;
+  let kept = 0;
+  for (const job of page.jobs) {
+    const size = Buffer.byteLength(JSON.stringify(JSON.stringify(toResource(job))));
+    if (kept > 0 && bytes + size > maxPageBytes) break;
+    bytes += size;
+    kept += 1;
+  }
+  const last = page.jobs[kept - 1];
+  if (kept < page.jobs.length && last) return { jobs: page.jobs.slice(0, kept), nextCursor: encodeCursor(listKeyOf(last)) };
   return { jobs: page.jobs, ...(page.next && { nextCursor: encodeCursor(page.next) }) };
 }

@@ -218,7 +218,7 @@ function operations(limits: OpenApiLimits): Readonly<Record<string, OperationObj
       operationId: 'listJobs',
       summary: "List the caller's jobs",
       description:
-        'Newest first, a page at a time. With `status`, the filter applies within each page, so a page may hold fewer than `limit` jobs (even none) and still have a `nextCursor`: follow it until it is absent. Unknown query parameters are refused (`400`).',
+        'Newest first, a page at a time. With `status`, the filter applies within each page, so a page may hold fewer than `limit` jobs (even none) and still have a `nextCursor`: follow it until it is absent. A page also ends early when the results of its jobs reach about 5 MB (the response limit of Lambda is 6 MB). Unknown query parameters are refused (`400`).',
       tags: ['jobs'],
       parameters: [
         { name: 'status', in: 'query', required: false, description: 'Only jobs in this status.', schema: { type: 'string', enum: JOB_STATUSES } },

@@ -44,6 +44,9 @@ function toInvokeError(error: unknown): InvokeError {
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 
+/** Lambda's limit on a synchronous invocation's response. */
+const MAX_RESPONSE_BYTES = 6 * 1024 * 1024;
+
 async function main(): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('lambda-host must run in a worker thread');
@@ -77,7 +80,15 @@ async function main(): Promise<void> {
     const start = performance.now();
     try {
       const result = await handler(message.event, context);
-      port.postMessage({ kind: 'result', id: message.id, result, durationMs: performance.now() - start } satisfies HostReply);
+      const durationMs = performance.now() - start;
+      // As Lambda: a response over 6 MB is an error, whatever the function meant to return.
+      const size = Buffer.byteLength(JSON.stringify(result) ?? '');
+      if (size > MAX_RESPONSE_BYTES) {
+        const errorMessage = `Response payload size (${size} bytes) exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`;
+        port.postMessage({ kind: 'error', id: message.id, error: { errorType: 'Function.ResponseSizeTooLarge', errorMessage }, durationMs } satisfies HostReply);
+        return;
+      }
+      port.postMessage({ kind: 'result', id: message.id, result, durationMs } satisfies HostReply);
     } catch (error) {
       port.postMessage({ kind: 'error', id: message.id, error: toInvokeError(error), durationMs: performance.now() - start } satisfies HostReply);
     }

@@ -324,6 +324,33 @@ export function defineHandlerSuite(engine: DynamoEngine): void {
         expect(json(result).errors).toEqual([expect.objectContaining({ field })]);
       });
 
+      it('lists a page whose records are larger than one batch read returns (a batch answers about 1 MB here, 16 MB on AWS)', async () => {
+        // Prepare: 64 jobs of one owner, each with an input of 120 KB (the list does not return inputs, but reads them)
+        const { jobStoreFrom } = await import('#aws/wiring');
+        const store = jobStoreFrom(backends.clients.dynamodb);
+        const owner = `arn:aws:iam::1:user/big-lister-${engine}`;
+        const created: string[] = [];
+        for (let i = 0; i < 64; i += 1) {
+          const at = new Date(Date.UTC(2026, 0, 1, 0, 0, i));
+          const id = `job_big${engine === 'dynalite' ? 'A' : 'B'}${String(i).padStart(15, '0')}`;
+          await store.create({ id, owner, type: 'echo', status: 'QUEUED', input: 'y'.repeat(120_000), timeoutSeconds: 60, attempts: 0, createdAt: at.toISOString(), updatedAt: at.toISOString() }, at);
+          created.push(id);
+        }
+        // Act (DynamoDB Local may end a page early, by the size of what its query read; the cursor goes on)
+        const statuses: number[] = [];
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        do {
+          const result = await list(listEvent({ limit: '64', ...(cursor && { cursor }) }, owner));
+          statuses.push(result.statusCode ?? 0);
+          seen.push(...((json(result).jobs ?? []) as { id: string }[]).map((job) => job.id));
+          cursor = json(result).nextCursor as string | undefined;
+        } while (cursor && statuses.length < 40);
+        // Assess
+        expect(new Set(statuses)).toEqual(new Set([200]));
+        expect(seen).toEqual([...created].reverse());
+      });
+
       it('refuses another caller’s cursor', async () => {
         // Prepare
         const owner = 'arn:aws:iam::1:user/cursor-owner';
