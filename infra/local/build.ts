@@ -46,6 +46,43 @@ export interface Bundles {
   /** The thread that runs the SQS event source mappings. */
   readonly pollerHost: string;
   readonly functions: Readonly<Record<FunctionName, string>>;
+  /** Lets a later build of other code remove these bundles (they are kept while held). */
+  release(): Promise<void>;
+}
+
+/**
+ * A file in a bundle folder for each runtime using it, named after the process: a build of other
+ * code (an edit, then a test, while `npm start` runs; or another checkout sharing node_modules)
+ * removes the folders of earlier builds, but none a live process still holds.
+ */
+const HOLD_PREFIX = 'held-by-';
+
+async function hold(dir: string): Promise<(() => Promise<void>) | undefined> {
+  const file = path.join(dir, `${HOLD_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    await writeFile(file, '');
+  } catch {
+    return undefined; // not built, or removed meanwhile
+  }
+  if (!(await exists(path.join(dir, 'complete')))) {
+    await rm(file, { force: true });
+    return undefined;
+  }
+  return () => rm(file, { force: true });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function heldByALiveProcess(dir: string): Promise<boolean> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  return names.some((name) => name.startsWith(HOLD_PREFIX) && alive(Number(name.slice(HOLD_PREFIX.length).split('-')[0])));
 }
 
 async function filesUnder(dir: string): Promise<string[]> {
@@ -69,9 +106,9 @@ async function inputsHash(): Promise<string> {
   return hash.digest('hex').slice(0, 16);
 }
 
-function layout(dir: string): Bundles {
+function layout(dir: string, release: () => Promise<void>): Bundles {
   const functions = Object.fromEntries(functionNames.map((name) => [name, path.join(dir, name, 'index.mjs')])) as Record<FunctionName, string>;
-  return { dir, host: path.join(dir, 'lambda-host.mjs'), pollerHost: path.join(dir, 'poller-host.mjs'), functions };
+  return { dir, host: path.join(dir, 'lambda-host.mjs'), pollerHost: path.join(dir, 'poller-host.mjs'), functions, release };
 }
 
 async function exists(file: string): Promise<boolean> {
@@ -81,11 +118,12 @@ async function exists(file: string): Promise<boolean> {
   );
 }
 
-/** The bundles of the current code: from the cache, or built now (and cached). */
+/** The bundles of the current code, held until released: from the cache, or built now (and cached). */
 export async function buildBundles(): Promise<Bundles> {
   const key = await inputsHash();
   const dir = path.join(cacheRoot, `bundles-${key}`);
-  if (await exists(path.join(dir, 'complete'))) return layout(dir);
+  const cached = await hold(dir);
+  if (cached) return layout(dir, cached);
 
   // Build beside it and rename into place, so a concurrent start never sees half a build.
   const staging = path.join(cacheRoot, `staging-${key}-${randomBytes(4).toString('hex')}`);
@@ -102,9 +140,17 @@ export async function buildBundles(): Promise<Bundles> {
     // Another start cached the same build first: use it.
     await rm(staging, { recursive: true, force: true });
   }
-  // Earlier builds of other code are of no further use.
-  for (const entry of await readdir(cacheRoot)) {
-    if (entry.startsWith('bundles-') && entry !== `bundles-${key}`) await rm(path.join(cacheRoot, entry), { recursive: true, force: true }).catch(() => undefined);
+  const release = await hold(dir);
+  if (!release) throw new Error(`the bundles in ${dir} were removed as they were built; start again`);
+  await pruneBundles(cacheRoot, `bundles-${key}`);
+  return layout(dir, release);
+}
+
+/** Removes the bundles of earlier builds under `root`, except `keep` and those a live process holds. */
+export async function pruneBundles(root: string, keep: string): Promise<void> {
+  for (const entry of await readdir(root)) {
+    if (!entry.startsWith('bundles-') || entry === keep) continue;
+    const other = path.join(root, entry);
+    if (!(await heldByALiveProcess(other))) await rm(other, { recursive: true, force: true }).catch(() => undefined);
   }
-  return layout(dir);
 }

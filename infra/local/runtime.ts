@@ -146,6 +146,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const dynamoPromise = options.dynamodb === 'dynamodb-local' ? startDynamoDbLocal(dataDir) : startDynalite(dataDir);
     const sqsSnsPromise = startSqsSns(localRegion);
     const [bundles, dynamo, sqsSns] = await Promise.allSettled([bundlesPromise, dynamoPromise, sqsSnsPromise]);
+    if (bundles.status === 'fulfilled') cleanups.push(() => bundles.value.release());
     if (dynamo.status === 'fulfilled') cleanups.push(() => dynamo.value.stop());
     if (sqsSns.status === 'fulfilled') cleanups.push(() => sqsSns.value.stop());
     for (const result of [bundles, dynamo, sqsSns]) if (result.status === 'rejected') throw result.reason;

@@ -3,15 +3,16 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildBundles } from '#infra/local/build';
+import { type Bundles, buildBundles } from '#infra/local/build';
 import { InvocationError, LambdaPool } from '#infra/local/lambda-pool';
 
 describe('a local function instance', () => {
   let dir: string;
   let pool: LambdaPool;
+  let bundles: Bundles;
 
   beforeAll(async () => {
-    const bundles = await buildBundles();
+    bundles = await buildBundles();
     dir = await mkdtemp(path.join(os.tmpdir(), 'async-jobs-pool-'));
     const bundle = path.join(dir, 'index.mjs');
     await writeFile(bundle, "export const handler = async (event) => ({ body: 'x'.repeat(event.size) });\n");
@@ -19,6 +20,7 @@ describe('a local function instance', () => {
   }, 120_000);
   afterAll(async () => {
     await pool?.close();
+    await bundles?.release();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
