@@ -335,13 +335,15 @@ export function openApiDocument(limits: OpenApiLimits, served: readonly RouteSpe
   for (const route of served) {
     const described = known[`${route.method} ${route.path}`];
     if (!described) throw new Error(`route ${route.method} ${route.path} has no OpenAPI description in functions/core/openapi.ts`);
-    // Behind the authorizer, API Gateway itself refuses a caller it cannot authenticate.
+    // The stage throttles every route; behind the authorizer, API Gateway also refuses a caller it cannot authenticate.
+    const throttled = { '429': gatewayAnswer('Throttled: the stage admits so many requests a second per route (see the README). Retry with backoff.') };
     const operation: OperationObject = route.public
-      ? { ...described, security: [] }
+      ? { ...described, responses: { ...described.responses, ...throttled }, security: [] }
       : {
           ...described,
           responses: {
             ...described.responses,
+            ...throttled,
             '401': gatewayAnswer('No valid token (JWT auth): API Gateway refused the request.'),
             '403': problemOrGateway(
               403,

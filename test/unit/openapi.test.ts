@@ -57,6 +57,19 @@ describe('the OpenAPI document', () => {
     expect(described.sort()).toEqual([...new Set(served)].sort());
   });
 
+  it('documents the 429 of stage throttling on every operation, as the gateway’s own answer', () => {
+    // Act
+    const operations = Object.entries(document.paths).flatMap(([path, item]) =>
+      (['get', 'post', 'delete'] as const).flatMap((method) => (item[method] ? [[`${method} ${path}`, item[method]] as const] : [])),
+    );
+
+    // Assess
+    for (const [name, operation] of operations) {
+      expect(JSON.stringify(operation.responses['429']?.content), name).toContain('GatewayError');
+    }
+    expect(operations.length).toBeGreaterThan(4);
+  });
+
   it('refuses to describe a route it has no description for', () => {
     // Act / Assess
     expect(() => openApiDocument(localLimits, [...routes, { method: 'GET', path: '/jobs/{id}/logs', function: 'get-job' }])).toThrow(
