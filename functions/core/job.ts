@@ -143,7 +143,6 @@ export function isExpired(job: JobRecord, now: Date): boolean {
   return job.expiresAt !== undefined && job.expiresAt * 1000 <= now.getTime();
 }
 
-/** Builds a progress value, deriving `percent` and clamping it to 0..100. */
 /**
  * Most characters of a text a processor supplies (an error's message, a progress message) that a job
  * record keeps: a record must stay within DynamoDB's 400 KB item and its event within SNS's 256 KB.
@@ -153,10 +152,12 @@ export const MAX_PROCESSOR_TEXT_CHARS = 4_096;
 /** `text`, cut to {@link MAX_PROCESSOR_TEXT_CHARS} with a note of how much was left out. */
 export function boundedText(text: string): string {
   if (text.length <= MAX_PROCESSOR_TEXT_CHARS) return text;
-  const note = ` … [${text.length - MAX_PROCESSOR_TEXT_CHARS} more characters cut]`;
-  return text.slice(0, MAX_PROCESSOR_TEXT_CHARS) + note;
+  // Never half of a surrogate pair: a lone one is not valid UTF-8 to store.
+  const end = /[\uD800-\uDBFF]/.test(text.charAt(MAX_PROCESSOR_TEXT_CHARS - 1)) ? MAX_PROCESSOR_TEXT_CHARS - 1 : MAX_PROCESSOR_TEXT_CHARS;
+  return `${text.slice(0, end)} … [${text.length - end} more characters cut]`;
 }
 
+/** Builds a progress value, deriving `percent` and clamping it to 0..100. */
 export function makeProgress(completed: number, total?: number, message?: string): Progress {
   const ratio = total !== undefined && total > 0 ? completed / total : Number.NaN;
   const percent = Number.isFinite(ratio) ? Math.min(100, Math.max(0, Math.round(ratio * 100))) : undefined;

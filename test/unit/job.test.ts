@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type JobRecord, type JobStatus, type Progress, isExpired, makeProgress, toResource } from '#core/job';
+import { type JobRecord, type JobStatus, type Progress, boundedText, isExpired, makeProgress, toResource } from '#core/job';
 import { ProblemType } from '#core/problem';
 
 const ERROR = { type: ProblemType.jobFailed, title: 'Job failed', status: 500, detail: 'bad input' };
@@ -157,6 +157,22 @@ describe('isExpired', () => {
 
     // Act / Assess
     expect(isExpired(job, new Date(nowMs))).toBe(expected);
+  });
+});
+
+describe('boundedText', () => {
+  it('keeps a text of up to 4,096 characters as it is', () => {
+    expect(boundedText('x'.repeat(4_096))).toBe('x'.repeat(4_096));
+  });
+
+  it('cuts a longer one, saying how much went, and never between the halves of a surrogate pair', () => {
+    // Prepare: an emoji (two UTF-16 units) straddling the cut
+    const text = `${'x'.repeat(4_095)}😀${'y'.repeat(10)}`;
+    // Act
+    const bounded = boundedText(text);
+    // Assess
+    expect(bounded).toBe(`${'x'.repeat(4_095)} … [12 more characters cut]`);
+    expect(Buffer.from(bounded, 'utf8').toString('utf8')).toBe(bounded);
   });
 });
 
