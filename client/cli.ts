@@ -61,7 +61,8 @@ Commands:
 Options:
   --endpoint URL   the API (default: $ASYNC_JOBS_URL, else ${DEFAULT_ENDPOINT})
   --auth MODE      iam: sign requests with SigV4 (standard AWS credential chain, $AWS_REGION);
-                   jwt: send --token as a bearer token; none (default: $ASYNC_JOBS_AUTH, else none)
+                   jwt: send --token as a bearer token; none (default: $ASYNC_JOBS_AUTH, else jwt
+                   when a token is given, else none)
   --token JWT      the token for --auth jwt (default: $ASYNC_JOBS_TOKEN)
   -h, --help       show this help
 
@@ -134,7 +135,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   if (ids.length !== spec.ids) throw new UsageError(spec.ids === 1 ? `${command} takes one job id` : `${command} takes no arguments`);
   const endpoint = values.endpoint ?? io.env.ASYNC_JOBS_URL ?? DEFAULT_ENDPOINT;
   if (!/^https?:\/\//.test(endpoint)) throw new UsageError(`the endpoint '${endpoint}' is not an http(s) URL`);
-  const auth = values.auth ?? io.env.ASYNC_JOBS_AUTH ?? (values.token ? 'jwt' : 'none');
+  const auth = values.auth ?? io.env.ASYNC_JOBS_AUTH ?? ((values.token ?? io.env.ASYNC_JOBS_TOKEN) ? 'jwt' : 'none');
   if (!['iam', 'jwt', 'none'].includes(auth)) throw new UsageError(`--auth must be iam, jwt or none, got '${auth}'`);
   const token = values.token ?? io.env.ASYNC_JOBS_TOKEN;
   if (auth === 'jwt' && !token) throw new UsageError('--auth jwt needs --token or $ASYNC_JOBS_TOKEN');

@@ -92,6 +92,10 @@ const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
 
 const DEFAULT_RETRY = { retries: 3, initialDelayMs: 200, maxDelayMs: 5_000 };
 const DEFAULT_POLL_INTERVAL: BackoffOptions = { initialDelayMs: 1_000, maxDelayMs: 30_000 };
+/** The shortest wait between two polls. */
+const MIN_POLL_DELAY_MS = 100;
+/** Polls in a row that may fail during a wait without a deadline before the wait gives up. */
+const MAX_FAILED_POLLS_WITHOUT_DEADLINE = 5;
 
 /** A typed client of the async jobs API. */
 export class AsyncJobsClient {
@@ -145,11 +149,20 @@ export class AsyncJobsClient {
 
   /**
    * Cancels a job: a `QUEUED` job is `CANCELLED` at once; a `RUNNING` one is asked to stop and
-   * ends `CANCELLED` when its processor notices. A finished job rejects with an `ApiError` 409.
+   * ends `CANCELLED` when its processor notices. A job already `CANCELLED` resolves with it (so a
+   * cancel retried after its answer was lost still succeeds); one that ended otherwise rejects with
+   * an `ApiError` 409.
    */
   async cancel(id: string, options: RequestOptions = {}): Promise<Job> {
-    const response = await this.#request({ method: 'DELETE', path: `/jobs/${encodeURIComponent(id)}`, signal: options.signal });
-    return toJob(response.body);
+    try {
+      const response = await this.#request({ method: 'DELETE', path: `/jobs/${encodeURIComponent(id)}`, signal: options.signal });
+      return toJob(response.body);
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status !== 409) throw error;
+      const { job } = await this.#read(id, options.signal);
+      if (job.status === 'CANCELLED') return job;
+      throw error;
+    }
   }
 
   /** The caller's jobs, newest first, one page at a time, following `nextCursor` to the end. */
@@ -198,7 +211,21 @@ export class AsyncJobsClient {
     const interval = { ...DEFAULT_POLL_INTERVAL, ...options.pollInterval };
     let backoffAttempt = 0;
     let lastProgress: string | undefined;
-    let answer = first ?? (await this.#read(id, signal));
+    // A poll that fails for a while (the API unreachable or busy) is tried again later, up to the
+    // deadline: a wait of a minute must not end on a second of trouble. Without a deadline, a few times.
+    const poll = async (): Promise<Answer> => {
+      for (let failures = 0; ; failures += 1) {
+        try {
+          return await this.#read(id, signal);
+        } catch (error) {
+          const transient = error instanceof NetworkError || (error instanceof ApiError && (error.status >= 500 || RETRYABLE_STATUSES.has(error.status)));
+          if (signal.aborted || !transient || (options.timeoutMs === undefined && failures >= MAX_FAILED_POLLS_WITHOUT_DEADLINE)) throw error;
+          const retryAfter = error instanceof ApiError ? parseRetryAfter(error.headers.get('retry-after')) : undefined;
+          await sleep(Math.max(MIN_POLL_DELAY_MS, retryAfter ?? fullJitterDelay(failures, interval, this.#random)), signal);
+        }
+      }
+    };
+    let answer = first ?? (await poll());
     for (;;) {
       const { job } = answer;
       seen(job);
@@ -209,9 +236,10 @@ export class AsyncJobsClient {
         options.onProgress?.(job.progress, job);
       }
       if (isDone(job)) return settle(job);
-      const delay = answer.retryAfterMs ?? fullJitterDelay(backoffAttempt++, interval, this.#random);
+      // Never a tight loop, whatever Retry-After says (0 would mean at once).
+      const delay = Math.max(MIN_POLL_DELAY_MS, answer.retryAfterMs || fullJitterDelay(backoffAttempt++, interval, this.#random));
       await sleep(delay, signal);
-      answer = await this.#read(id, signal);
+      answer = await poll();
     }
   }
 
@@ -292,10 +320,19 @@ export class AsyncJobsClient {
         await sleep(retryAfter ?? fullJitterDelay(attempt, this.#retry, this.#random), signal);
         continue;
       }
+      // An error answer need not be JSON (a proxy's HTML 502): it is still an ApiError with its status.
+      if (!response.ok) throw new ApiError(response.status, toProblem(parseBodyOrUndefined(text), response.status, response.statusText), response.headers);
       const body = parseBody(text, url);
-      if (!response.ok) throw new ApiError(response.status, toProblem(body, response.status, response.statusText), response.headers);
       return { status: response.status, headers: response.headers, body };
     }
+  }
+}
+
+function parseBodyOrUndefined(text: string): unknown {
+  try {
+    return text === '' ? undefined : JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }
 

@@ -101,6 +101,15 @@ describe('async-jobs commands', () => {
     ]);
   });
 
+  it('sends the token of ASYNC_JOBS_TOKEN as a bearer token, as it does a --token, with no --auth needed', async () => {
+    // Act
+    const fromEnv = await cli(['get', 'job_1'], [{ status: 200, body: succeeded }], { env: { ASYNC_JOBS_TOKEN: 'env-token' } });
+    const fromFlag = await cli(['get', 'job_1', '--token', 'flag-token'], [{ status: 200, body: succeeded }]);
+    const none = await cli(['get', 'job_1'], [{ status: 200, body: succeeded }]);
+    // Assess
+    expect([fromEnv, fromFlag, none].map((run) => run.calls[0]?.headers.get('authorization'))).toEqual(['Bearer env-token', 'Bearer flag-token', null]);
+  });
+
   it('list prints at most --limit jobs as one JSON array, following cursors', async () => {
     // Act
     const run = await cli(

@@ -6,7 +6,7 @@ import type { FetchLike, Job, JobStatus, Progress } from '../../client/index.ts'
 
 /** One scripted answer: an HTTP response, an error to reject with, or a request that never answers. */
 export type Scripted =
-  | { readonly status: number; readonly body?: unknown; readonly headers?: Readonly<Record<string, string>> }
+  | { readonly status: number; readonly body?: unknown; readonly headers?: Readonly<Record<string, string>>; readonly html?: string }
   | Error
   | 'hang';
 
@@ -44,6 +44,7 @@ export function fakeApi(script: readonly Scripted[]): FakeApi {
         init.signal?.addEventListener('abort', () => reject(init.signal?.reason), { once: true });
       });
     }
+    if (answer.html !== undefined) return new Response(answer.html, { status: answer.status, headers: { 'content-type': 'text/html', ...answer.headers } });
     const problem = answer.status >= 400 && typeof answer.body === 'object' && answer.body !== null && 'title' in answer.body;
     return new Response(answer.body === undefined ? null : JSON.stringify(answer.body), {
       status: answer.status,

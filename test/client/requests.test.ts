@@ -134,6 +134,21 @@ describe('get()', () => {
     expect('error' in result && result.error).toMatchObject({ status: 404, problem: { type: 'about:blank', title: 'Not Found', status: 404 } });
   });
 
+  it('turns an error page that is not JSON (a proxy’s HTML 502) into an ApiError with its status, after the retries', async () => {
+    // Prepare
+    const badGateway: Scripted = { status: 502, html: '<html><h1>502 Bad Gateway</h1></html>' };
+    const { api, client } = clientFor([badGateway, badGateway, badGateway, badGateway]);
+    // Act
+    const outcome = settle(client.get('job_x'));
+    await vi.runAllTimersAsync();
+    const result = await outcome;
+    // Assess
+    const error = 'error' in result ? result.error : undefined;
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error).toMatchObject({ status: 502, problem: { type: 'about:blank', status: 502 } });
+    expect(api.calls).toHaveLength(4);
+  });
+
   it('escapes the id into the path', async () => {
     // Prepare
     const { api, client } = clientFor([{ status: 200, body: jobResource('SUCCEEDED') }]);
@@ -153,6 +168,30 @@ describe('cancel()', () => {
     // Assess
     expect(job.status).toBe('CANCELLED');
     expect(api.calls[0]).toMatchObject({ method: 'DELETE', url: 'http://api.test/prod/jobs/job_AAAAAAAAAAAAAAAAAAAAAA' });
+  });
+});
+
+describe('cancel() retried after its answer was lost', () => {
+  const finished = { type: '/problems/job-already-finished', title: 'Job already finished', status: 409, detail: 'ended' };
+
+  it('resolves with the job when the retry finds it CANCELLED (the first DELETE did it)', async () => {
+    // Prepare
+    const { api, client } = clientFor([new TypeError('fetch failed'), { status: 409, body: finished }, { status: 200, body: jobResource('CANCELLED') }]);
+    // Act
+    const outcome = settle(client.cancel('job_AAAAAAAAAAAAAAAAAAAAAA'));
+    await vi.runAllTimersAsync();
+    // Assess
+    expect(await outcome).toMatchObject({ value: { status: 'CANCELLED' } });
+    expect(api.calls.map((call) => call.method)).toEqual(['DELETE', 'DELETE', 'GET']);
+  });
+
+  it('still rejects with ApiError 409 for a job that ended otherwise', async () => {
+    // Prepare
+    const { client } = clientFor([{ status: 409, body: finished }, { status: 200, body: jobResource('SUCCEEDED') }]);
+    // Act
+    const result = await settle(client.cancel('job_AAAAAAAAAAAAAAAAAAAAAA'));
+    // Assess
+    expect('error' in result && result.error).toMatchObject({ status: 409, problem: finished });
   });
 });
 

@@ -9,6 +9,7 @@ import {
   AsyncJobsClient,
   JobCancelledError,
   JobFailedError,
+  NetworkError,
   type Progress,
   WaitTimeoutError,
 } from '../../client/index.ts';
@@ -63,8 +64,8 @@ describe('wait() without Retry-After backs off exponentially with full jitter an
   it.each([
     // random() = 0.5: half of each ceiling; ceilings 1 s, 2 s, 4 s, then the 4 s cap.
     ['a constant 0.5', [0.5], [500, 1000, 2000, 2000, 2000]],
-    // Full jitter: any point from 0 up to the ceiling, 0 included.
-    ['a varying source', [0, 0.9, 0.25, 0.99, 0.1], [0, 1800, 1000, 3960, 400]],
+    // Full jitter: any point from 0 up to the ceiling, but never under 100 ms (no tight loop).
+    ['a varying source', [0, 0.9, 0.25, 0.99, 0.1], [100, 1800, 1000, 3960, 400]],
   ])('waits random() times min(cap, initial * 2^n), with %s', async (_name, randoms, expected) => {
     // Prepare
     let draw = 0;
@@ -209,6 +210,41 @@ describe('wait() endings', () => {
     expect(error).toBeInstanceOf(ApiError);
     expect(error).toMatchObject({ status: 404, problem: notFound });
     expect(api.calls).toHaveLength(2);
+  });
+
+  it('keeps waiting, up to its deadline, through polls that fail for longer than one request retries', async () => {
+    // Prepare: eight failed attempts in a row (a request gives up after four)
+    const lost = () => new TypeError('fetch failed');
+    const { api, client } = clientFor([pending('RUNNING', '1'), ...Array.from({ length: 8 }, lost), succeeded]);
+    // Act
+    const outcome = settle(client.wait(ID, { timeoutMs: 60_000 }));
+    await vi.runAllTimersAsync();
+    // Assess
+    expect(await outcome).toMatchObject({ value: { status: 'SUCCEEDED' } });
+    expect(api.calls).toHaveLength(10);
+  });
+
+  it('without a deadline, gives up after six failed polls in a row', async () => {
+    // Prepare
+    const lost = () => new TypeError('fetch failed');
+    const { api, client } = clientFor([pending('RUNNING', '1'), ...Array.from({ length: 24 }, lost)]);
+    // Act
+    const outcome = settle(client.wait(ID));
+    await vi.runAllTimersAsync();
+    // Assess
+    expect('error' in (await outcome) && (await outcome as { error: unknown }).error).toBeInstanceOf(NetworkError);
+    expect(api.calls).toHaveLength(25);
+  });
+
+  it.each(['0', '1.5', 'soon'])('never polls in a tight loop, whatever Retry-After says (%s)', async (retryAfter) => {
+    // Prepare
+    const { api, client } = clientFor([pending('RUNNING', retryAfter), pending('RUNNING', retryAfter), succeeded], () => 0);
+    // Act
+    const outcome = settle(client.wait(ID));
+    await vi.runAllTimersAsync();
+    // Assess
+    expect(await outcome).toHaveProperty('value');
+    expect(Math.min(...gaps(api.calls))).toBeGreaterThanOrEqual(100);
   });
 
   it('keeps waiting through a 503 by retrying that poll after its Retry-After', async () => {
