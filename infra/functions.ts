@@ -44,8 +44,9 @@ export const functionSpecs = {
   'submit-job': {
     entry: 'functions/submit-job.ts',
     ...apiFunction,
-    // PutItem creates the job; GetItem replays an idempotent repeat; DeleteItem removes a job whose message could not be sent.
-    uses: { table: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:DeleteItem'], queue: ['sqs:SendMessage'] },
+    // PutItem creates the job; GetItem replays an idempotent repeat; DeleteItem removes a job whose message could not be
+    // sent, and UpdateItem flags one it keeps for the reconciler.
+    uses: { table: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'], queue: ['sqs:SendMessage'] },
     settings: ['IDEMPOTENCY_SECRET', 'MAX_JOB_TIMEOUT_SECONDS', 'WEBHOOK_MODE'],
   },
   'get-job': {

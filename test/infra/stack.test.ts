@@ -120,7 +120,7 @@ const RUNTIME_GRANTS = {
 
 /** Written out by hand, as above: every action each function may perform, per resource, event sources included. */
 const EXPECTED_GRANTS: Readonly<Record<FunctionName, Grants>> = {
-  'submit-job': { ...RUNTIME_GRANTS, table: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], queue: ['sqs:SendMessage'] },
+  'submit-job': { ...RUNTIME_GRANTS, table: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], queue: ['sqs:SendMessage'] },
   'get-job': { ...RUNTIME_GRANTS, table: ['dynamodb:GetItem'] },
   'get-openapi': { ...RUNTIME_GRANTS },
   'list-jobs': { ...RUNTIME_GRANTS, table: ['dynamodb:BatchGetItem'], ownerIndex: ['dynamodb:Query'] },
