@@ -2,7 +2,7 @@
  * Alarms and the dashboard of an {@link AsyncJobs} system: what pages an operator, and what they look
  * at when it does. Thresholds and metric names come from infra/config.ts, which the handlers share.
  */
-import { ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import type { IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import {
   Alarm,
@@ -94,7 +94,13 @@ export class AsyncJobsMonitoring extends Construct {
     const stack = Stack.of(this);
 
     // CloudWatch publishes to an encrypted topic only if the key lets it (an AWS managed key cannot).
-    this.alarmTopicKey = new Key(this, 'alarm-topic-key', { enableKeyRotation: true, description: 'Encrypts the alarm topic' });
+    // Deleted with the stack, after the shortest waiting period KMS allows (the topic goes with it).
+    this.alarmTopicKey = new Key(this, 'alarm-topic-key', {
+      enableKeyRotation: true,
+      description: 'Encrypts the alarm topic',
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
+    });
     this.alarmTopicKey.addToResourcePolicy(
       new PolicyStatement({
         sid: 'CloudWatchAlarmsUseTheKey',

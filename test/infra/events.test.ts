@@ -38,6 +38,14 @@ describe('the completion topic', () => {
     template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
   });
 
+  it('deletes its keys (the topic’s and the alarm topic’s) with the stack, after KMS’s shortest wait, rather than bill for them forever', () => {
+    // Act
+    const keys = Object.values(template.findResources('AWS::KMS::Key')) as { DeletionPolicy?: string; Properties: { PendingWindowInDays?: number } }[];
+    // Assess
+    expect(keys.length).toBeGreaterThanOrEqual(2);
+    for (const key of keys) expect({ deletion: key.DeletionPolicy, window: key.Properties.PendingWindowInDays }).toEqual({ deletion: 'Delete', window: 7 });
+  });
+
   it('refuses non-TLS publishing and any publisher but the worker and the dead-letter handler', () => {
     // Act
     const statements = Object.values(template.findResources('AWS::SNS::TopicPolicy')).flatMap(
