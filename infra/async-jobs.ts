@@ -2,7 +2,7 @@ import { Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
-import { CfnStage, HttpApi, HttpMethod, HttpNoneAuthorizer, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
+import { CfnStage, CorsHttpMethod, HttpApi, HttpMethod, HttpNoneAuthorizer, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
@@ -122,6 +122,13 @@ export interface AsyncJobsProps {
    */
   readonly throttle?: AsyncJobsThrottle;
   /**
+   * Origins of browser pages that may call the API (`https://app.example.com`, or `*`): API Gateway
+   * then answers CORS preflights itself and lets those pages read `Location`, `Retry-After`,
+   * `Idempotent-Replayed` and `ETag`. Credentials are headers (a token or a signature), never cookies.
+   * @default none: only same-origin pages and non-browser callers
+   */
+  readonly corsOrigins?: readonly string[];
+  /**
    * An email address subscribed to the alarm topic (`cdk deploy -c alarmEmail=ops@example.com` with the
    * project's stack). The address must confirm the subscription.
    * @default no subscription: subscribe to `monitoring.alarmTopic` yourself
@@ -202,6 +209,7 @@ export class AsyncJobs extends Construct {
     const throttle = props.throttle ?? { rateLimit: config.apiStage.rateLimit, burstLimit: config.apiStage.burstLimit };
     validateThrottle(throttle);
     validateAlarmEmail(props.alarmEmail);
+    for (const origin of props.corsOrigins ?? []) validateCorsOrigin(origin);
 
     this.table = new Table(this, 'jobs-table', {
       partitionKey: { name: 'id', type: AttributeType.STRING },
@@ -408,6 +416,15 @@ export class AsyncJobs extends Construct {
       // the route carries the authorizer too, so only an authenticated caller learns which paths exist.
       defaultIntegration: new HttpLambdaIntegration('route-fallback', functions[fallbackFunction]),
       defaultAuthorizer: routeAuthorizer(this.auth),
+      ...(props.corsOrigins?.length && {
+        corsPreflight: {
+          allowOrigins: [...props.corsOrigins],
+          allowMethods: config.cors.allowMethods.map((method) => CorsHttpMethod[method]),
+          allowHeaders: [...config.cors.allowHeaders],
+          exposeHeaders: [...config.cors.exposeHeaders],
+          maxAge: Duration.seconds(config.cors.maxAgeSeconds),
+        },
+      }),
     });
     for (const route of routes) {
       const [added] = this.api.addRoutes({
@@ -503,6 +520,14 @@ function validateAuth(auth: AsyncJobsAuth): void {
   if (auth.audience.length === 0) throw new Error("auth.audience must list at least one audience when auth.type is 'jwt'");
   if (auth.audience.some((audience) => !Token.isUnresolved(audience) && audience.trim() === '')) {
     throw new Error('auth.audience must not contain an empty audience');
+  }
+}
+
+/** Fails at synth on an origin no browser sends (a path, a trailing slash, no scheme): CORS would never match it. */
+function validateCorsOrigin(origin: string): void {
+  if (Token.isUnresolved(origin)) return;
+  if (!config.isCorsOrigin(origin)) {
+    throw new Error(`corsOrigins must be '*' or origins such as https://app.example.com (scheme and host, no path); got "${origin}"`);
   }
 }
 

@@ -134,6 +134,25 @@ export const webhooks = {
 } as const;
 
 /**
+ * CORS, when a deployment lets browser pages of other origins call the API (the construct's
+ * `corsOrigins`, `npm start -- --cors-origin`): API Gateway then answers preflights itself, before
+ * any route or authorizer, and adds these to the answers of allowed origins.
+ */
+export const cors = {
+  allowMethods: ['GET', 'POST', 'DELETE'],
+  /** What a browser client sends: a bearer token or a SigV4 signature, JSON, an idempotency key, a cache validator. */
+  allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'if-none-match', 'x-amz-content-sha256', 'x-amz-date', 'x-amz-security-token'],
+  /** What a browser client must read: where the job is, when to poll, whether it was a replay. */
+  exposeHeaders: ['etag', 'idempotent-replayed', 'location', 'retry-after'],
+  maxAgeSeconds: 3600,
+} as const;
+
+/** True for `*` and for an origin as browsers send it (scheme and host, no path); CORS never matches anything else. */
+export function isCorsOrigin(origin: string): boolean {
+  return origin === '*' || /^https?:\/\/[^/\s]+$/.test(origin);
+}
+
+/**
  * The HTTP API's `$default` stage: API Gateway throttling, applied to each route of the stage (a route
  * over its limit answers `429`). The construct's `throttle` prop overrides these.
  */

@@ -18,7 +18,8 @@ export interface AsyncJobsStackProps extends StackProps {
  * - `alarmEmail=ops@example.com` subscribes an address to the alarm topic;
  * - `auth=iam` (the default), `auth=none`, or `auth=jwt` with `jwtIssuer=https://…` and
  *   `jwtAudience=client-a,client-b` (comma-separated);
- * - `tracing=false` turns X-Ray tracing off (it is on by default).
+ * - `tracing=false` turns X-Ray tracing off (it is on by default);
+ * - `corsOrigins=https://app.example.com,https://admin.example.com` lets those browser origins call the API.
  */
 export function propsFromContext(scope: Construct): AsyncJobsProps {
   const context = (key: string): string | undefined => {
@@ -37,7 +38,13 @@ export function propsFromContext(scope: Construct): AsyncJobsProps {
     throw new Error(`context auth must be 'iam', 'jwt' or 'none'; got "${type}"`);
   }
   const tracing = tracingFromContext(context('tracing'));
-  return { ...(auth && { auth }), ...(alarmEmail !== undefined && { alarmEmail }), ...(tracing !== undefined && { tracing }) };
+  const corsOrigins = (context('corsOrigins') ?? '').split(',').map((each) => each.trim()).filter((each) => each !== '');
+  return {
+    ...(auth && { auth }),
+    ...(alarmEmail !== undefined && { alarmEmail }),
+    ...(tracing !== undefined && { tracing }),
+    ...(corsOrigins.length > 0 && { corsOrigins }),
+  };
 }
 
 /** A thin stack: the {@link AsyncJobs} construct and the outputs a caller needs. */

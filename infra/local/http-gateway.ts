@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { cors } from '../config.ts';
 import type { RouteSpec } from '../functions.ts';
 import type { AuthDecision, AuthRequest } from './auth.ts';
 
@@ -150,6 +151,44 @@ function writeResult(res: ServerResponse, result: unknown, requestId: string): v
   res.end(bytes);
 }
 
+/**
+ * CORS as HTTP API applies it when the API has a CORS configuration: a preflight (OPTIONS with
+ * Origin and Access-Control-Request-Method) is answered by the gateway, before routes and
+ * authorizer; any other answer to an allowed origin gets Access-Control-Allow-Origin and
+ * Access-Control-Expose-Headers.
+ */
+export class CorsPolicy {
+  constructor(private readonly origins: readonly string[]) {}
+
+  /** The Access-Control-Allow-Origin value for `origin`, if it is allowed. */
+  private allowed(origin: string | undefined): string | undefined {
+    if (!origin) return undefined;
+    if (this.origins.includes('*')) return '*';
+    return this.origins.includes(origin) ? origin : undefined;
+  }
+
+  isPreflight(req: IncomingMessage): boolean {
+    return req.method === 'OPTIONS' && req.headers.origin !== undefined && req.headers['access-control-request-method'] !== undefined;
+  }
+
+  preflightHeaders(req: IncomingMessage): Record<string, string> {
+    const allowOrigin = this.allowed(req.headers.origin);
+    if (!allowOrigin) return {};
+    return {
+      'access-control-allow-origin': allowOrigin,
+      'access-control-allow-methods': cors.allowMethods.join(','),
+      'access-control-allow-headers': cors.allowHeaders.join(','),
+      'access-control-max-age': String(cors.maxAgeSeconds),
+    };
+  }
+
+  responseHeaders(req: IncomingMessage): Record<string, string> {
+    const allowOrigin = this.allowed(req.headers.origin);
+    if (!allowOrigin) return {};
+    return { 'access-control-allow-origin': allowOrigin, 'access-control-expose-headers': cors.exposeHeaders.join(',') };
+  }
+}
+
 /** The local API: an HTTP server that routes like the deployed HTTP API. */
 export function createGateway(
   routes: readonly RouteSpec[],
@@ -157,12 +196,20 @@ export function createGateway(
   invoke: Invoke,
   onError: (error: unknown) => void,
   authorize: (request: AuthRequest) => Promise<AuthDecision> = async () => ({ allowed: true }),
+  corsPolicy?: CorsPolicy,
 ): http.Server {
   const compiled = routes.map(compile);
   // The `$default` route: its event has routeKey `$default` and no path parameters.
   const defaultRoute: CompiledRoute = { spec: { method: 'GET', path: '$default', function: fallback }, pattern: /^/, params: [] };
   return http.createServer(async (req, res) => {
     const requestId = randomUUID();
+    if (corsPolicy) {
+      if (corsPolicy.isPreflight(req)) {
+        req.resume();
+        return send(res, 204, '', { ...corsPolicy.preflightHeaders(req), 'apigw-requestid': requestId });
+      }
+      for (const [name, value] of Object.entries(corsPolicy.responseHeaders(req))) res.setHeader(name, value);
+    }
     try {
       const url = requestUrl(req);
       if (!url) {

@@ -3,6 +3,7 @@
  *   --dynamodb-local     use Amazon's DynamoDB Local (needs Java) instead of dynalite
  *   --data-dir <folder>  keep DynamoDB data in <folder> across restarts (default: in memory)
  *   --auth iam|jwt       require SigV4 signatures (local access keys) or JWTs (local issuer), as deployed
+ *   --cors-origin <o>    let browser pages of origin <o> call the API (repeatable; `*` for any), as corsOrigins does
  * PORT sets the HTTP port (default 3000; 0 picks a free one).
  */
 import { parseArgs } from 'node:util';
@@ -11,18 +12,19 @@ import { localUserArn } from './auth.ts';
 import { startLocalRuntime } from './runtime.ts';
 
 function usage(message: string): never {
-  console.error(`${message}\nusage: npm start -- [--dynamodb-local] [--data-dir <folder>]`);
+  console.error(`${message}\nusage: npm start -- [--dynamodb-local] [--data-dir <folder>] [--auth iam|jwt|none] [--cors-origin <origin>]...`);
   process.exit(2);
 }
 
 async function main(): Promise<void> {
-  let values: { 'dynamodb-local'?: boolean; 'data-dir'?: string; auth?: string; help?: boolean };
+  let values: { 'dynamodb-local'?: boolean; 'data-dir'?: string; auth?: string; 'cors-origin'?: string[]; help?: boolean };
   try {
     ({ values } = parseArgs({
       options: {
         'dynamodb-local': { type: 'boolean' },
         'data-dir': { type: 'string' },
         auth: { type: 'string' },
+        'cors-origin': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -39,6 +41,7 @@ async function main(): Promise<void> {
     dynamodb: values['dynamodb-local'] ? 'dynamodb-local' : 'dynalite',
     ...(values['data-dir'] && { dataDir: values['data-dir'] }),
     auth: (values.auth ?? 'none') as 'none' | 'iam' | 'jwt',
+    ...(values['cors-origin'] && { corsOrigins: values['cors-origin'] }),
     onEvent: (_event, raw) => console.log(`[event] ${raw}`),
   });
   let stopping = false;

@@ -12,7 +12,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import { localRegion, queue, reconciler, webhooks, worker } from '../config.ts';
+import { isCorsOrigin, localRegion, queue, reconciler, webhooks, worker } from '../config.ts';
 import {
   type FunctionName,
   type FunctionSpec,
@@ -31,7 +31,7 @@ import { buildBundles, projectRoot } from './build.ts';
 import { startSecretsEmulator } from './secrets-emulator.ts';
 import { type DynamoEngine, type Emulator, startDynalite, startDynamoDbLocal, startSqsSns } from './emulators.ts';
 import { startEventTap } from './event-tap.ts';
-import { createGateway } from './http-gateway.ts';
+import { CorsPolicy, createGateway } from './http-gateway.ts';
 import { LambdaPool } from './lambda-pool.ts';
 import { resolveLocalhostSubdomains } from './localhost-dns.ts';
 import { type LocalResources, createResources } from './resources.ts';
@@ -81,6 +81,8 @@ export interface LocalRuntimeOptions {
   readonly auth?: 'none' | 'iam' | 'jwt';
   /** The IAM users accepted in `iam` mode. @default one user, `local`, with a fresh key pair */
   readonly iamUsers?: readonly LocalIamUser[];
+  /** Browser origins allowed to call the API, as the construct's `corsOrigins` (CORS). @default none */
+  readonly corsOrigins?: readonly string[];
 }
 
 /** A running local system. */
@@ -119,6 +121,8 @@ const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 /** Starts everything; on any failure, stops what was already started. */
 export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+  const badOrigin = options.corsOrigins?.find((origin) => !isCorsOrigin(origin));
+  if (badOrigin !== undefined) throw new Error(`CORS origins must be '*' or origins such as https://app.example.com (scheme and host, no path); got "${badOrigin}"`);
   resolveLocalhostSubdomains();
   // The SDK warns that Node 20 support ends; Lambda runs Node 22, only this local host is older.
   process.env[NODE_WARNING_SWITCH] = 'true';
@@ -296,8 +300,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         : options.auth === 'jwt'
           ? { type: 'jwt', issuer: newLocalJwtIssuer() }
           : { type: 'none' };
-    const server = createGateway(routes, fallbackFunction, (name, event) => pools[name].invoke(event), onError, (request) =>
-      authorize(auth, request),
+    const server = createGateway(
+      routes,
+      fallbackFunction,
+      (name, event) => pools[name].invoke(event),
+      onError,
+      (request) => authorize(auth, request),
+      options.corsOrigins?.length ? new CorsPolicy(options.corsOrigins) : undefined,
     );
     server.listen(options.port ?? 3000, '127.0.0.1');
     await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);

@@ -161,3 +161,42 @@ describe('workerTimeout limits', () => {
     expect(error).toBeUndefined();
   });
 });
+
+describe('corsOrigins', () => {
+  function apiOf(stack: Stack): Record<string, unknown> {
+    const [api] = Object.values(Template.fromStack(stack).findResources('AWS::ApiGatewayV2::Api')) as CfnResource[];
+    return api?.Properties ?? {};
+  }
+
+  it('lets those origins call the API: preflights answered, and Location, Retry-After, Idempotent-Replayed and ETag readable', () => {
+    // Act
+    const stack = new Stack(unbundledApp(), 'Cors');
+    new AsyncJobs(stack, 'async-jobs', { corsOrigins: ['https://app.example.com'] });
+
+    // Assess
+    expect(apiOf(stack).CorsConfiguration).toEqual({
+      AllowOrigins: ['https://app.example.com'],
+      AllowMethods: ['GET', 'POST', 'DELETE'],
+      AllowHeaders: [...config.cors.allowHeaders],
+      ExposeHeaders: ['etag', 'idempotent-replayed', 'location', 'retry-after'],
+      MaxAge: 3600,
+    });
+  });
+
+  it('leaves CORS off by default, and takes the origins from the context (-c corsOrigins=…)', () => {
+    // Act
+    const plain = new Stack(unbundledApp(), 'NoCors');
+    new AsyncJobs(plain, 'async-jobs', {});
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [], corsOrigins: 'https://a.example.com, https://b.example.com' } });
+    outdirs.push(app.outdir);
+    const fromContext = new AsyncJobsStack(app, 'FromContext');
+
+    // Assess
+    expect(apiOf(plain).CorsConfiguration).toBeUndefined();
+    expect((apiOf(fromContext).CorsConfiguration as { AllowOrigins?: string[] }).AllowOrigins).toEqual(['https://a.example.com', 'https://b.example.com']);
+  });
+
+  it.each(['https://app.example.com/', 'app.example.com', 'https://app.example.com/path'])('refuses the origin %s at synth', (origin) => {
+    expect(errorOf({ corsOrigins: [origin] })).toContain('corsOrigins must be');
+  });
+});
