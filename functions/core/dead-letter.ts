@@ -29,7 +29,16 @@ function abandoned(receives: number): ProblemDetails {
   };
 }
 
-/** Marks the job FAILED unless it already ended, and makes sure its end is announced. Throws to be retried. */
+function cancelledWhileAbandoned(): ProblemDetails {
+  return {
+    type: ProblemType.jobCancelled,
+    title: 'Job cancelled',
+    status: 409,
+    detail: 'The job was cancelled at its owner’s request while it ran; its worker had stopped (crashed or timed out), and it was not run again.',
+  };
+}
+
+/** Marks the job FAILED (CANCELLED if its owner asked it to stop) unless it already ended, and makes sure its end is announced. Throws to be retried. */
 export async function handleDeadLetter(deps: DeadLetterDeps, message: JobMessage, receives: number): Promise<void> {
   for (let round = 0; round < 3; round += 1) {
     const job = await deps.store.get(message.jobId);
@@ -44,10 +53,14 @@ export async function handleDeadLetter(deps: DeadLetterDeps, message: JobMessage
         ? job
         : await deps.store.transition(job.id, 'QUEUED', 'RUNNING', { startedAt: deps.now().toISOString(), clear: ['sweepAt', 'sweepShard'] });
     if (!running) continue;
-    const failed = await deps.store.transition(job.id, 'RUNNING', 'FAILED', { error: abandoned(receives), ...finalChanges(deps.lifecycle, deps.now()) });
-    if (failed) {
-      recordEnd(deps.telemetry ?? noTelemetry, failed);
-      return announce(deps.store, deps.publisher, failed, deps.now);
+    // Its owner asked it to stop: that, not the crashes, is how it ends.
+    const ended =
+      running.cancelRequestedAt !== undefined
+        ? await deps.store.transition(job.id, 'RUNNING', 'CANCELLED', { error: cancelledWhileAbandoned(), ...finalChanges(deps.lifecycle, deps.now()) })
+        : await deps.store.transition(job.id, 'RUNNING', 'FAILED', { error: abandoned(receives), ...finalChanges(deps.lifecycle, deps.now()) }, { cancelRequested: false });
+    if (ended) {
+      recordEnd(deps.telemetry ?? noTelemetry, ended);
+      return announce(deps.store, deps.publisher, ended, deps.now);
     }
   }
   throw new Error(`job ${message.jobId} kept changing while its dead letter was handled`);

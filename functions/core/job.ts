@@ -149,8 +149,9 @@ export function isExpired(job: JobRecord, now: Date): boolean {
  */
 export const MAX_PROCESSOR_TEXT_CHARS = 4_096;
 
-/** `text`, cut to {@link MAX_PROCESSOR_TEXT_CHARS} with a note of how much was left out. */
-export function boundedText(text: string): string {
+/** `value` as text (a processor may put anything in an error's message), cut to {@link MAX_PROCESSOR_TEXT_CHARS} with a note of how much was left out. */
+export function boundedText(value: unknown): string {
+  const text = typeof value === 'string' ? value : String(value);
   if (text.length <= MAX_PROCESSOR_TEXT_CHARS) return text;
   // Never half of a surrogate pair: a lone one is not valid UTF-8 to store.
   const end = /[\uD800-\uDBFF]/.test(text.charAt(MAX_PROCESSOR_TEXT_CHARS - 1)) ? MAX_PROCESSOR_TEXT_CHARS - 1 : MAX_PROCESSOR_TEXT_CHARS;
@@ -165,6 +166,6 @@ export function makeProgress(completed: number, total?: number, message?: string
     completed,
     ...(total !== undefined && { total }),
     ...(percent !== undefined && { percent }),
-    ...(message !== undefined && { message: boundedText(String(message)) }),
+    ...(message !== undefined && { message: boundedText(message) }),
   };
 }

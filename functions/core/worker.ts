@@ -135,28 +135,42 @@ async function start(deps: WorkerDeps, jobId: string, invocation: Invocation): P
     detail: `The worker stopped (crashed or timed out) during attempt ${job.attempts}.`,
   };
   // Its owner asked it to stop meanwhile: end it as asked rather than run it again.
-  if (job.cancelRequestedAt !== undefined) {
-    const ending = cancelled(job.progress, 'its worker had stopped (crashed or timed out), and it was not run again');
-    const ended = await deps.store.transition(jobId, 'RUNNING', 'CANCELLED', { ...ending.changes, ...finalChanges(deps.lifecycle, deps.now()) }, { runDeadline: job.runDeadline });
-    if (ended) recordEnd(deps.telemetry ?? noTelemetry, ended);
-    return ended ? publish(deps, ended) : settle(deps, jobId, invocation);
-  }
+  if (job.cancelRequestedAt !== undefined) return cancelTakenOver(deps, job, invocation);
+  // Both writes below require that no cancel came since the read; one that did is honoured instead.
+  const guard = { runDeadline: job.runDeadline, cancelRequested: false } as const;
   if (job.attempts >= deps.lifecycle.maxAttempts) {
     const failed = await deps.store.transition(
       jobId,
       'RUNNING',
       'FAILED',
       { error: attemptsExhausted(job.attempts, abandoned), ...finalChanges(deps.lifecycle, deps.now()) },
-      { runDeadline: job.runDeadline },
+      guard,
     );
     if (failed) recordEnd(deps.telemetry ?? noTelemetry, failed);
-    return failed ? publish(deps, failed) : settle(deps, jobId, invocation);
+    return failed ? publish(deps, failed) : settleTakeover(deps, job, invocation);
   }
-  const requeued = await deps.store.transition(jobId, 'RUNNING', 'QUEUED', { lastError: abandoned, clear: ['runDeadline', 'progress'] }, { runDeadline: job.runDeadline });
-  if (!requeued) return settle(deps, jobId, invocation);
+  const requeued = await deps.store.transition(jobId, 'RUNNING', 'QUEUED', { lastError: abandoned, clear: ['runDeadline', 'progress'] }, guard);
+  if (!requeued) return settleTakeover(deps, job, invocation);
   deps.logger.warn('took over a job whose worker stopped', { jobId, attempt: job.attempts });
   const restarted = await deps.store.transition(jobId, 'QUEUED', 'RUNNING', startChanges);
   return restarted ?? settle(deps, jobId, invocation);
+}
+
+/** Ends CANCELLED a job its owner asked to stop while the worker that held it had stopped; it does not run again. */
+async function cancelTakenOver(deps: WorkerDeps, job: JobRecord, invocation: Invocation): Promise<MessageOutcome> {
+  const ending = cancelled(job.progress, 'its worker had stopped (crashed or timed out), and it was not run again');
+  const ended = await deps.store.transition(job.id, 'RUNNING', 'CANCELLED', { ...ending.changes, ...finalChanges(deps.lifecycle, deps.now()) }, { runDeadline: job.runDeadline });
+  if (ended) recordEnd(deps.telemetry ?? noTelemetry, ended);
+  return ended ? publish(deps, ended) : settle(deps, job.id, invocation);
+}
+
+/** A takeover write lost a race: a cancel that came meanwhile is honoured; anything else is settled. */
+async function settleTakeover(deps: WorkerDeps, job: JobRecord, invocation: Invocation): Promise<MessageOutcome> {
+  const current = await deps.store.get(job.id);
+  if (current?.status === 'RUNNING' && current.runDeadline === job.runDeadline && current.cancelRequestedAt !== undefined) {
+    return cancelTakenOver(deps, current, invocation);
+  }
+  return settle(deps, job.id, invocation, current);
 }
 
 /** A write lost a race: look at where the job is now and finish what is left. */

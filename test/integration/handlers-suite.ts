@@ -424,6 +424,28 @@ export function defineHandlerSuite(engine: DynamoEngine): void {
         const events = (await backends.drain(eventsQueue, 2)).map((body) => JSON.parse(body));
         expect(events.map((event) => event.type)).toEqual(['job.failed']);
       });
+
+      it('ends CANCELLED, not FAILED, a job whose owner asked it to stop before its message reached the dead-letter queue', async () => {
+        // Prepare: a job left RUNNING by a worker that was killed, then cancelled (DELETE answered 202)
+        const id = json(await submit(submitEvent({ type: 'echo' }))).id as string;
+        const messages = await backends.drain(backends.resources.queueUrl, 1);
+        await backends.clients.dynamodb.send(
+          new UpdateItemCommand({
+            TableName: tableName(),
+            Key: { id: { S: id } },
+            UpdateExpression: 'SET #s = :r, cancelRequestedAt = :at REMOVE sweepAt, sweepShard',
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: { ':r': { S: 'RUNNING' }, ':at': { S: new Date().toISOString() } },
+          }),
+        );
+        // Act
+        const response = await onDeadLetter(sqsEvent(messages), lambdaContext());
+        // Assess
+        expect(response.batchItemFailures).toEqual([]);
+        expect(json(await get(getEvent(id)))).toMatchObject({ status: 'CANCELLED', error: { type: '/problems/job-cancelled' } });
+        const events = (await backends.drain(eventsQueue, 2)).map((body) => JSON.parse(body));
+        expect(events.map((event) => event.type)).toEqual(['job.cancelled']);
+      });
     });
 
     describe('expiry and reconciliation', () => {

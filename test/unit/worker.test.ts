@@ -691,7 +691,62 @@ describe('handleJobMessage', () => {
     });
   });
 
+  describe('a takeover racing a cancel', () => {
+    it.each([
+      ['attempts left (the requeue)', 1],
+      ['all its attempts used (the FAILED write)', LIFECYCLE.maxAttempts],
+    ])('honours a cancel that lands between its read and its write: %s', async (_, attempts) => {
+      // Prepare: the owner's DELETE arrives just before the takeover's write
+      const run = vi.fn(async () => 'charged again');
+      const { store, publisher, deps, invocation } = setup({ charge: run });
+      const job = await seed(store, 'charge', { status: 'RUNNING', attempts, runDeadline: Date.now() - 5_000 });
+      const transition = store.transition.bind(store);
+      let cancelled = false;
+      store.transition = async (id, from, to, changes, guard) => {
+        if (!cancelled && from === 'RUNNING' && to !== 'CANCELLED') {
+          cancelled = true;
+          await store.requestCancel(id, NOW.toISOString());
+        }
+        return transition(id, from, to, changes, guard);
+      };
+
+      // Act
+      const outcome = await handleJobMessage(deps, { jobId: job.id, type: 'charge' }, invocation());
+
+      // Assess
+      expect(cancelled).toBe(true);
+      expect(outcome).toBe('done');
+      expect(run).not.toHaveBeenCalled();
+      expect(await stored(store, job.id)).toMatchObject({ status: 'CANCELLED' });
+      expect(publisher.accepted.map((event) => event.type)).toEqual(['job.cancelled']);
+    });
+  });
+
   describe('processor text', () => {
+    it.each([
+      ['an object', { code: 'E42' }, '[object Object]'],
+      ['a number', 42, '42'],
+      ['undefined', undefined, 'undefined'],
+    ])('ends a job FAILED when its error’s message is %s, not a string', async (_, message, detail) => {
+      // Prepare
+      const { store, publisher, deps, invocation } = setup({
+        odd: async () => {
+          const error = new Error('x');
+          (error as { message: unknown }).message = message;
+          throw error;
+        },
+      });
+      const job = await seed(store, 'odd');
+
+      // Act
+      const outcome = await handleJobMessage(deps, { jobId: job.id, type: 'odd' }, invocation());
+
+      // Assess
+      expect(outcome).toBe('done');
+      expect(await stored(store, job.id)).toMatchObject({ status: 'FAILED', error: { detail } });
+      expect(publisher.accepted.map((event) => event.type)).toEqual(['job.failed']);
+    });
+
     it('keeps the start of a very long error message, so the final write and the event still fit', async () => {
       // Prepare
       const page = `upstream said: ${'<html>'.repeat(70_000)}`;
