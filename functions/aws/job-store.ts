@@ -178,7 +178,7 @@ export class DynamoJobStore implements JobStore {
     });
   }
 
-  async discard(id: string, status: JobStatus): Promise<void> {
+  async discard(id: string, status: JobStatus): Promise<boolean> {
     try {
       await this.client.send(
         new DeleteItemCommand({
@@ -189,8 +189,10 @@ export class DynamoJobStore implements JobStore {
           ExpressionAttributeValues: { ':status': { S: status } },
         }),
       );
+      return true;
     } catch (error) {
-      if (!isConditionFailure(error)) throw error;
+      if (isConditionFailure(error)) return false;
+      throw error;
     }
   }
 

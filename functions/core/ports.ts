@@ -57,8 +57,8 @@ export interface JobStore {
   isCancelRequested(id: string): Promise<boolean>;
   /** Records that the completion event `eventId` was accepted by the topic; the job leaves the sweep (failure paths only). */
   markPublished(id: string, eventId: string, at: string): Promise<void>;
-  /** Removes a record that never became visible to work (its message could not be sent). */
-  discard(id: string, status: JobStatus): Promise<void>;
+  /** Removes a record that never became visible to work (its message could not be sent); false when it is no longer in `status`. */
+  discard(id: string, status: JobStatus): Promise<boolean>;
   /** A page of the owner's jobs, newest first, optionally of one status, without expired ones. */
   list(owner: string, query: { readonly limit: number; readonly status?: JobStatus; readonly after?: ListKey; readonly now: Date }): Promise<JobPage>;
   /** Jobs of one sweep shard whose `sweepAt` has passed. */

@@ -149,11 +149,20 @@ export async function submitJob(deps: SubmitDeps, owner: string, body: unknown, 
       deps.store.scheduleSweep(id, 'QUEUED', queuedSweepAt(deps.lifecycle, runnableAt(job)), sweepShardOf(id, deps.lifecycle.sweepShards)).catch(() => false);
     if (idempotencyKey === undefined) {
       // Nobody else knows this id: remove the record, and the caller's retry starts afresh.
-      const removed = await deps.store.discard(job.id, 'QUEUED').then(
-        () => true,
-        () => false,
+      const removal = await deps.store.discard(job.id, 'QUEUED').then(
+        (deleted) => (deleted ? 'removed' : 'started'),
+        () => 'failed' as const,
       );
-      if (removed) throw unavailableProblem('The job could not be queued; nothing was created. Retry the request.', deps.limits.retryAfterSeconds, error);
+      if (removal === 'removed') throw unavailableProblem('The job could not be queued; nothing was created. Retry the request.', deps.limits.retryAfterSeconds, error);
+      if (removal === 'started') {
+        // The send was slow, not lost (given up at the deadline): the worker already has the job. It was accepted.
+        const current = await deps.store.get(id).catch(() => undefined);
+        if (current) {
+          (deps.telemetry ?? noTelemetry).count(MetricName.jobsSubmitted);
+          return { job: current, replayed: false };
+        }
+        throw unavailableProblem(`The job was queued late and has started: read job ${id} at ${jobPath(id)} rather than submit it again.`, deps.limits.retryAfterSeconds, error);
+      }
       // The table failed too: rather than leave a record QUEUED forever, let the reconciler run it.
       const flagged = await flagForReconciler();
       throw unavailableProblem(

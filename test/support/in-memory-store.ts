@@ -66,8 +66,10 @@ export class InMemoryJobStore implements JobStore {
     this.jobs.set(id, { ...rest, publishedAt: at });
   }
 
-  async discard(id: string, status: JobStatus): Promise<void> {
-    if (this.jobs.get(id)?.status === status) this.jobs.delete(id);
+  async discard(id: string, status: JobStatus): Promise<boolean> {
+    if (this.jobs.get(id)?.status !== status) return false;
+    this.jobs.delete(id);
+    return true;
   }
 
   async list(owner: string, query: { limit: number; status?: JobStatus; after?: ListKey; now: Date }): Promise<JobPage> {

@@ -294,6 +294,22 @@ describe('submitJob', () => {
     expect(queue.sent).toEqual([]);
   });
 
+  it('answers with the job, not a 503, when a send given up at the deadline had in fact gone through and the job started', async () => {
+    // Prepare: SQS takes the message (the worker starts the job) but its answer never comes back in time
+    const { store, deps } = setup();
+    deps.queue.enqueue = async (message, _delay, signal) => {
+      await store.transition(message.jobId, 'QUEUED', 'RUNNING', { countAttempt: true, startedAt: NOW.toISOString() });
+      await new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason), { once: true }));
+    };
+
+    // Act
+    const submitted = await submitJob(deps, 'anonymous', { type: 'echo' }, undefined, AbortSignal.timeout(20));
+
+    // Assess
+    expect(submitted).toMatchObject({ replayed: false, job: { status: 'RUNNING', attempts: 1 } });
+    expect(store.jobs.size).toBe(1);
+  });
+
   it('refuses to overwrite an existing record', async () => {
     // Prepare: a store that reports every id as taken.
     const { deps, queue } = setup();
