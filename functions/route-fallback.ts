@@ -1,4 +1,4 @@
-/** The API's `$default` route: 405 with `Allow` for a known path and another method, else 404; problem+json both. */
+/** The API's `$default` route: 405 with `Allow` for a known path and another method (204 with `Allow` for OPTIONS), else 404; problem+json both. */
 import { instrumented, log } from '#aws/observability';
 import { type HttpEvent, type HttpResult, answer } from '#core/http';
 import { methodNotAllowedProblem, routeNotFoundProblem } from '#core/problem';
@@ -17,8 +17,10 @@ export const handler = instrumented(
     answer(event, log, async () => {
       const path = event.rawPath;
       const allowed = patterns.filter((route) => route.pattern.test(path)).map((route) => route.method);
-      if (allowed.length > 0) throw methodNotAllowedProblem(event.requestContext.http.method, path, allowed);
-      throw routeNotFoundProblem(path);
+      if (allowed.length === 0) throw routeNotFoundProblem(path);
+      // OPTIONS asks what a path supports: that is the answer, not an error (a CORS preflight API Gateway passes on gets it too).
+      if (event.requestContext.http.method === 'OPTIONS') return { statusCode: 204, headers: { allow: [...allowed, 'OPTIONS'].join(', ') } };
+      throw methodNotAllowedProblem(event.requestContext.http.method, path, allowed);
     }),
   (event) => event.requestContext.requestId,
 );

@@ -426,6 +426,22 @@ export class AsyncJobs extends Construct {
         },
       }),
     });
+    if (props.corsOrigins?.length) {
+      // The `$default` route takes OPTIONS too, behind the authorizer, which would refuse every preflight (a
+      // browser sends no credentials with one). AWS's answer: an OPTIONS route of its own, without authorization.
+      const [preflight] = this.api.addRoutes({
+        path: '/{proxy+}',
+        methods: [HttpMethod.OPTIONS],
+        integration: new HttpLambdaIntegration('route-fallback-options', functions[fallbackFunction]),
+        authorizer: new HttpNoneAuthorizer(),
+      });
+      if (preflight) {
+        Validations.of(preflight).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason: 'CORS preflights (OPTIONS) carry no credentials by the Fetch standard; API Gateway answers them from the CORS configuration, and the fallback answers any other OPTIONS with the methods of the path only.',
+        });
+      }
+    }
     for (const route of routes) {
       const [added] = this.api.addRoutes({
         path: route.path,

@@ -231,8 +231,10 @@ export function createGateway(
         return send(res, 413, '{"message":"Request Entity Too Large"}', { 'content-type': 'application/json', connection: 'close' });
       }
       const event = toEvent(req, url, body, found.route, found.match, requestId);
-      // Every route but the public ones (and the $default route) is behind the API's authorizer.
-      if (!found.route.spec.public) {
+      // Every route but the public ones (and the $default route) is behind the API's authorizer. With CORS
+      // on, the stack adds an OPTIONS route without authorization, which the fallback function serves.
+      const unauthorizedOptions = corsPolicy !== undefined && req.method === 'OPTIONS';
+      if (!found.route.spec.public && !unauthorizedOptions) {
         const decision = await authorize({ method: req.method ?? 'GET', url, headers: event.headers as Record<string, string>, body });
         if (!decision.allowed) {
           return send(res, decision.status, JSON.stringify({ message: decision.message }), { 'content-type': 'application/json', 'apigw-requestid': requestId });

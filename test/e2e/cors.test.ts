@@ -47,6 +47,17 @@ describe('CORS for an allowed browser origin, with JWT auth', () => {
     expect(refused.headers.get('access-control-allow-origin')).toBe(origin);
   });
 
+  it('answers a plain OPTIONS without a token with the methods of the path, as the stack’s unauthorized OPTIONS route does', async () => {
+    // Act
+    const options = await fetch(`${runtime.url}/jobs/job_AAAAAAAAAAAAAAAAAAAAAA`, { method: 'OPTIONS' });
+    const unknown = await fetch(`${runtime.url}/nothing`, { method: 'OPTIONS' });
+
+    // Assess
+    expect(options.status).toBe(204);
+    expect(options.headers.get('allow')).toBe('GET, DELETE, OPTIONS');
+    expect(unknown.status).toBe(404);
+  });
+
   it('gives another origin no CORS headers, so its browser keeps the answer from the page', async () => {
     // Act
     const preflight = await fetch(`${runtime.url}/jobs`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
@@ -59,14 +70,15 @@ describe('CORS for an allowed browser origin, with JWT auth', () => {
 });
 
 describe('without corsOrigins', () => {
-  it('answers a preflight as any other request: no CORS headers (the route fallback says 405)', async () => {
+  it('answers a preflight as any other OPTIONS: the methods of the path, and no CORS headers', async () => {
     // Prepare
     const runtime = await startLocalRuntime({ port: 0, onFunctionOutput: () => undefined });
     try {
       // Act
       const preflight = await fetch(`${runtime.url}/jobs`, { method: 'OPTIONS', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST' } });
       // Assess
-      expect(preflight.status).toBe(405);
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers.get('allow')).toBe('POST, GET, OPTIONS');
       expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
     } finally {
       await runtime.stop();

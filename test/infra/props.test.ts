@@ -183,6 +183,23 @@ describe('corsOrigins', () => {
     });
   });
 
+  it('gives preflights an OPTIONS route without authorization, which the $default route’s authorizer would refuse', () => {
+    // Act
+    const stack = new Stack(unbundledApp(), 'CorsRoutes');
+    new AsyncJobs(stack, 'async-jobs', { corsOrigins: ['https://app.example.com'] });
+    const plain = new Stack(unbundledApp(), 'PlainRoutes');
+    new AsyncJobs(plain, 'async-jobs', {});
+    const routesOf = (of: Stack) =>
+      (Object.values(Template.fromStack(of).findResources('AWS::ApiGatewayV2::Route')) as CfnResource[]).map(
+        (route) => `${String(route.Properties?.RouteKey)} ${String(route.Properties?.AuthorizationType)}`,
+      );
+
+    // Assess
+    expect(routesOf(stack)).toContain('OPTIONS /{proxy+} NONE');
+    expect(routesOf(stack)).toContain('$default AWS_IAM');
+    expect(routesOf(plain).filter((route) => route.startsWith('OPTIONS'))).toEqual([]);
+  });
+
   it('leaves CORS off by default, and takes the origins from the context (-c corsOrigins=…)', () => {
     // Act
     const plain = new Stack(unbundledApp(), 'NoCors');
