@@ -135,8 +135,8 @@ export const webhooks = {
 
 /**
  * CORS, when a deployment lets browser pages of other origins call the API (the construct's
- * `corsOrigins`, `npm start -- --cors-origin`): API Gateway then answers preflights itself, before
- * any route or authorizer, and adds these to the answers of allowed origins.
+ * `corsOrigins`, `npm start -- --cors-origin`): API Gateway then answers preflights itself (they reach it
+ * through an OPTIONS route without authorization the stack adds), and adds these to the answers of allowed origins.
  */
 export const cors = {
   allowMethods: ['GET', 'POST', 'DELETE'],

@@ -153,9 +153,9 @@ function writeResult(res: ServerResponse, result: unknown, requestId: string): v
 
 /**
  * CORS as HTTP API applies it when the API has a CORS configuration: a preflight (OPTIONS with
- * Origin and Access-Control-Request-Method) is answered by the gateway, before routes and
- * authorizer; any other answer to an allowed origin gets Access-Control-Allow-Origin and
- * Access-Control-Expose-Headers.
+ * Origin and Access-Control-Request-Method) is answered by the gateway, without credentials (the
+ * stack gives OPTIONS a route without authorization); any other answer to an allowed origin gets
+ * Access-Control-Allow-Origin and Access-Control-Expose-Headers.
  */
 export class CorsPolicy {
   constructor(private readonly origins: readonly string[]) {}

@@ -1,6 +1,7 @@
 /**
  * CORS on the local API, as HTTP API applies the construct's `corsOrigins`: the gateway answers a
- * preflight before any route or authorizer, and lets an allowed page read the headers it needs.
+ * preflight without credentials (the stack's OPTIONS route has no authorizer), and lets an allowed
+ * page read the headers it needs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalRuntime, startLocalRuntime } from '#infra/local/runtime';
