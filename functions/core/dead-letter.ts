@@ -7,7 +7,7 @@ import { announce, finalChanges, type LifecycleSettings } from './lifecycle.ts';
 import type { EventPublisher, JobMessage, JobStore } from './ports.ts';
 import { type ProblemDetails, ProblemType } from './problem.ts';
 import { noTelemetry, type Telemetry } from './telemetry.ts';
-import { recordEnd } from './worker.ts';
+import { cancelledProblem, NOT_RUN_AGAIN, recordEnd } from './worker.ts';
 
 /** What the dead-letter handler needs. */
 export interface DeadLetterDeps {
@@ -29,15 +29,6 @@ function abandoned(receives: number): ProblemDetails {
   };
 }
 
-function cancelledWhileAbandoned(): ProblemDetails {
-  return {
-    type: ProblemType.jobCancelled,
-    title: 'Job cancelled',
-    status: 409,
-    detail: 'The job was cancelled at its owner’s request while it ran; its worker had stopped (crashed or timed out), and it was not run again.',
-  };
-}
-
 /** Marks the job FAILED (CANCELLED if its owner asked it to stop) unless it already ended, and makes sure its end is announced. Throws to be retried. */
 export async function handleDeadLetter(deps: DeadLetterDeps, message: JobMessage, receives: number): Promise<void> {
   for (let round = 0; round < 3; round += 1) {
@@ -56,7 +47,7 @@ export async function handleDeadLetter(deps: DeadLetterDeps, message: JobMessage
     // Its owner asked it to stop: that, not the crashes, is how it ends.
     const ended =
       running.cancelRequestedAt !== undefined
-        ? await deps.store.transition(job.id, 'RUNNING', 'CANCELLED', { error: cancelledWhileAbandoned(), ...finalChanges(deps.lifecycle, deps.now()) })
+        ? await deps.store.transition(job.id, 'RUNNING', 'CANCELLED', { error: cancelledProblem(NOT_RUN_AGAIN), ...finalChanges(deps.lifecycle, deps.now()) })
         : await deps.store.transition(job.id, 'RUNNING', 'FAILED', { error: abandoned(receives), ...finalChanges(deps.lifecycle, deps.now()) }, { cancelRequested: false });
     if (ended) {
       recordEnd(deps.telemetry ?? noTelemetry, ended);

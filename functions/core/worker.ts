@@ -158,7 +158,7 @@ async function start(deps: WorkerDeps, jobId: string, invocation: Invocation): P
 
 /** Ends CANCELLED a job its owner asked to stop while the worker that held it had stopped; it does not run again. */
 async function cancelTakenOver(deps: WorkerDeps, job: JobRecord, invocation: Invocation): Promise<MessageOutcome> {
-  const ending = cancelled(job.progress, 'its worker had stopped (crashed or timed out), and it was not run again');
+  const ending = cancelled(job.progress, NOT_RUN_AGAIN);
   const ended = await deps.store.transition(job.id, 'RUNNING', 'CANCELLED', { ...ending.changes, ...finalChanges(deps.lifecycle, deps.now()) }, { runDeadline: job.runDeadline });
   if (ended) recordEnd(deps.telemetry ?? noTelemetry, ended);
   return ended ? publish(deps, ended) : settle(deps, job.id, invocation);
@@ -281,10 +281,18 @@ async function runProcessor(deps: WorkerDeps, job: JobRecord, invocation: Invoca
   }
 }
 
+/** Why a job its owner asked to stop while it ran ended CANCELLED (`why` says more). */
+export function cancelledProblem(why?: string): ProblemDetails {
+  const detail = `The job was cancelled at its owner’s request while it ran${why ? `; ${why}` : ''}.`;
+  return { type: ProblemType.jobCancelled, title: 'Job cancelled', status: 409, detail };
+}
+
+/** What is said of a job that was asked to stop while its stopped worker held it. */
+export const NOT_RUN_AGAIN = 'its worker had stopped (crashed or timed out), and it was not run again';
+
 /** The end of a job its owner asked to stop while it ran. */
 function cancelled(progress?: Progress, why?: string): FinalEnding {
-  const detail = `The job was cancelled at its owner’s request while it ran${why ? `; ${why}` : ''}.`;
-  return { kind: 'final', status: 'CANCELLED', changes: { error: { type: ProblemType.jobCancelled, title: 'Job cancelled', status: 409, detail }, ...(progress && { progress }) } };
+  return { kind: 'final', status: 'CANCELLED', changes: { error: cancelledProblem(why), ...(progress && { progress }) } };
 }
 
 function failed(type: string, title: string, detail: string, progress?: Progress): FinalEnding {

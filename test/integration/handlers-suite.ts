@@ -403,19 +403,25 @@ export function defineHandlerSuite(engine: DynamoEngine): void {
         await backends.drain(eventsQueue, 1);
       });
 
-      it('marks a job FAILED when its message reaches the dead-letter queue', async () => {
-        // Prepare: a job left RUNNING by a worker that was killed.
+      /** Submits a job and leaves it RUNNING as a killed worker would (asked to stop too, if `cancelled`); returns its message. */
+      async function leftRunningByAKilledWorker(cancelled: boolean): Promise<{ id: string; messages: string[] }> {
         const id = json(await submit(submitEvent({ type: 'echo' }))).id as string;
         const messages = await backends.drain(backends.resources.queueUrl, 1);
         await backends.clients.dynamodb.send(
           new UpdateItemCommand({
             TableName: tableName(),
             Key: { id: { S: id } },
-            UpdateExpression: 'SET #s = :r REMOVE sweepAt, sweepShard',
+            UpdateExpression: `SET #s = :r${cancelled ? ', cancelRequestedAt = :at' : ''} REMOVE sweepAt, sweepShard`,
             ExpressionAttributeNames: { '#s': 'status' },
-            ExpressionAttributeValues: { ':r': { S: 'RUNNING' } },
+            ExpressionAttributeValues: { ':r': { S: 'RUNNING' }, ...(cancelled && { ':at': { S: new Date().toISOString() } }) },
           }),
         );
+        return { id, messages };
+      }
+
+      it('marks a job FAILED when its message reaches the dead-letter queue', async () => {
+        // Prepare: a job left RUNNING by a worker that was killed.
+        const { id, messages } = await leftRunningByAKilledWorker(false);
         // Act
         const response = await onDeadLetter(sqsEvent(messages), lambdaContext());
         // Assess
@@ -427,17 +433,7 @@ export function defineHandlerSuite(engine: DynamoEngine): void {
 
       it('ends CANCELLED, not FAILED, a job whose owner asked it to stop before its message reached the dead-letter queue', async () => {
         // Prepare: a job left RUNNING by a worker that was killed, then cancelled (DELETE answered 202)
-        const id = json(await submit(submitEvent({ type: 'echo' }))).id as string;
-        const messages = await backends.drain(backends.resources.queueUrl, 1);
-        await backends.clients.dynamodb.send(
-          new UpdateItemCommand({
-            TableName: tableName(),
-            Key: { id: { S: id } },
-            UpdateExpression: 'SET #s = :r, cancelRequestedAt = :at REMOVE sweepAt, sweepShard',
-            ExpressionAttributeNames: { '#s': 'status' },
-            ExpressionAttributeValues: { ':r': { S: 'RUNNING' }, ':at': { S: new Date().toISOString() } },
-          }),
-        );
+        const { id, messages } = await leftRunningByAKilledWorker(true);
         // Act
         const response = await onDeadLetter(sqsEvent(messages), lambdaContext());
         // Assess
