@@ -3,7 +3,6 @@ import { instrumented, log } from '#aws/observability';
 import { dynamodb } from '#aws/clients/dynamodb';
 import { jobStoreFrom } from '#aws/wiring';
 import { type HttpEvent, type HttpResult, answer, callerOf, jsonResponse } from '#core/http';
-import { toResource } from '#core/job';
 import { listJobs } from '#core/list';
 
 const store = jobStoreFrom(dynamodb);
@@ -12,7 +11,7 @@ export const handler = instrumented(
   (event: HttpEvent): Promise<HttpResult> =>
     answer(event, log, async () => {
       const page = await listJobs(store, callerOf(event), event.queryStringParameters ?? {}, new Date());
-      return jsonResponse(200, { jobs: page.jobs.map(toResource), ...(page.nextCursor && { nextCursor: page.nextCursor }) });
+      return jsonResponse(200, page);
     }),
   (event) => event.requestContext.requestId,
 );

@@ -1,11 +1,11 @@
 /** Listing a caller's jobs, newest first, a page at a time. */
-import { JOB_STATUSES, type JobRecord, type JobStatus, toResource } from './job.ts';
+import { JOB_STATUSES, type JobRecord, type JobResource, type JobStatus, toResource } from './job.ts';
 import { type JobStore, LIST_KEY_FIELDS, type ListKey } from './ports.ts';
 import { invalidParameterProblem } from './problem.ts';
 
 /** A page as the API returns it. */
 export interface ListResult {
-  readonly jobs: readonly JobRecord[];
+  readonly jobs: readonly JobResource[];
   readonly nextCursor?: string;
 }
 
@@ -78,15 +78,14 @@ export async function listJobs(
 ): Promise<ListResult> {
   const query = parseListQuery(params, owner);
   const page = await store.list(owner, { ...query, now });
+  const jobs: JobResource[] = [];
   let bytes = 0;
-  let kept = 0;
   for (const job of page.jobs) {
-    const size = Buffer.byteLength(JSON.stringify(JSON.stringify(toResource(job))));
-    if (kept > 0 && bytes + size > maxPageBytes) break;
+    const resource = toResource(job);
+    const size = Buffer.byteLength(JSON.stringify(JSON.stringify(resource)));
+    if (jobs.length > 0 && bytes + size > maxPageBytes) return { jobs, nextCursor: encodeCursor(listKeyOf(page.jobs[jobs.length - 1] as JobRecord)) };
     bytes += size;
-    kept += 1;
+    jobs.push(resource);
   }
-  const last = page.jobs[kept - 1];
-  if (kept < page.jobs.length && last) return { jobs: page.jobs.slice(0, kept), nextCursor: encodeCursor(listKeyOf(last)) };
-  return { jobs: page.jobs, ...(page.next && { nextCursor: encodeCursor(page.next) }) };
+  return { jobs, ...(page.next && { nextCursor: encodeCursor(page.next) }) };
 }

@@ -145,37 +145,10 @@ export async function submitJob(deps: SubmitDeps, owner: string, body: unknown, 
   try {
     await deps.queue.enqueue({ jobId: job.id, type: job.type }, request.delaySeconds, enqueueDeadline);
   } catch (error) {
-    const flagForReconciler = () =>
-      deps.store.scheduleSweep(id, 'QUEUED', queuedSweepAt(deps.lifecycle, runnableAt(job)), sweepShardOf(id, deps.lifecycle.sweepShards)).catch(() => false);
-    if (idempotencyKey === undefined) {
-      // Nobody else knows this id: remove the record, and the caller's retry starts afresh.
-      const removal = await deps.store.discard(job.id, 'QUEUED').then(
-        (deleted) => (deleted ? 'removed' : 'started'),
-        () => 'failed' as const,
-      );
-      if (removal === 'removed') throw unavailableProblem('The job could not be queued; nothing was created. Retry the request.', deps.limits.retryAfterSeconds, error);
-      if (removal === 'started') {
-        // The send was slow, not lost (given up at the deadline): the worker already has the job. It was accepted.
-        const current = await deps.store.get(id).catch(() => undefined);
-        if (current) {
-          (deps.telemetry ?? noTelemetry).count(MetricName.jobsSubmitted);
-          return { job: current, replayed: false };
-        }
-        throw unavailableProblem(`The job was queued late and has started: read job ${id} at ${jobPath(id)} rather than submit it again.`, deps.limits.retryAfterSeconds, error);
-      }
-      // The table failed too: rather than leave a record QUEUED forever, let the reconciler run it.
-      const flagged = await flagForReconciler();
-      throw unavailableProblem(
-        flagged
-          ? `The job could not be queued, and its record could not be removed: job ${id} may still run later. Send an Idempotency-Key to retry without that risk.`
-          : `The job could not be queued, and its record could neither be removed nor handed to the reconciler: job ${id} stays QUEUED until you cancel it (DELETE ${jobPath(id)}). Send an Idempotency-Key to retry without that risk.`,
-        deps.limits.retryAfterSeconds,
-        error,
-      );
-    }
+    if (idempotencyKey === undefined) return withdrawUnqueued(deps, job, error);
     // A concurrent identical request may already have been told 202 for this id: keep the record,
     // and flag it for the reconciler, which enqueues it unless a retry with the same key does first.
-    await flagForReconciler();
+    await flagForReconciler(deps, job);
     throw unavailableProblem(
       'The job could not be queued right now. Retry with the same Idempotency-Key: the job will not be created twice.',
       deps.limits.retryAfterSeconds,
@@ -187,6 +160,41 @@ export async function submitJob(deps: SubmitDeps, owner: string, body: unknown, 
 }
 
 /** Refuses a callback URL that is malformed, not https, or that names or resolves to a forbidden address. */
+/** Flags a kept job whose message could not be sent for the reconciler; false when even that write failed. */
+function flagForReconciler(deps: SubmitDeps, job: JobRecord): Promise<boolean> {
+  return deps.store.scheduleSweep(job.id, 'QUEUED', queuedSweepAt(deps.lifecycle, runnableAt(job)), sweepShardOf(job.id, deps.lifecycle.sweepShards)).catch(() => false);
+}
+
+/**
+ * After a failed send of a job without an Idempotency-Key: nobody else knows its id, so remove the
+ * record and let the caller's retry start afresh. Says what became of it when that is not so.
+ */
+async function withdrawUnqueued(deps: SubmitDeps, job: JobRecord, error: unknown): Promise<Submitted> {
+  const removal = await deps.store.discard(job.id, 'QUEUED').then(
+    (deleted) => (deleted ? 'removed' : 'started'),
+    () => 'failed' as const,
+  );
+  if (removal === 'removed') throw unavailableProblem('The job could not be queued; nothing was created. Retry the request.', deps.limits.retryAfterSeconds, error);
+  if (removal === 'started') {
+    // The send was slow, not lost (given up at the deadline): the worker already has the job. It was accepted.
+    const current = await deps.store.get(job.id).catch(() => undefined);
+    if (!current) {
+      throw unavailableProblem(`The job was queued late and has started: read job ${job.id} at ${jobPath(job.id)} rather than submit it again.`, deps.limits.retryAfterSeconds, error);
+    }
+    (deps.telemetry ?? noTelemetry).count(MetricName.jobsSubmitted);
+    return { job: current, replayed: false };
+  }
+  // The table failed too: rather than leave a record QUEUED forever, let the reconciler run it.
+  const flagged = await flagForReconciler(deps, job);
+  throw unavailableProblem(
+    flagged
+      ? `The job could not be queued, and its record could not be removed: job ${job.id} may still run later. Send an Idempotency-Key to retry without that risk.`
+      : `The job could not be queued, and its record could neither be removed nor handed to the reconciler: job ${job.id} stays QUEUED until you cancel it (DELETE ${jobPath(job.id)}). Send an Idempotency-Key to retry without that risk.`,
+    deps.limits.retryAfterSeconds,
+    error,
+  );
+}
+
 async function checkCallbackUrl(deps: SubmitDeps, raw: string): Promise<void> {
   const errors = callbackUrlErrors(raw, deps.webhooks.mode);
   if (errors.length > 0) throw validationProblem(errors);

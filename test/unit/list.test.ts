@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type JobRecord, toResource } from '#core/job';
+import type { JobRecord } from '#core/job';
 import { listJobs } from '#core/list';
 import { InMemoryJobStore } from '../support/in-memory-store.ts';
 
@@ -70,7 +70,7 @@ describe('listJobs', () => {
     const page = await listJobs(store, 'alice', { limit: '100' }, NOW);
 
     // Assess: the response as Lambda serializes it (the body is a JSON string inside the response's JSON)
-    const response = JSON.stringify({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jobs: page.jobs.map(toResource), nextCursor: page.nextCursor }) });
+    const response = JSON.stringify({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jobs: page.jobs, nextCursor: page.nextCursor }) });
     expect(page.jobs.length).toBeGreaterThan(0);
     expect(page.jobs.length).toBeLessThan(100);
     expect(Buffer.byteLength(response)).toBeLessThan(6 * 1024 * 1024);
