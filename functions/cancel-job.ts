@@ -1,5 +1,6 @@
 /** `DELETE /jobs/{id}`: cancel a QUEUED job (200) or ask a RUNNING one to stop (202). */
 import { measured, telemetry } from '#aws/metrics';
+import { tracedHandler } from '#aws/tracing';
 import { instrumented, log } from '#aws/observability';
 import { dynamodb } from '#aws/clients/dynamodb';
 import { sqs } from '#aws/clients/sqs';
@@ -20,14 +21,16 @@ const deps: CancelDeps = {
   telemetry,
 };
 
-export const handler = instrumented(
-  measured(
-    (event: HttpEvent): Promise<HttpResult> =>
-      answer(event, log, async () => {
-        const { outcome, job } = await cancelJob(deps, callerOf(event), event.pathParameters?.id ?? '');
-        if (outcome === 'cancelled') return jsonResponse(200, toResource(job));
-        return jsonResponse(202, toResource(job), { 'retry-after': String(api.retryAfterSeconds) });
-      }),
+export const handler = tracedHandler(
+  instrumented(
+    measured(
+      (event: HttpEvent): Promise<HttpResult> =>
+        answer(event, log, async () => {
+          const { outcome, job } = await cancelJob(deps, callerOf(event), event.pathParameters?.id ?? '');
+          if (outcome === 'cancelled') return jsonResponse(200, toResource(job));
+          return jsonResponse(202, toResource(job), { 'retry-after': String(api.retryAfterSeconds) });
+        }),
+    ),
+    (event) => event.requestContext.requestId,
   ),
-  (event) => event.requestContext.requestId,
 );

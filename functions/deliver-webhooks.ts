@@ -9,6 +9,7 @@ import { SigningSecrets } from '#aws/signing-secrets';
 import { jobStoreFrom } from '#aws/wiring';
 import { type DeliveryDeps, deliverEvent } from '#core/deliver';
 import { measured, telemetry } from '#aws/metrics';
+import { tracedHandler } from '#aws/tracing';
 import { instrumented, log } from '#aws/observability';
 import { errorFields } from '#core/log';
 import type { WebhookMode } from '#core/webhooks';
@@ -38,20 +39,22 @@ const deps: DeliveryDeps = {
   telemetry,
 };
 
-export const handler = instrumented(
-  measured(async (event: SQSEvent): Promise<SQSBatchResponse> => {
-    const failures = await Promise.all(
-      event.Records.map(async (record) => {
-        try {
-          const outcome = await deliverEvent(deps, record.body, Number(record.attributes.ApproximateReceiveCount) || 1);
-          if (outcome.kind === 'done') return undefined;
-          await queue.redeliveryOf(record.receiptHandle).delay(outcome.delaySeconds);
-        } catch (error) {
-          log.error('webhook delivery failed unexpectedly; it will be retried', { messageId: record.messageId, ...errorFields(error) });
-        }
-        return { itemIdentifier: record.messageId };
-      }),
-    );
-    return { batchItemFailures: failures.filter((failure) => failure !== undefined) };
-  }),
+export const handler = tracedHandler(
+  instrumented(
+    measured(async (event: SQSEvent): Promise<SQSBatchResponse> => {
+      const failures = await Promise.all(
+        event.Records.map(async (record) => {
+          try {
+            const outcome = await deliverEvent(deps, record.body, Number(record.attributes.ApproximateReceiveCount) || 1);
+            if (outcome.kind === 'done') return undefined;
+            await queue.redeliveryOf(record.receiptHandle).delay(outcome.delaySeconds);
+          } catch (error) {
+            log.error('webhook delivery failed unexpectedly; it will be retried', { messageId: record.messageId, ...errorFields(error) });
+          }
+          return { itemIdentifier: record.messageId };
+        }),
+      );
+      return { batchItemFailures: failures.filter((failure) => failure !== undefined) };
+    }),
+  ),
 );

@@ -1,4 +1,5 @@
 /** `GET /jobs?status=&limit=&cursor=`: the caller's jobs, newest first. */
+import { tracedHandler } from '#aws/tracing';
 import { instrumented, log } from '#aws/observability';
 import { dynamodb } from '#aws/clients/dynamodb';
 import { jobStoreFrom } from '#aws/wiring';
@@ -7,11 +8,13 @@ import { listJobs } from '#core/list';
 
 const store = jobStoreFrom(dynamodb);
 
-export const handler = instrumented(
-  (event: HttpEvent): Promise<HttpResult> =>
-    answer(event, log, async () => {
-      const page = await listJobs(store, callerOf(event), event.queryStringParameters ?? {}, new Date());
-      return jsonResponse(200, page);
-    }),
-  (event) => event.requestContext.requestId,
+export const handler = tracedHandler(
+  instrumented(
+    (event: HttpEvent): Promise<HttpResult> =>
+      answer(event, log, async () => {
+        const page = await listJobs(store, callerOf(event), event.queryStringParameters ?? {}, new Date());
+        return jsonResponse(200, page);
+      }),
+    (event) => event.requestContext.requestId,
+  ),
 );

@@ -7,6 +7,7 @@ import { SnsEventPublisher } from '#aws/event-publisher';
 import { jobStoreFrom } from '#aws/wiring';
 import { type DeadLetterDeps, handleDeadLetter } from '#core/dead-letter';
 import { measured, telemetry } from '#aws/metrics';
+import { tracedHandler } from '#aws/tracing';
 import { instrumented, log } from '#aws/observability';
 import { errorFields } from '#core/log';
 import { parseJobMessage } from '#core/worker';
@@ -21,23 +22,25 @@ const deps: DeadLetterDeps = {
   telemetry,
 };
 
-export const handler = instrumented(
-  measured(async (event: SQSEvent): Promise<SQSBatchResponse> => {
-    const failures: { itemIdentifier: string }[] = [];
-    for (const record of event.Records) {
-      const message = parseJobMessage(record.body);
-      if (!message) {
-        log.warn('dropping a dead letter that is not a job message', { messageId: record.messageId });
-        continue;
+export const handler = tracedHandler(
+  instrumented(
+    measured(async (event: SQSEvent): Promise<SQSBatchResponse> => {
+      const failures: { itemIdentifier: string }[] = [];
+      for (const record of event.Records) {
+        const message = parseJobMessage(record.body);
+        if (!message) {
+          log.warn('dropping a dead letter that is not a job message', { messageId: record.messageId });
+          continue;
+        }
+        try {
+          await handleDeadLetter(deps, message, Number(record.attributes.ApproximateReceiveCount) || 0);
+          log.warn('job reached the dead-letter queue', { jobId: message.jobId });
+        } catch (error) {
+          log.error('handling a dead letter failed; it will be delivered again', { jobId: message.jobId, ...errorFields(error) });
+          failures.push({ itemIdentifier: record.messageId });
+        }
       }
-      try {
-        await handleDeadLetter(deps, message, Number(record.attributes.ApproximateReceiveCount) || 0);
-        log.warn('job reached the dead-letter queue', { jobId: message.jobId });
-      } catch (error) {
-        log.error('handling a dead letter failed; it will be delivered again', { jobId: message.jobId, ...errorFields(error) });
-        failures.push({ itemIdentifier: record.messageId });
-      }
-    }
-    return { batchItemFailures: failures };
-  }),
+      return { batchItemFailures: failures };
+    }),
+  ),
 );

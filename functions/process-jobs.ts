@@ -8,6 +8,7 @@ import { SnsEventPublisher } from '#aws/event-publisher';
 import { SqsJobQueue } from '#aws/job-queue';
 import { jobStoreFrom } from '#aws/wiring';
 import { measured, telemetry } from '#aws/metrics';
+import { tracedHandler } from '#aws/tracing';
 import { instrumented, jobLogger, log } from '#aws/observability';
 import { errorFields } from '#core/log';
 import { type WorkerDeps, handleJobMessage, parseJobMessage } from '#core/worker';
@@ -28,30 +29,32 @@ const deps: WorkerDeps = {
   telemetry,
 };
 
-export const handler = instrumented(
-  measured(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-    const endsAt = Date.now() + context.getRemainingTimeInMillis();
-    // Stop processors early enough to record the outcome before Lambda stops the container.
-    const stopBy = endsAt - worker.shutdownMarginMs;
-    const outcomes = await Promise.all(
-      event.Records.map(async (record) => {
-        const message = parseJobMessage(record.body);
-        if (!message) {
-          log.warn('dropping a message that is not a job message', { messageId: record.messageId });
-          return 'done';
-        }
-        try {
-          // The records of a batch run side by side: each logs through a logger carrying its job id.
-          const recordDeps = { ...deps, logger: jobLogger(message.jobId) };
-          return await handleJobMessage(recordDeps, message, { endsAt, stopBy, redelivery: queue.redeliveryOf(record.receiptHandle) });
-        } catch (error) {
-          log.error('handling a job message failed; it will be delivered again', { jobId: message.jobId, ...errorFields(error) });
-          return 'retry';
-        }
-      }),
-    );
-    return {
-      batchItemFailures: event.Records.filter((_, index) => outcomes[index] === 'retry').map((record) => ({ itemIdentifier: record.messageId })),
-    };
-  }),
+export const handler = tracedHandler(
+  instrumented(
+    measured(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+      const endsAt = Date.now() + context.getRemainingTimeInMillis();
+      // Stop processors early enough to record the outcome before Lambda stops the container.
+      const stopBy = endsAt - worker.shutdownMarginMs;
+      const outcomes = await Promise.all(
+        event.Records.map(async (record) => {
+          const message = parseJobMessage(record.body);
+          if (!message) {
+            log.warn('dropping a message that is not a job message', { messageId: record.messageId });
+            return 'done';
+          }
+          try {
+            // The records of a batch run side by side: each logs through a logger carrying its job id.
+            const recordDeps = { ...deps, logger: jobLogger(message.jobId) };
+            return await handleJobMessage(recordDeps, message, { endsAt, stopBy, redelivery: queue.redeliveryOf(record.receiptHandle) });
+          } catch (error) {
+            log.error('handling a job message failed; it will be delivered again', { jobId: message.jobId, ...errorFields(error) });
+            return 'retry';
+          }
+        }),
+      );
+      return {
+        batchItemFailures: event.Records.filter((_, index) => outcomes[index] === 'retry').map((record) => ({ itemIdentifier: record.messageId })),
+      };
+    }),
+  ),
 );

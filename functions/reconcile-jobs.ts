@@ -4,6 +4,7 @@ import { sqs } from '#aws/clients/sqs';
 import { requiredEnv } from '#aws/env';
 import { SqsJobQueue } from '#aws/job-queue';
 import { jobStoreFrom } from '#aws/wiring';
+import { tracedHandler } from '#aws/tracing';
 import { instrumented, log } from '#aws/observability';
 import { type ReconcileDeps, type ReconcileReport, reconcile } from '#core/reconcile';
 import { jobs, lifecycle } from '#infra/config';
@@ -17,8 +18,10 @@ const deps: ReconcileDeps = {
   logger: log,
 };
 
-export const handler = instrumented(async (): Promise<ReconcileReport> => {
-  const report = await reconcile(deps);
-  if (report.requeued + report.announced + report.failures > 0) log.info('reconciled', { ...report });
-  return report;
-});
+export const handler = tracedHandler(
+  instrumented(async (): Promise<ReconcileReport> => {
+    const report = await reconcile(deps);
+    if (report.requeued + report.announced + report.failures > 0) log.info('reconciled', { ...report });
+    return report;
+  }),
+);

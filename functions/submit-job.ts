@@ -1,5 +1,6 @@
 /** `POST /jobs`: accept a job and answer 202 at once. */
 import { measured, telemetry } from '#aws/metrics';
+import { tracedHandler } from '#aws/tracing';
 import { instrumented, log } from '#aws/observability';
 import { lookup } from 'node:dns/promises';
 import { dynamodb } from '#aws/clients/dynamodb';
@@ -43,19 +44,21 @@ const deps: SubmitDeps = {
  */
 const ENQUEUE_RESERVE_MS = 3_000;
 
-export const handler = instrumented(
-  measured(
-    (event: HttpEvent, context: Context): Promise<HttpResult> =>
-      answer(event, log, async () => {
-        const body = readJsonBody(event, api.maxBodyBytes);
-        const deadline = AbortSignal.timeout(Math.max(1, context.getRemainingTimeInMillis() - ENQUEUE_RESERVE_MS));
-        const { job, replayed } = await submitJob(deps, callerOf(event), body, header(event, 'idempotency-key'), deadline);
-        return jsonResponse(202, toResource(job), {
-          location: jobPath(job.id),
-          'retry-after': String(pollAfterSeconds(job, new Date(), api.retryAfterSeconds)),
-          ...(replayed && { 'idempotent-replayed': 'true' }),
-        });
-      }),
+export const handler = tracedHandler(
+  instrumented(
+    measured(
+      (event: HttpEvent, context: Context): Promise<HttpResult> =>
+        answer(event, log, async () => {
+          const body = readJsonBody(event, api.maxBodyBytes);
+          const deadline = AbortSignal.timeout(Math.max(1, context.getRemainingTimeInMillis() - ENQUEUE_RESERVE_MS));
+          const { job, replayed } = await submitJob(deps, callerOf(event), body, header(event, 'idempotency-key'), deadline);
+          return jsonResponse(202, toResource(job), {
+            location: jobPath(job.id),
+            'retry-after': String(pollAfterSeconds(job, new Date(), api.retryAfterSeconds)),
+            ...(replayed && { 'idempotent-replayed': 'true' }),
+          });
+        }),
+    ),
+    (event) => event.requestContext.requestId,
   ),
-  (event) => event.requestContext.requestId,
 );

@@ -151,7 +151,8 @@ export interface AsyncJobsProps {
    */
   readonly logRetention?: RetentionDays;
   /**
-   * X-Ray tracing: Lambda active tracing plus a Powertools Tracer subsegment for every AWS SDK call.
+   * X-Ray tracing: Lambda active tracing on every function, plus, in each function that calls AWS, a
+   * Powertools Tracer subsegment for the handler (annotated `ColdStart` and `Service`) and one for every AWS SDK call.
    * `false` disables both and builds the functions without the tracing code, which makes each cold
    * start about 15–20 ms and 120 KB lighter and takes the X-Ray SDK's async hooks off every invocation
    * (`npm run bench` measures both).

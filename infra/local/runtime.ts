@@ -222,6 +222,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
             AWS_LAMBDA_FUNCTION_NAME: name,
             AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memoryMb),
             AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+            // Powertools counts an instance's first invocation as its cold start only in an on-demand environment.
+            AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
           },
           timeoutMs: (spec.trigger === 'jobs-queue' ? workerTimeoutSeconds : spec.timeoutSeconds) * 1000,
           memoryMb: spec.memoryMb,

@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { traced } from '../observability.ts';
+import { traced } from '../tracing.ts';
 
 /** One client per container. Region, credentials and endpoint come from the standard AWS_* variables. */
 export const dynamodb = traced(new DynamoDBClient({}));

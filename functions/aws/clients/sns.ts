@@ -1,5 +1,5 @@
 import { SNSClient } from '@aws-sdk/client-sns';
-import { traced } from '../observability.ts';
+import { traced } from '../tracing.ts';
 
 /** One client per container. Region, credentials and endpoint come from the standard AWS_* variables. */
 export const sns = traced(new SNSClient({}));

@@ -1,5 +1,5 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { traced } from '../observability.ts';
+import { traced } from '../tracing.ts';
 
 /** One client per container. Region, credentials and endpoint come from the standard AWS_* variables. */
 export const sqs = traced(new SQSClient({}));
