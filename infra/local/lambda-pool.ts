@@ -123,6 +123,8 @@ class Instance {
 /** The instances of one function. */
 export class LambdaPool {
   private readonly idle: Instance[] = [];
+  /** Started by `warm` and not yet taken: the next invocation takes one rather than start another. */
+  private readonly warming: Instance[] = [];
   private readonly all = new Set<Instance>();
   private readonly waiting: { resolve(instance: Instance): void; reject(error: Error): void }[] = [];
   private closed = false;
@@ -133,8 +135,17 @@ export class LambdaPool {
   async warm(): Promise<void> {
     if (this.closed) return;
     const instance = this.spawn();
-    await instance.ready;
-    this.release(instance);
+    this.warming.push(instance);
+    try {
+      await instance.ready;
+    } finally {
+      // Unless an invocation took it meanwhile (and releases it when done), it is ready for the next one.
+      const index = this.warming.indexOf(instance);
+      if (index >= 0) {
+        this.warming.splice(index, 1);
+        this.release(instance);
+      }
+    }
   }
 
   /** Invokes the function with `event`; resolves with its result or rejects with an InvocationError. */
@@ -156,7 +167,7 @@ export class LambdaPool {
 
   private acquire(): Promise<Instance> {
     if (this.closed) return Promise.reject(new Error(`${this.config.name} is stopped`));
-    const instance = this.idle.pop();
+    const instance = this.idle.pop() ?? this.warming.shift();
     if (instance) return Promise.resolve(instance);
     if (this.all.size < this.config.maxInstances) return Promise.resolve(this.spawn());
     return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
@@ -182,5 +193,6 @@ export class LambdaPool {
     await Promise.all([...this.all].map((instance) => instance.worker.terminate()));
     this.all.clear();
     this.idle.length = 0;
+    this.warming.length = 0;
   }
 }

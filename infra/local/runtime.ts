@@ -236,16 +236,22 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     ) as Record<FunctionName, LambdaPool>;
     cleanups.push(() => Promise.all(Object.values(pools).map((pool) => pool.close())));
     // One instance of each function starts ahead of its first invocation: the one behind `POST /jobs`
-    // first and alone (on two cores, starting all at once delays it by 0.3 s), so that a fresh
-    // `npm start` accepts a job as soon as it can; the others right after.
+    // first and alone, so that a fresh `npm start` accepts a job as soon as it can; then the worker and
+    // `GET /jobs/{id}`, which the job and its polls need next; then the rest. One at a time: on two
+    // cores, instances loading side by side slow the first requests (all at once, the first 202 took
+    // 0.3 s longer).
     const submitter = routed('POST', '/jobs');
+    const nextOnes = [triggered('jobs-queue'), routed('GET', '/jobs/{id}')];
+    const warmingOrder = [...nextOnes, ...functionNames.filter((name) => name !== submitter && !nextOnes.includes(name))];
     // A pool closed by an early stop neither warms nor reports the instances it stopped.
     const quietly = (error: unknown) => {
       if (!stopping) onError(error);
     };
     const warmFirst = pools[submitter].warm().catch(quietly);
-    // Nothing waits for these: instances still warming are waited for by the first invocations that need them.
-    void warmFirst.then(() => Promise.all(functionNames.filter((name) => name !== submitter).map((name) => pools[name].warm()))).catch(quietly);
+    // Nothing waits for these: an invocation that needs an instance still warming takes it when it is ready.
+    void warmFirst.then(async () => {
+      for (const name of warmingOrder) await pools[name].warm().catch(quietly);
+    });
 
     const stopTap = options.onEvent
       ? await startEventTap(clients, resources.topicArn, `${resources.topicArn.split(':').pop()}-local-tap`, options.onEvent, onError)

@@ -1,10 +1,16 @@
 /**
  * The local runtime as a host (what `npm start` and the bench build on): it tells the handler time of
  * each invocation (`onInvocation`, what Lambda bills and `npm run bench` prices), and it stops quietly
- * (Ctrl-C), whether it is still starting its instances or has a job running, without waiting for the job.
+ * (Ctrl-C), whether it is still starting its instances or has a job running, without waiting for the job;
+ * and the first request after a start runs on the instance started for it.
  */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FunctionName } from '#infra/functions';
+import { buildBundles } from '#infra/local/build';
+import { LambdaPool } from '#infra/local/lambda-pool';
 import { type LocalRuntime, startLocalRuntime } from '#infra/local/runtime';
 
 /** Submits a `sleep` job and returns the answer's status and the job id. */
@@ -99,5 +105,35 @@ describe('stopping the local runtime', () => {
     expect(errors).toEqual([]);
     // The job had 30 s to go: the stop did not wait for it.
     expect(stopMs).toBeLessThan(20_000);
+  }, 60_000);
+});
+
+describe('a function whose instance is still starting', () => {
+  it('runs an invocation that arrives meanwhile on that instance, not on a second one with a cold start of its own', async () => {
+    // Prepare: a function whose module load records itself and takes 300 ms
+    const bundles = await buildBundles();
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'async-jobs-pool-'));
+    const loads = path.join(dir, 'loads');
+    const bundle = path.join(dir, 'index.mjs');
+    await writeFile(
+      bundle,
+      "import { appendFileSync } from 'node:fs';\nappendFileSync(process.env.LOADS, 'load\\n');\nawait new Promise((resolve) => setTimeout(resolve, 300));\nexport const handler = async () => 'done';\n",
+    );
+    const pool = new LambdaPool({ name: 'slow-start', bundle, host: bundles.host, env: { LOADS: loads }, timeoutMs: 10_000, memoryMb: 128, maxInstances: 4 });
+    try {
+      // Act
+      const warming = pool.warm();
+      const result = await pool.invoke({});
+      await warming;
+      const second = await pool.invoke({});
+
+      // Assess
+      expect([result, second]).toEqual(['done', 'done']);
+      expect((await readFile(loads, 'utf8')).split('\n').filter(Boolean)).toHaveLength(1);
+    } finally {
+      await pool.close();
+      await bundles.release();
+      await rm(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 });
