@@ -98,7 +98,7 @@ export interface StartResult {
 export async function measureStart(repeats: number, onProgress: (line: string) => void): Promise<StartResult[]> {
   const commands = [
     { label: 'npm start', command: 'npm', args: ['start', '--silent'] },
-    { label: 'node --import tsx infra/local/main.ts', command: process.execPath, args: ['--import', 'tsx', 'infra/local/main.ts'] },
+    { label: 'node infra/local/start.mjs', command: process.execPath, args: ['infra/local/start.mjs'] },
   ];
   const samples = commands.map(() => [] as StartSample[]);
   for (let repeat = 0; repeat < repeats; repeat++) {

@@ -4,7 +4,7 @@
  * skips the build.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,18 @@ import { type BuildOptions, build, version as esbuildVersion } from 'esbuild';
 import { bundleDefines, bundlingOptions, tracingFromContext } from '../bundling.ts';
 import { type FunctionName, functionNames, functionSpecs } from '../functions.ts';
 
-export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/**
+ * The project's root: the nearest folder above this module that holds infra/local/launch.mjs. Not a
+ * fixed number of levels up, since `npm start` runs this module from a compiled copy in node_modules/.cache.
+ */
+export const projectRoot = rootAbove(path.dirname(fileURLToPath(import.meta.url)));
+
+function rootAbove(start: string): string {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'infra', 'local', 'launch.mjs'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no project root (with infra/local/launch.mjs) above ${start}`);
+  }
+}
 
 const cacheRoot = path.join(projectRoot, 'node_modules', '.cache', 'async-jobs');
 
