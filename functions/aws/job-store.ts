@@ -164,9 +164,10 @@ export class DynamoJobStore implements JobStore {
     });
   }
 
-  async isCancelRequested(id: string): Promise<boolean> {
+  async isCancelRequested(id: string, signal?: AbortSignal): Promise<boolean> {
     const { Item } = await this.client.send(
       new GetItemCommand({ TableName: this.tableName, Key: { id: { S: id } }, ConsistentRead: true, ProjectionExpression: 'cancelRequestedAt' }),
+      { ...(signal && { abortSignal: signal }) },
     );
     return Item?.cancelRequestedAt !== undefined;
   }

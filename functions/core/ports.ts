@@ -53,8 +53,8 @@ export interface JobStore {
   reportProgress(id: string, progress: Progress, at: string): Promise<boolean>;
   /** Asks a RUNNING job to stop; false when it is not RUNNING. */
   requestCancel(id: string, at: string): Promise<boolean>;
-  /** True when the owner asked the job to stop. */
-  isCancelRequested(id: string): Promise<boolean>;
+  /** True when the owner asked the job to stop; the read is abandoned (and rejects) when `signal` aborts. */
+  isCancelRequested(id: string, signal?: AbortSignal): Promise<boolean>;
   /** Records that the completion event `eventId` was accepted by the topic; the job leaves the sweep (failure paths only). */
   markPublished(id: string, eventId: string, at: string): Promise<void>;
   /** Removes a record that never became visible to work (its message could not be sent); false when it is no longer in `status`. */

@@ -233,11 +233,25 @@ async function runProcessor(deps: WorkerDeps, job: JobRecord, invocation: Invoca
   const startedAt = Date.now();
   const stopAt = Math.min(invocation.stopBy, startedAt + job.timeoutSeconds * 1000);
   const timer = setTimeout(() => controller.abort(new StopReason('timeout')), Math.max(0, stopAt - Date.now()));
+  // One check at a time, abandoned when the attempt ends: no read outlives the invocation (on Lambda, one
+  // still open when the handler returns loses the invocation's trace, and a frozen one fails at the next thaw).
+  const checks = new AbortController();
+  let checking: Promise<void> | undefined;
   const cancelWatch = setInterval(() => {
-    deps.store.isCancelRequested(job.id).then(
-      (requested) => requested && controller.abort(new StopReason('cancelled')),
-      (error: unknown) => deps.logger.warn('checking for a cancel request failed', { jobId: job.id, error: String(error) }),
-    );
+    if (checking) return;
+    checking = deps.store
+      .isCancelRequested(job.id, checks.signal)
+      .then(
+        (requested) => {
+          if (requested) controller.abort(new StopReason('cancelled'));
+        },
+        (error: unknown) => {
+          if (!checks.signal.aborted) deps.logger.warn('checking for a cancel request failed', { jobId: job.id, error: String(error) });
+        },
+      )
+      .finally(() => {
+        checking = undefined;
+      });
   }, deps.cancelPollIntervalMs);
   const progress = new ProgressWriter(deps, job.id);
   // A processor that ignores its signal still cannot hold the job past its deadline.
@@ -277,6 +291,8 @@ async function runProcessor(deps: WorkerDeps, job: JobRecord, invocation: Invoca
   } finally {
     clearTimeout(timer);
     clearInterval(cancelWatch);
+    checks.abort();
+    await checking;
     await progress.close();
   }
 }

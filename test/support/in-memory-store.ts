@@ -55,7 +55,7 @@ export class InMemoryJobStore implements JobStore {
     return true;
   }
 
-  async isCancelRequested(id: string): Promise<boolean> {
+  async isCancelRequested(id: string, _signal?: AbortSignal): Promise<boolean> {
     return this.jobs.get(id)?.cancelRequestedAt !== undefined;
   }
 

@@ -502,6 +502,45 @@ describe('handleJobMessage', () => {
       expect(publisher.accepted.map((event) => event.type)).toEqual(['job.cancelled']);
     });
 
+    it('checks one at a time, and abandons a check still unanswered when the job ends: no read outlives the invocation', async () => {
+      // Prepare: reads of the cancel flag that never answer, unless abandoned
+      const { store, logger, deps, invocation } = setup(
+        {
+          quick: async () => {
+            await delay(50);
+            return { ok: true };
+          },
+        },
+        { cancelPollIntervalMs: 5 },
+      );
+      const reads = { started: 0, open: 0, mostAtOnce: 0, abandoned: 0 };
+      store.isCancelRequested = (_id: string, signal?: AbortSignal) =>
+        new Promise<boolean>((_resolve, reject) => {
+          reads.started += 1;
+          reads.open += 1;
+          reads.mostAtOnce = Math.max(reads.mostAtOnce, reads.open);
+          signal?.addEventListener(
+            'abort',
+            () => {
+              reads.open -= 1;
+              reads.abandoned += 1;
+              reject(signal.reason);
+            },
+            { once: true },
+          );
+        });
+      const job = await seed(store, 'quick');
+
+      // Act
+      const outcome = await handleJobMessage(deps, { jobId: job.id, type: 'quick' }, invocation());
+
+      // Assess
+      expect(outcome).toBe('done');
+      expect((await stored(store, job.id)).status).toBe('SUCCEEDED');
+      expect(reads).toEqual({ started: 1, open: 0, mostAtOnce: 1, abandoned: 1 });
+      expect(logger.warn).not.toHaveBeenCalled();
+    });
+
     it('ends a job CANCELLED instead of retrying it when its owner asked it to stop before the attempt failed retryably', async () => {
       // Prepare: the owner's DELETE lands while the attempt runs, before the worker's cancel poll sees it.
       const { store, publisher, redelivery, deps, invocation } = setup({
