@@ -6,6 +6,7 @@ import { SqsJobQueue } from '#aws/job-queue';
 import { jobStoreFrom } from '#aws/wiring';
 import { tracedHandler } from '#aws/tracing';
 import { instrumented, log } from '#aws/observability';
+import { errorFields } from '#core/log';
 import { type ReconcileDeps, type ReconcileReport, reconcile } from '#core/reconcile';
 import { jobs, lifecycle } from '#infra/config';
 
@@ -20,7 +21,15 @@ const deps: ReconcileDeps = {
 
 export const handler = tracedHandler(
   instrumented(async (): Promise<ReconcileReport> => {
-    const report = await reconcile(deps);
+    let report: ReconcileReport;
+    try {
+      report = await reconcile(deps);
+    } catch (error) {
+      // Logged as a JSON line like every other (Lambda's own report of the failure is plain text), and rethrown
+      // so that the invocation counts as an error: the reconciler-errors alarm watches those.
+      log.error('reconciling failed; the next scheduled run tries again', errorFields(error));
+      throw error;
+    }
     if (report.requeued + report.announced + report.failures > 0) log.info('reconciled', { ...report });
     return report;
   }),

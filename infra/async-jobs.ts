@@ -480,6 +480,7 @@ export class AsyncJobs extends Construct {
       webhookDeadLetterQueue: this.webhookDeadLetterQueue,
       worker: functions[triggered('jobs-queue')],
       webhookDeliverer: functions[triggered('webhook-queue')],
+      reconciler: functions[triggered('schedule')],
       oldestJobMessageAge,
       ...(props.alarmEmail !== undefined && { alarmEmail: props.alarmEmail }),
     });

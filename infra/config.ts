@@ -190,6 +190,11 @@ export const alarms = {
   oldestJobMessageAgeSeconds: 1_800,
   /** Percentage of API requests answered 5xx, over one period, that fires the alarm. */
   api5xxRatePercent: 1,
+  /**
+   * Failed runs of the reconciler (it runs every minute), over one period, above which it alarms: a run
+   * that fails now and then is made up by the next one; one that keeps failing leaves lost messages unsent.
+   */
+  reconcilerFailedRuns: 2,
 } as const;
 
 /** The lifecycle settings the handlers use, from the values above. */

@@ -33,6 +33,7 @@ export type AlarmName =
   | 'jobs-queue-age'
   | 'worker-errors'
   | 'worker-throttles'
+  | 'reconciler-errors'
   | 'api-5xx-rate'
   | 'webhook-dead-letters';
 
@@ -52,6 +53,8 @@ export interface AsyncJobsMonitoringProps {
   readonly worker: IFunction;
   /** The webhook deliverer, `deliver-webhooks`. */
   readonly webhookDeliverer: IFunction;
+  /** The scheduled reconciler, `reconcile-jobs`. */
+  readonly reconciler: IFunction;
   /**
    * An address subscribed to the alarm topic (it must confirm the subscription from the email AWS sends).
    * @default no subscription
@@ -74,8 +77,8 @@ export function validateAlarmEmail(alarmEmail: string | undefined): void {
 const RUNBOOK = 'docs/security-and-operations.md';
 
 /**
- * Alarms on the dead-letter queues, the jobs queue's age, the worker's errors and throttles and the API's
- * 5xx rate, all notifying one encrypted SNS topic; and a dashboard of the flow of jobs.
+ * Alarms on the dead-letter queues, the jobs queue's age, the worker's errors and throttles, the
+ * reconciler's failures and the API's 5xx rate, all notifying one encrypted SNS topic; and a dashboard of the flow of jobs.
  */
 export class AsyncJobsMonitoring extends Construct {
   /** Where every alarm sends its ALARM and OK notifications; subscribe pagers or chat here. */
@@ -177,6 +180,12 @@ export class AsyncJobsMonitoring extends Construct {
         props.worker.metricThrottles({ period, statistic: 'Sum' }),
         0,
         'The worker (process-jobs) was throttled: the account or function concurrency limit was reached.',
+      ),
+      'reconciler-errors': alarm(
+        'reconciler-errors',
+        props.reconciler.metricErrors({ period, statistic: 'Sum' }),
+        config.alarms.reconcilerFailedRuns,
+        `The reconciler (reconcile-jobs) failed more than ${config.alarms.reconcilerFailedRuns} of its runs: jobs whose message went missing are not sent again, and ends not yet announced are not published.`,
       ),
       'api-5xx-rate': alarm(
         'api-5xx-rate',

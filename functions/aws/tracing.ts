@@ -16,7 +16,14 @@ import { metrics as observed } from '#infra/config';
  * The Tracer is off outside Lambda anyway (it checks the execution environment): locally it traces nothing.
  */
 export const tracer: Tracer | undefined =
-  process.env.ASYNC_JOBS_TRACING === 'false' ? undefined : new (await import('@aws-lambda-powertools/tracer')).Tracer({ serviceName: observed.service });
+  process.env.ASYNC_JOBS_TRACING === 'false'
+    ? undefined
+    : new (await import('@aws-lambda-powertools/tracer')).Tracer({
+        serviceName: observed.service,
+        // Not every outgoing HTTP request: the SDK clients are traced one by one (`traced`), and the only other
+        // requests are webhook deliveries, whose receivers have no business with our trace ids and sampling.
+        captureHTTPsRequests: false,
+      });
 
 /** Traces the SDK calls a client makes (a no-op when tracing is off). */
 export function traced<T>(client: T): T {

@@ -25,6 +25,7 @@ type ExpectedAlarm = [AlarmName, string, string, string, number, () => { Name: s
 
 const queueDimension = (queue: () => { queueName: string }) => () => ({ Name: 'QueueName', Value: stack.resolve(queue().queueName) });
 const functionDimension = () => ({ Name: 'FunctionName', Value: stack.resolve(jobs.functions['process-jobs'].functionName) });
+const reconcilerDimension = () => ({ Name: 'FunctionName', Value: stack.resolve(jobs.functions['reconcile-jobs'].functionName) });
 
 const EXPECTED_ALARMS: readonly ExpectedAlarm[] = [
   ['jobs-dead-letters-waiting', 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'Maximum', 0, queueDimension(() => jobs.deadLetterQueue)],
@@ -32,6 +33,7 @@ const EXPECTED_ALARMS: readonly ExpectedAlarm[] = [
   ['jobs-queue-age', 'AWS/SQS', 'ApproximateAgeOfOldestMessage', 'Maximum', 1_800, queueDimension(() => jobs.queue)],
   ['worker-errors', 'AWS/Lambda', 'Errors', 'Sum', 0, functionDimension],
   ['worker-throttles', 'AWS/Lambda', 'Throttles', 'Sum', 0, functionDimension],
+  ['reconciler-errors', 'AWS/Lambda', 'Errors', 'Sum', 2, reconcilerDimension],
   ['webhook-dead-letters', 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'Maximum', 0, queueDimension(() => jobs.webhookDeadLetterQueue)],
 ];
 
@@ -40,9 +42,9 @@ function alarmProperties(name: AlarmName): Record<string, unknown> {
 }
 
 describe('alarms', () => {
-  it('are the seven listed here, and only those', () => {
+  it('are the eight listed here, and only those', () => {
     // Assess
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
     expect(Object.keys(jobs.monitoring.alarms).sort()).toEqual([...EXPECTED_ALARMS.map(([name]) => name), 'api-5xx-rate'].sort());
   });
 
