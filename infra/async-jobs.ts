@@ -341,6 +341,9 @@ export class AsyncJobs extends Construct {
         architecture: Architecture.ARM_64,
         memorySize: spec.memoryMb,
         timeout: spec.trigger === 'jobs-queue' ? workerTimeout : Duration.seconds(spec.timeoutSeconds),
+        // The schedule invokes asynchronously; a failed run is not retried, as the next run comes within the interval
+        // (retries would also count as more failed runs for the reconciler-errors alarm).
+        ...(spec.trigger === 'schedule' && { retryAttempts: 0 }),
         environment: functionEnvironment(name, environmentValues, settings),
         role,
         logGroup,

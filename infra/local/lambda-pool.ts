@@ -131,9 +131,9 @@ export class LambdaPool {
 
   constructor(readonly config: FunctionConfig) {}
 
-  /** Starts one instance ahead of the first invocation, so it pays no cold start. */
+  /** Starts one instance ahead of the first invocation, so it pays no cold start (unless an invocation already started one). */
   async warm(): Promise<void> {
-    if (this.closed) return;
+    if (this.closed || this.all.size > 0) return;
     const instance = this.spawn();
     this.warming.push(instance);
     try {

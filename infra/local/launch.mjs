@@ -1,14 +1,15 @@
 /**
  * How `npm start` runs the local runtime without a TypeScript loader: infra/local/main.ts and the
- * project code it imports are compiled by esbuild into one ES module, kept in node_modules/.cache and
- * named after a hash of every project source, so a start with unchanged code reuses it and a start
- * after an edit rebuilds it (in about 0.1 s). Dependencies stay in node_modules, imported as usual.
+ * project code it imports are compiled by esbuild into one ES module, kept in the checkout's .local/runtime
+ * (not in node_modules, which checkouts may share) and named after a hash of every project source, so a
+ * start with unchanged code reuses it and a start after an edit rebuilds it (in about 0.1 s).
+ * Dependencies stay in node_modules, imported as usual.
  * Plain JavaScript, because it runs before anything could compile TypeScript: under `tsx`, whose
  * loader sits in front of every module Node resolves, the runtime took about 0.3 s longer to start.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { readdir, rename, rm } from 'node:fs/promises';
+import { readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,7 +24,10 @@ const SOURCE_FOLDERS = ['infra', 'functions'];
 /** Files besides those sources that change what the build makes. */
 const BUILD_FILES = ['package.json', 'package-lock.json', 'tsconfig.json', 'infra/local/launch.mjs'];
 
-const cacheDir = path.join(projectRoot, 'node_modules', '.cache', 'async-jobs');
+const cacheDir = path.join(projectRoot, '.local', 'runtime');
+
+/** Builds older than this are removed by the next build; a start that built one has imported it long before. */
+const PRUNE_AFTER_MS = 10 * 60 * 1000;
 
 /** @param {string} dir @returns {string[]} the .ts files under `dir`, relative to the project root */
 function typescriptUnder(dir) {
@@ -48,7 +52,7 @@ export function runtimeInputsHash() {
 
 /**
  * esbuild's options for the runtime: one ES module for Node 20 (this machine's Node, not Lambda's),
- * dependencies left to node_modules, names kept so that a stack trace reads.
+ * dependencies left to node_modules, not minified, so that a stack trace reads.
  * @param {string} outfile
  */
 export function runtimeBuildOptions(outfile) {
@@ -67,20 +71,26 @@ export function runtimeBuildOptions(outfile) {
 
 /**
  * The compiled runtime of the current sources: from the cache, or built now, written beside its final
- * name and renamed into place so that a start running at the same time never reads half a file.
- * Earlier builds are removed (a running start has already loaded its own).
+ * name and renamed into place so that a start running at the same time never reads half a file. A build
+ * during which a source changed (an edit, a checkout) is used once and not kept under either hash.
+ * Builds and leftovers older than ten minutes are removed.
  * @returns {Promise<string>} its path
  */
 export async function preparedRuntime() {
-  const name = `runtime-${runtimeInputsHash()}.mjs`;
-  const file = path.join(cacheDir, name);
+  const hash = runtimeInputsHash();
+  const file = path.join(cacheDir, `runtime-${hash}.mjs`);
   if (existsSync(file)) return file;
   const { build } = await import('esbuild');
-  const staging = path.join(cacheDir, `staging-${randomBytes(4).toString('hex')}-${name}`);
+  const staging = path.join(cacheDir, `staging-${randomBytes(4).toString('hex')}.mjs`);
   await build(runtimeBuildOptions(staging));
+  if (runtimeInputsHash() !== hash) return staging;
   await rename(staging, file);
+  const now = Date.now();
   for (const entry of await readdir(cacheDir)) {
-    if (entry.startsWith('runtime-') && entry.endsWith('.mjs') && entry !== name) await rm(path.join(cacheDir, entry), { force: true });
+    const other = path.join(cacheDir, entry);
+    if (other === file) continue;
+    const old = await stat(other).then((info) => now - info.mtimeMs > PRUNE_AFTER_MS, () => false);
+    if (old) await rm(other, { force: true });
   }
   return file;
 }

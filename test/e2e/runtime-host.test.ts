@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FunctionName } from '#infra/functions';
-import { buildBundles } from '#infra/local/build';
+import { type Bundles, buildBundles } from '#infra/local/build';
 import { LambdaPool } from '#infra/local/lambda-pool';
 import { type LocalRuntime, startLocalRuntime } from '#infra/local/runtime';
 
@@ -108,32 +108,66 @@ describe('stopping the local runtime', () => {
   }, 60_000);
 });
 
-describe('a function whose instance is still starting', () => {
-  it('runs an invocation that arrives meanwhile on that instance, not on a second one with a cold start of its own', async () => {
-    // Prepare: a function whose module load records itself and takes 300 ms
-    const bundles = await buildBundles();
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'async-jobs-pool-'));
-    const loads = path.join(dir, 'loads');
-    const bundle = path.join(dir, 'index.mjs');
+describe('the instances of a function', () => {
+  let bundles: Bundles;
+  let dir: string;
+  let loads: string;
+  let bundle: string;
+
+  beforeAll(async () => {
+    // A function whose module load records itself and takes 300 ms.
+    bundles = await buildBundles();
+    dir = await mkdtemp(path.join(os.tmpdir(), 'async-jobs-pool-'));
+    loads = path.join(dir, 'loads');
+    bundle = path.join(dir, 'index.mjs');
     await writeFile(
       bundle,
       "import { appendFileSync } from 'node:fs';\nappendFileSync(process.env.LOADS, 'load\\n');\nawait new Promise((resolve) => setTimeout(resolve, 300));\nexport const handler = async () => 'done';\n",
     );
-    const pool = new LambdaPool({ name: 'slow-start', bundle, host: bundles.host, env: { LOADS: loads }, timeoutMs: 10_000, memoryMb: 128, maxInstances: 4 });
-    try {
-      // Act
-      const warming = pool.warm();
-      const result = await pool.invoke({});
-      await warming;
-      const second = await pool.invoke({});
+  }, 60_000);
+  afterAll(async () => {
+    await bundles?.release();
+    await rm(dir, { recursive: true, force: true });
+  });
 
-      // Assess
-      expect([result, second]).toEqual(['done', 'done']);
-      expect((await readFile(loads, 'utf8')).split('\n').filter(Boolean)).toHaveLength(1);
+  /** Runs `act` on a fresh pool of at most `maxInstances`; how many instances loaded the function. */
+  async function instancesLoaded(maxInstances: number, act: (pool: LambdaPool) => Promise<void>): Promise<number> {
+    await rm(loads, { force: true });
+    const pool = new LambdaPool({ name: 'slow-start', bundle, host: bundles.host, env: { LOADS: loads }, timeoutMs: 10_000, memoryMb: 128, maxInstances });
+    try {
+      await act(pool);
     } finally {
       await pool.close();
-      await bundles.release();
-      await rm(dir, { recursive: true, force: true });
     }
+    return (await readFile(loads, 'utf8')).split('\n').filter(Boolean).length;
+  }
+
+  it('run an invocation that arrives while the first is still starting on that one, not on a second one with a cold start of its own', async () => {
+    // Act
+    const results: unknown[] = [];
+    const loaded = await instancesLoaded(4, async (pool) => {
+      const warming = pool.warm();
+      results.push(await pool.invoke({}));
+      await warming;
+      results.push(await pool.invoke({}));
+    });
+
+    // Assess
+    expect(results).toEqual(['done', 'done']);
+    expect(loaded).toBe(1);
+  }, 60_000);
+
+  it('are not warmed beyond the one an earlier invocation started', async () => {
+    // Act
+    const results: unknown[] = [];
+    const loaded = await instancesLoaded(1, async (pool) => {
+      results.push(await pool.invoke({}));
+      await pool.warm();
+      results.push(await pool.invoke({}));
+    });
+
+    // Assess
+    expect(results).toEqual(['done', 'done']);
+    expect(loaded).toBe(1);
   }, 60_000);
 });

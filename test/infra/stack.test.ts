@@ -673,6 +673,15 @@ describe('reconciler schedule', () => {
     });
     expect(triggered('schedule')).toBe('reconcile-jobs');
   });
+
+  it('does not retry a failed run (the next one comes within the interval), and retries no other function asynchronously', () => {
+    // Act
+    const configs = resourcesOfType('AWS::Lambda::EventInvokeConfig');
+
+    // Assess
+    expect(configs).toHaveLength(1);
+    expect(configs[0]?.Properties).toMatchObject({ FunctionName: { Ref: logicalIdOf(jobs.functions['reconcile-jobs']) }, MaximumRetryAttempts: 0 });
+  });
 });
 
 describe('topic, API and outputs', () => {
