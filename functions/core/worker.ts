@@ -225,6 +225,9 @@ function attemptsExhausted(attempts: number, last: ProblemDetails): ProblemDetai
   };
 }
 
+/** How long the end of an attempt waits for a cancel check in flight before abandoning it (well inside `worker.shutdownMarginMs`). */
+const CANCEL_CHECK_GRACE_MS = 1_000;
+
 /** Runs the processor until it settles, its time is up, or its owner cancels it; describes how it ended. */
 async function runProcessor(deps: WorkerDeps, job: JobRecord, invocation: Invocation): Promise<Ending> {
   const processor = deps.processors[job.type];
@@ -233,8 +236,9 @@ async function runProcessor(deps: WorkerDeps, job: JobRecord, invocation: Invoca
   const startedAt = Date.now();
   const stopAt = Math.min(invocation.stopBy, startedAt + job.timeoutSeconds * 1000);
   const timer = setTimeout(() => controller.abort(new StopReason('timeout')), Math.max(0, stopAt - Date.now()));
-  // One check at a time, abandoned when the attempt ends: no read outlives the invocation (on Lambda, one
-  // still open when the handler returns loses the invocation's trace, and a frozen one fails at the next thaw).
+  // One check at a time, and none outlives the attempt: on Lambda, a read still open when the handler returns
+  // loses the invocation's trace, and a frozen one fails at the next thaw. The last is waited for (aborting it
+  // would show as a DynamoDB fault in X-Ray), unless it hangs (the SDK sets no timeout).
   const checks = new AbortController();
   let checking: Promise<void> | undefined;
   const cancelWatch = setInterval(() => {
@@ -291,8 +295,11 @@ async function runProcessor(deps: WorkerDeps, job: JobRecord, invocation: Invoca
   } finally {
     clearTimeout(timer);
     clearInterval(cancelWatch);
-    checks.abort();
-    await checking;
+    if (checking) {
+      const giveUp = setTimeout(() => checks.abort(), CANCEL_CHECK_GRACE_MS);
+      await checking;
+      clearTimeout(giveUp);
+    }
     await progress.close();
   }
 }

@@ -502,7 +502,7 @@ describe('handleJobMessage', () => {
       expect(publisher.accepted.map((event) => event.type)).toEqual(['job.cancelled']);
     });
 
-    it('checks one at a time, and abandons a check still unanswered when the job ends: no read outlives the invocation', async () => {
+    it('checks one at a time, and abandons a check still unanswered a second after the job ends: no read outlives the invocation', async () => {
       // Prepare: reads of the cancel flag that never answer, unless abandoned
       const { store, logger, deps, invocation } = setup(
         {
@@ -539,6 +539,42 @@ describe('handleJobMessage', () => {
       expect((await stored(store, job.id)).status).toBe('SUCCEEDED');
       expect(reads).toEqual({ started: 1, open: 0, mostAtOnce: 1, abandoned: 1 });
       expect(logger.warn).not.toHaveBeenCalled();
+    });
+
+    it('waits for a check in flight when the job ends rather than abandon it (an aborted read shows as a fault in X-Ray)', async () => {
+      // Prepare: reads of the cancel flag that answer "no" after 30 ms
+      const { store, deps, invocation } = setup(
+        {
+          quick: async () => {
+            await delay(50);
+            return { ok: true };
+          },
+        },
+        { cancelPollIntervalMs: 5 },
+      );
+      const reads = { started: 0, answered: 0, abandoned: 0 };
+      store.isCancelRequested = (_id: string, signal?: AbortSignal) =>
+        new Promise<boolean>((resolve, reject) => {
+          reads.started += 1;
+          const answer = setTimeout(() => {
+            reads.answered += 1;
+            resolve(false);
+          }, 30);
+          signal?.addEventListener('abort', () => {
+            clearTimeout(answer);
+            reads.abandoned += 1;
+            reject(signal.reason);
+          });
+        });
+      const job = await seed(store, 'quick');
+
+      // Act
+      const outcome = await handleJobMessage(deps, { jobId: job.id, type: 'quick' }, invocation());
+
+      // Assess: every read answered before the attempt ended, none abandoned
+      expect(outcome).toBe('done');
+      expect(reads.started).toBeGreaterThan(0);
+      expect(reads).toMatchObject({ answered: reads.started, abandoned: 0 });
     });
 
     it('ends a job CANCELLED instead of retrying it when its owner asked it to stop before the attempt failed retryably', async () => {
