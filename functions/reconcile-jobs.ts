@@ -21,15 +21,12 @@ const deps: ReconcileDeps = {
 
 export const handler = tracedHandler(
   instrumented(async (): Promise<ReconcileReport> => {
-    let report: ReconcileReport;
-    try {
-      report = await reconcile(deps);
-    } catch (error) {
+    const report = await reconcile(deps).catch((error: unknown) => {
       // Logged as a JSON line like every other (Lambda's own report of the failure is plain text), and rethrown
       // so that the invocation counts as an error: the reconciler-errors alarm watches those.
       log.error('reconciling failed; the next scheduled run tries again', errorFields(error));
       throw error;
-    }
+    });
     if (report.requeued + report.announced + report.failures > 0) log.info('reconciled', { ...report });
     return report;
   }),

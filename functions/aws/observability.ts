@@ -17,11 +17,12 @@ export interface DomainLogger {
   error(message: string, fields: Record<string, unknown>): void;
 }
 
-function adapt(target: Logger): DomainLogger {
+/** The domain's logging on a Powertools logger, with `fields` on every line. */
+function adapt(target: Logger, fields: Record<string, unknown> = {}): DomainLogger {
   return {
-    info: (message, fields = {}) => target.info(message, fields),
-    warn: (message, fields = {}) => target.warn(message, fields),
-    error: (message, fields) => target.error(message, fields),
+    info: (message, extra = {}) => target.info(message, { ...fields, ...extra }),
+    warn: (message, extra = {}) => target.warn(message, { ...fields, ...extra }),
+    error: (message, extra) => target.error(message, { ...fields, ...extra }),
   };
 }
 
@@ -34,11 +35,7 @@ export const log: DomainLogger = adapt(logger);
  * container's cold start, and building one per record costs more than the line.
  */
 export function jobLogger(jobId: string): DomainLogger {
-  return {
-    info: (message, fields = {}) => logger.info(message, { jobId, ...fields }),
-    warn: (message, fields = {}) => logger.warn(message, { jobId, ...fields }),
-    error: (message, fields) => logger.error(message, { jobId, ...fields }),
-  };
+  return adapt(logger, { jobId });
 }
 
 /**

@@ -159,7 +159,6 @@ export async function submitJob(deps: SubmitDeps, owner: string, body: unknown, 
   return { job, replayed: false };
 }
 
-/** Refuses a callback URL that is malformed, not https, or that names or resolves to a forbidden address. */
 /** Flags a kept job whose message could not be sent for the reconciler; false when even that write failed. */
 function flagForReconciler(deps: SubmitDeps, job: JobRecord): Promise<boolean> {
   return deps.store.scheduleSweep(job.id, 'QUEUED', queuedSweepAt(deps.lifecycle, runnableAt(job)), sweepShardOf(job.id, deps.lifecycle.sweepShards)).catch(() => false);
@@ -195,6 +194,7 @@ async function withdrawUnqueued(deps: SubmitDeps, job: JobRecord, error: unknown
   );
 }
 
+/** Refuses a callback URL that is malformed, not https, or that names or resolves to a forbidden address. */
 async function checkCallbackUrl(deps: SubmitDeps, raw: string): Promise<void> {
   const errors = callbackUrlErrors(raw, deps.webhooks.mode);
   if (errors.length > 0) throw validationProblem(errors);

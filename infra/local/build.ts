@@ -14,7 +14,7 @@ import { type FunctionName, functionNames, functionSpecs } from '../functions.ts
 
 /**
  * The project's root: the nearest folder above this module that holds infra/local/launch.mjs. Not a
- * fixed number of levels up, since `npm start` runs this module from a compiled copy in node_modules/.cache.
+ * fixed number of levels up, since `npm start` runs this module from a compiled copy in .local/runtime.
  */
 export const projectRoot = rootAbove(path.dirname(fileURLToPath(import.meta.url)));
 

@@ -1,27 +1,42 @@
-/** The local Lambda keeps Lambda's limits: a synchronous response over 6 MB is a function error. */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+/**
+ * The local Lambda keeps Lambda's limits (a synchronous response over 6 MB is a function error), and
+ * starts no instance it does not need (the first request after a start runs on the instance started for it).
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Bundles, buildBundles } from '#infra/local/build';
 import { InvocationError, LambdaPool } from '#infra/local/lambda-pool';
 
+let dir: string;
+let bundles: Bundles;
+
+beforeAll(async () => {
+  bundles = await buildBundles();
+  dir = await mkdtemp(path.join(os.tmpdir(), 'async-jobs-pool-'));
+}, 120_000);
+afterAll(async () => {
+  await bundles?.release();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/** Writes a function's bundle into the test folder; its path. */
+async function functionBundle(name: string, source: string): Promise<string> {
+  const bundle = path.join(dir, `${name}.mjs`);
+  await writeFile(bundle, source);
+  return bundle;
+}
+
 describe('a local function instance', () => {
-  let dir: string;
   let pool: LambdaPool;
-  let bundles: Bundles;
 
   beforeAll(async () => {
-    bundles = await buildBundles();
-    dir = await mkdtemp(path.join(os.tmpdir(), 'async-jobs-pool-'));
-    const bundle = path.join(dir, 'index.mjs');
-    await writeFile(bundle, "export const handler = async (event) => ({ body: 'x'.repeat(event.size) });\n");
+    const bundle = await functionBundle('sized', "export const handler = async (event) => ({ body: 'x'.repeat(event.size) });\n");
     pool = new LambdaPool({ name: 'sized', bundle, host: bundles.host, env: {}, timeoutMs: 10_000, memoryMb: 128, maxInstances: 1 });
-  }, 120_000);
+  });
   afterAll(async () => {
     await pool?.close();
-    await bundles?.release();
-    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   it('fails an invocation whose response is over 6 MB, as Lambda does, and serves the next one', async () => {
@@ -34,4 +49,59 @@ describe('a local function instance', () => {
     expect((tooLarge as InvocationError).error).toMatchObject({ errorType: 'Function.ResponseSizeTooLarge' });
     expect(fine).toEqual({ body: 'x'.repeat(1_000) });
   });
+});
+
+describe('the instances of a function', () => {
+  let loads: string;
+  let bundle: string;
+
+  beforeAll(async () => {
+    // A function whose module load records itself and takes 300 ms.
+    loads = path.join(dir, 'loads');
+    bundle = await functionBundle(
+      'slow-start',
+      "import { appendFileSync } from 'node:fs';\nappendFileSync(process.env.LOADS, 'load\\n');\nawait new Promise((resolve) => setTimeout(resolve, 300));\nexport const handler = async () => 'done';\n",
+    );
+  });
+
+  /** Runs `act` on a fresh pool of at most `maxInstances`; how many instances loaded the function. */
+  async function instancesLoaded(maxInstances: number, act: (pool: LambdaPool) => Promise<void>): Promise<number> {
+    await rm(loads, { force: true });
+    const pool = new LambdaPool({ name: 'slow-start', bundle, host: bundles.host, env: { LOADS: loads }, timeoutMs: 10_000, memoryMb: 128, maxInstances });
+    try {
+      await act(pool);
+    } finally {
+      await pool.close();
+    }
+    return (await readFile(loads, 'utf8')).split('\n').filter(Boolean).length;
+  }
+
+  it('run an invocation that arrives while the first is still starting on that one, not on a second one with a cold start of its own', async () => {
+    // Act
+    const results: unknown[] = [];
+    const loaded = await instancesLoaded(4, async (pool) => {
+      const warming = pool.warm();
+      results.push(await pool.invoke({}));
+      await warming;
+      results.push(await pool.invoke({}));
+    });
+
+    // Assess
+    expect(results).toEqual(['done', 'done']);
+    expect(loaded).toBe(1);
+  }, 60_000);
+
+  it('are not warmed beyond the one an earlier invocation started', async () => {
+    // Act
+    const results: unknown[] = [];
+    const loaded = await instancesLoaded(1, async (pool) => {
+      results.push(await pool.invoke({}));
+      await pool.warm();
+      results.push(await pool.invoke({}));
+    });
+
+    // Assess
+    expect(results).toEqual(['done', 'done']);
+    expect(loaded).toBe(1);
+  }, 60_000);
 });

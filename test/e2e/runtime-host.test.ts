@@ -1,16 +1,10 @@
 /**
  * The local runtime as a host (what `npm start` and the bench build on): it tells the handler time of
  * each invocation (`onInvocation`, what Lambda bills and `npm run bench` prices), and it stops quietly
- * (Ctrl-C), whether it is still starting its instances or has a job running, without waiting for the job;
- * and the first request after a start runs on the instance started for it.
+ * (Ctrl-C), whether it is still starting its instances or has a job running, without waiting for the job.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FunctionName } from '#infra/functions';
-import { type Bundles, buildBundles } from '#infra/local/build';
-import { LambdaPool } from '#infra/local/lambda-pool';
 import { type LocalRuntime, startLocalRuntime } from '#infra/local/runtime';
 
 /** Submits a `sleep` job and returns the answer's status and the job id. */
@@ -105,69 +99,5 @@ describe('stopping the local runtime', () => {
     expect(errors).toEqual([]);
     // The job had 30 s to go: the stop did not wait for it.
     expect(stopMs).toBeLessThan(20_000);
-  }, 60_000);
-});
-
-describe('the instances of a function', () => {
-  let bundles: Bundles;
-  let dir: string;
-  let loads: string;
-  let bundle: string;
-
-  beforeAll(async () => {
-    // A function whose module load records itself and takes 300 ms.
-    bundles = await buildBundles();
-    dir = await mkdtemp(path.join(os.tmpdir(), 'async-jobs-pool-'));
-    loads = path.join(dir, 'loads');
-    bundle = path.join(dir, 'index.mjs');
-    await writeFile(
-      bundle,
-      "import { appendFileSync } from 'node:fs';\nappendFileSync(process.env.LOADS, 'load\\n');\nawait new Promise((resolve) => setTimeout(resolve, 300));\nexport const handler = async () => 'done';\n",
-    );
-  }, 60_000);
-  afterAll(async () => {
-    await bundles?.release();
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  /** Runs `act` on a fresh pool of at most `maxInstances`; how many instances loaded the function. */
-  async function instancesLoaded(maxInstances: number, act: (pool: LambdaPool) => Promise<void>): Promise<number> {
-    await rm(loads, { force: true });
-    const pool = new LambdaPool({ name: 'slow-start', bundle, host: bundles.host, env: { LOADS: loads }, timeoutMs: 10_000, memoryMb: 128, maxInstances });
-    try {
-      await act(pool);
-    } finally {
-      await pool.close();
-    }
-    return (await readFile(loads, 'utf8')).split('\n').filter(Boolean).length;
-  }
-
-  it('run an invocation that arrives while the first is still starting on that one, not on a second one with a cold start of its own', async () => {
-    // Act
-    const results: unknown[] = [];
-    const loaded = await instancesLoaded(4, async (pool) => {
-      const warming = pool.warm();
-      results.push(await pool.invoke({}));
-      await warming;
-      results.push(await pool.invoke({}));
-    });
-
-    // Assess
-    expect(results).toEqual(['done', 'done']);
-    expect(loaded).toBe(1);
-  }, 60_000);
-
-  it('are not warmed beyond the one an earlier invocation started', async () => {
-    // Act
-    const results: unknown[] = [];
-    const loaded = await instancesLoaded(1, async (pool) => {
-      results.push(await pool.invoke({}));
-      await pool.warm();
-      results.push(await pool.invoke({}));
-    });
-
-    // Assess
-    expect(results).toEqual(['done', 'done']);
-    expect(loaded).toBe(1);
   }, 60_000);
 });

@@ -136,14 +136,18 @@ async function runOnLambda(name: FunctionName, events: unknown[], env: Record<st
   }
 }
 
+/** A line parsed as one JSON object, or undefined. */
+function jsonObject(line: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(line);
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function notJson(lines: readonly string[]): string[] {
-  return lines.filter((line) => {
-    try {
-      return typeof JSON.parse(line) !== 'object';
-    } catch {
-      return true;
-    }
-  });
+  return lines.filter((line) => jsonObject(line) === undefined);
 }
 
 describe('a traced function on Lambda (get-job)', () => {
@@ -284,7 +288,7 @@ describe('a reconciler run that fails on Lambda (reconcile-jobs)', () => {
 
   it('logs why as a JSON line with the function and the error, not only as Lambda’s plain-text report', () => {
     // Act
-    const lines = run.output.filter((line) => !notJson([line]).length).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = run.output.map(jsonObject).filter((line) => line !== undefined);
 
     // Assess
     expect(notJson(run.output)).toEqual([]);

@@ -132,6 +132,12 @@ async function stored(store: InMemoryJobStore, id: string): Promise<JobRecord> {
   return job;
 }
 
+/** A processor that takes 50 ms. */
+const fiftyMilliseconds: Processor = async () => {
+  await delay(50);
+  return { ok: true };
+};
+
 /** A processor that runs until its signal fires, then rejects with the signal's reason. */
 const untilSignalled =
   (seen: { reason?: unknown } = {}): Processor =>
@@ -505,12 +511,7 @@ describe('handleJobMessage', () => {
     it('checks one at a time, and abandons a check still unanswered a second after the job ends: no read outlives the invocation', async () => {
       // Prepare: reads of the cancel flag that never answer, unless abandoned
       const { store, logger, deps, invocation } = setup(
-        {
-          quick: async () => {
-            await delay(50);
-            return { ok: true };
-          },
-        },
+        { quick: fiftyMilliseconds },
         { cancelPollIntervalMs: 5 },
       );
       const reads = { started: 0, open: 0, mostAtOnce: 0, abandoned: 0 };
@@ -544,12 +545,7 @@ describe('handleJobMessage', () => {
     it('waits for a check in flight when the job ends rather than abandon it (an aborted read shows as a fault in X-Ray)', async () => {
       // Prepare: reads of the cancel flag that answer "no" after 30 ms
       const { store, deps, invocation } = setup(
-        {
-          quick: async () => {
-            await delay(50);
-            return { ok: true };
-          },
-        },
+        { quick: fiftyMilliseconds },
         { cancelPollIntervalMs: 5 },
       );
       const reads = { started: 0, answered: 0, abandoned: 0 };
