@@ -22,7 +22,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleDefines, bundlingOptions } from './bundling.ts';
+import { bundleAliases, bundleDefines, bundlingOptions } from './bundling.ts';
 import * as config from './config.ts';
 import { AsyncJobsMonitoring, validateAlarmEmail } from './monitoring.ts';
 import {
@@ -358,6 +358,7 @@ export class AsyncJobs extends Construct {
           format: OutputFormat.ESM,
           mainFields: [...bundlingOptions.mainFields],
           banner: bundlingOptions.banner,
+          esbuildArgs: { '--alias': Object.entries(bundleAliases).map(([from, to]) => `${from}=${to}`) },
           externalModules: [],
         },
       });

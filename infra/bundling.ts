@@ -32,6 +32,13 @@ export function tracingFromContext(value: unknown): boolean | undefined {
   return text === 'true';
 }
 
+/**
+ * Packages a bundle gets a smaller stand-in for, as esbuild aliases (paths from the project root, where
+ * both builds run esbuild). `semver` is only imported by the X-Ray SDK, which calls nothing of it
+ * but `gte`, and nothing at all on the functions' paths: see functions/shims/semver.ts.
+ */
+export const bundleAliases: Readonly<Record<string, string>> = { semver: './functions/shims/semver.ts' };
+
 /** Bundling settings both builds apply. The AWS SDK is bundled, pinned by package-lock.json. */
 export const bundlingOptions = {
   minify: true,

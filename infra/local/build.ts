@@ -9,7 +9,7 @@ import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BuildOptions, build, version as esbuildVersion } from 'esbuild';
-import { bundleDefines, bundlingOptions, tracingFromContext } from '../bundling.ts';
+import { bundleAliases, bundleDefines, bundlingOptions, tracingFromContext } from '../bundling.ts';
 import { type FunctionName, functionNames, functionSpecs } from '../functions.ts';
 
 /**
@@ -44,6 +44,7 @@ export const lambdaEsbuildOptions = {
   sourcesContent: bundlingOptions.sourcesContent,
   mainFields: [...bundlingOptions.mainFields],
   banner: { js: bundlingOptions.banner },
+  alias: { ...bundleAliases },
   // As `cdk deploy` builds them with the project's cdk.json (Powertools turns tracing off outside Lambda anyway).
   define: bundleDefines({ tracing: tracingOfCdkJson(readFileSync(path.join(projectRoot, 'cdk.json'), 'utf8')) }),
   logLevel: 'silent',

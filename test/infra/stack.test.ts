@@ -367,6 +367,16 @@ describe('functions', () => {
       expect(bundle.includes('AWSXRay'), 'X-Ray SDK').toBe(callsAws);
     });
 
+    it('carries the small semver stand-in, not the package', () => {
+      // Act
+      const { sources } = sourceMapOf(name);
+
+      // Assess (the X-Ray SDK is its only importer; semver-shim.test.ts checks it needs nothing more)
+      const callsAws = Object.values(functionSpecs[name].uses as FunctionSpec['uses']).some((actions) => actions.length > 0);
+      expect(sources.filter((source) => source.includes('node_modules/semver/'))).toEqual([]);
+      expect(sources.some((source) => source.endsWith('functions/shims/semver.ts')), 'stand-in').toBe(callsAws);
+    });
+
     it('ships a source map of its own entry point without the sources\' text, and enables source maps at run time', () => {
       // Act
       const map = sourceMapOf(name);
