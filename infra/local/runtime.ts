@@ -12,6 +12,8 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
+import type { SQSEvent } from 'aws-lambda';
+import { isFinal, JOB_STATUSES, type JobStatus, secondsUntilRunnable } from '../../functions/core/job.ts';
 import { isCorsOrigin, localRegion, queue, reconciler, webhooks, worker } from '../config.ts';
 import {
   type FunctionName,
@@ -33,6 +35,7 @@ import { type DynamoEngine, type Emulator, startDynalite, startDynamoDbLocal, st
 import { startEventTap } from './event-tap.ts';
 import { CorsPolicy, createGateway } from './http-gateway.ts';
 import { LambdaPool } from './lambda-pool.ts';
+import { MESSAGE_JOURNAL_FILE, MessageJournal } from './message-journal.ts';
 import { resolveLocalhostSubdomains } from './localhost-dns.ts';
 import { type LocalResources, createResources } from './resources.ts';
 import { startPollerThread } from './poller-thread.ts';
@@ -169,9 +172,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     });
     const visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? queue.visibilityTimeoutSeconds;
     const resources = await createResources(clients, { visibilityTimeoutSeconds, maxReceiveCount: queue.maxReceiveCount });
-    // fauxqs keeps messages in memory only: after a restart with a data folder, unfinished jobs have
-    // lost theirs. Give them new ones (SQS itself would still hold them).
-    if (dataDir) await requeueUnfinished(clients, resources);
+    // fauxqs keeps messages in memory only: after a restart with a data folder, the jobs-queue messages
+    // SQS would still hold are gone. Send them again, and from now on note which ones a function holds.
+    let journal: MessageJournal | undefined;
+    if (dataDir) {
+      journal = await MessageJournal.open(path.join(dataDir, MESSAGE_JOURNAL_FILE), onError);
+      await journal.restart(await requeueUnfinished(clients, resources, journal.jobIds(), new Date()));
+      const closing = journal;
+      cleanups.push(() => closing.close());
+    }
+    /** The invoke of a jobs-queue or dead-letter mapping, noted in the journal when there is one. */
+    const journaled = (name: FunctionName) => (event: SQSEvent) =>
+      journal ? journal.around(event, () => pools[name].invoke(event)) : pools[name].invoke(event);
 
     // The variables a deployed function has: its bindings (from the same declaration the stack
     // uses), the standard AWS ones, and the endpoints of the emulators.
@@ -270,14 +282,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
             queueArn: resources.queueArn,
             batchSize: worker.batchSize,
             pollers: options.pollers ?? DEFAULT_POLLERS,
-            invoke: (event) => pools[triggered('jobs-queue')].invoke(event),
+            invoke: journaled(triggered('jobs-queue')),
           },
           {
             queueUrl: resources.deadLetterQueueUrl,
             queueArn: resources.deadLetterQueueArn,
             batchSize: worker.batchSize,
             pollers: 1,
-            invoke: (event) => pools[triggered('dead-letter-queue')].invoke(event),
+            // A dead letter keeps its message id: the dead-letter handler's success ends it in the journal too.
+            invoke: journaled(triggered('dead-letter-queue')),
           },
           {
             queueUrl: resources.webhookQueueUrl,
@@ -350,26 +363,57 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   }
 }
 
-/** Sends a message for every QUEUED or RUNNING job (the worker takes over a RUNNING one once its invocation is over). */
-async function requeueUnfinished(clients: { dynamodb: DynamoDBClient; sqs: SQSClient }, resources: LocalResources): Promise<void> {
+/**
+ * Sends the jobs-queue messages SQS would still hold: one for every job that has not ended (a QUEUED
+ * one with what is left of its `delaySeconds`, so that it does not start early; the worker takes over
+ * a RUNNING one once its invocation is over), and one for every ended job whose publish is not
+ * recorded and whose message a function still held when the runtime stopped (`held`): the worker
+ * announces it, with the event id its final write fixed. (An ended job in the `sweep` index is the
+ * reconciler's, as on AWS.) Returns the messages sent for ended jobs, message id to job id: nothing
+ * else would send them again.
+ */
+async function requeueUnfinished(
+  clients: { dynamodb: DynamoDBClient; sqs: SQSClient },
+  resources: LocalResources,
+  held: ReadonlySet<string>,
+  now: Date,
+): Promise<Map<string, string>> {
+  const list = (statuses: readonly JobStatus[]) => statuses.map((status) => `:${status}`).join(', ');
+  const notEnded = list(JOB_STATUSES.filter((status) => !isFinal(status)));
+  const ended = list(JOB_STATUSES.filter(isFinal));
+  const sent = new Map<string, string>();
   let start: Record<string, AttributeValue> | undefined;
   do {
     const page = await clients.dynamodb.send(
       new ScanCommand({
         TableName: resources.tableName,
-        FilterExpression: '#status IN (:queued, :running)',
+        FilterExpression: `#status IN (${notEnded}) OR (#status IN (${ended}) AND attribute_not_exists(publishedAt))`,
         ExpressionAttributeNames: { '#status': 'status', '#type': 'type' },
-        ExpressionAttributeValues: { ':queued': { S: 'QUEUED' }, ':running': { S: 'RUNNING' } },
-        ProjectionExpression: 'id, #status, #type',
+        ExpressionAttributeValues: Object.fromEntries(JOB_STATUSES.map((status) => [`:${status}`, { S: status }])),
+        ProjectionExpression: 'id, #status, #type, createdAt, delaySeconds',
         ...(start && { ExclusiveStartKey: start }),
       }),
     );
     for (const item of page.Items ?? []) {
-      const message = JSON.stringify({ jobId: item.id?.S, type: item.type?.S });
-      await clients.sqs.send(new SendMessageCommand({ QueueUrl: resources.queueUrl, MessageBody: message }));
+      const id = item.id?.S ?? '';
+      const hasEnded = isFinal(item.status?.S as JobStatus);
+      if (hasEnded && !held.has(id)) continue;
+      const delaySeconds =
+        item.status?.S === 'QUEUED'
+          ? secondsUntilRunnable({ createdAt: item.createdAt?.S ?? '', ...(item.delaySeconds?.N && { delaySeconds: Number(item.delaySeconds.N) }) }, now)
+          : 0;
+      const { MessageId } = await clients.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: resources.queueUrl,
+          MessageBody: JSON.stringify({ jobId: id, type: item.type?.S }),
+          ...(delaySeconds > 0 && { DelaySeconds: Math.min(delaySeconds, queue.maxDelaySeconds) }),
+        }),
+      );
+      if (hasEnded && MessageId) sent.set(MessageId, id);
     }
     start = page.LastEvaluatedKey;
   } while (start);
+  return sent;
 }
 
 /** Name of the webhook signing secret in the local Secrets Manager. */

@@ -48,7 +48,7 @@ function toRecord(message: Message, options: PollerOptions): SQSRecord {
 }
 
 /** The message ids the function asked to retry; a malformed response fails the whole batch, as on AWS. */
-function failedIds(result: unknown, records: readonly SQSRecord[]): Set<string> {
+export function failedIds(result: unknown, records: readonly SQSRecord[]): Set<string> {
   const all = new Set(records.map((record) => record.messageId));
   if (result === null || result === undefined) return new Set();
   const failures = (result as Partial<SQSBatchResponse>).batchItemFailures;
