@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import { AssetStaging, Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -359,6 +359,8 @@ export class AsyncJobs extends Construct {
           mainFields: [...bundlingOptions.mainFields],
           banner: bundlingOptions.banner,
           esbuildArgs: { '--alias': Object.entries(bundleAliases).map(([from, to]) => `${from}=${to}`) },
+          // esbuild resolves aliases from its working directory: in Docker, the project root mounted here (local bundling runs in it anyway).
+          workingDirectory: AssetStaging.BUNDLING_INPUT_DIR,
           externalModules: [],
         },
       });

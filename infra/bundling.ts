@@ -33,8 +33,8 @@ export function tracingFromContext(value: unknown): boolean | undefined {
 }
 
 /**
- * Packages a bundle gets a smaller stand-in for, as esbuild aliases (paths from the project root, where
- * both builds run esbuild). `semver` is only imported by the X-Ray SDK, which calls nothing of it
+ * Packages a bundle gets a smaller stand-in for, as esbuild aliases: paths from the project root, which
+ * esbuild resolves them from (both builds run it there; Docker bundling too, at /asset-input). `semver` is only imported by the X-Ray SDK, which calls nothing of it
  * but `gte`, and nothing at all on the functions' paths: see functions/shims/semver.ts.
  */
 export const bundleAliases: Readonly<Record<string, string>> = { semver: './functions/shims/semver.ts' };

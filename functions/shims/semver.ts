@@ -44,7 +44,11 @@ function compare(a: Parsed, b: Parsed): number {
   return Math.sign(a.prerelease.length - b.prerelease.length);
 }
 
-/** Whether version `a` is at or above `b`; throws semver's `TypeError` for what is not a version. */
-export function gte(a: unknown, b: unknown): boolean {
+/**
+ * Whether version `a` is at or above `b`; throws semver's `TypeError` for what is not a version. Strict
+ * parsing only: semver's `loose` and `includePrerelease` options are refused, not ignored.
+ */
+export function gte(a: unknown, b: unknown, options?: unknown): boolean {
+  if (options) throw new TypeError('the semver stand-in (functions/shims/semver.ts) takes no options');
   return compare(parse(a), parse(b)) >= 0;
 }

@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
-import { type AttributeValue, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { randomBytes } from 'node:crypto';
@@ -366,11 +366,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 /**
  * Sends the jobs-queue messages SQS would still hold: one for every job that has not ended (a QUEUED
  * one with what is left of its `delaySeconds`, so that it does not start early; the worker takes over
- * a RUNNING one once its invocation is over), and one for every ended job whose publish is not
- * recorded and whose message a function still held when the runtime stopped (`held`): the worker
- * announces it, with the event id its final write fixed. (An ended job in the `sweep` index is the
- * reconciler's, as on AWS.) Returns the messages sent for ended jobs, message id to job id: nothing
- * else would send them again.
+ * a RUNNING one once its invocation is over), and one for every ended job whose message a function
+ * still held when the runtime stopped (`held`) and whose publish is not recorded: the worker announces
+ * it, with the event id its final write fixed. Returns the messages sent for ended jobs, message id to
+ * job id: nothing else would send them again.
  */
 async function requeueUnfinished(
   clients: { dynamodb: DynamoDBClient; sqs: SQSClient },
@@ -378,41 +377,52 @@ async function requeueUnfinished(
   held: ReadonlySet<string>,
   now: Date,
 ): Promise<Map<string, string>> {
-  const list = (statuses: readonly JobStatus[]) => statuses.map((status) => `:${status}`).join(', ');
-  const notEnded = list(JOB_STATUSES.filter((status) => !isFinal(status)));
-  const ended = list(JOB_STATUSES.filter(isFinal));
-  const sent = new Map<string, string>();
+  const send = async (item: Record<string, AttributeValue>, delaySeconds: number): Promise<string | undefined> => {
+    const { MessageId } = await clients.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: resources.queueUrl,
+        MessageBody: JSON.stringify({ jobId: item.id?.S, type: item.type?.S }),
+        ...(delaySeconds > 0 && { DelaySeconds: Math.min(delaySeconds, queue.maxDelaySeconds) }),
+      }),
+    );
+    return MessageId;
+  };
+  const notEnded = JOB_STATUSES.filter((status) => !isFinal(status));
   let start: Record<string, AttributeValue> | undefined;
   do {
     const page = await clients.dynamodb.send(
       new ScanCommand({
         TableName: resources.tableName,
-        FilterExpression: `#status IN (${notEnded}) OR (#status IN (${ended}) AND attribute_not_exists(publishedAt))`,
+        FilterExpression: `#status IN (${notEnded.map((status) => `:${status}`).join(', ')})`,
         ExpressionAttributeNames: { '#status': 'status', '#type': 'type' },
-        ExpressionAttributeValues: Object.fromEntries(JOB_STATUSES.map((status) => [`:${status}`, { S: status }])),
+        ExpressionAttributeValues: Object.fromEntries(notEnded.map((status) => [`:${status}`, { S: status }])),
         ProjectionExpression: 'id, #status, #type, createdAt, delaySeconds',
         ...(start && { ExclusiveStartKey: start }),
       }),
     );
     for (const item of page.Items ?? []) {
-      const id = item.id?.S ?? '';
-      const hasEnded = isFinal(item.status?.S as JobStatus);
-      if (hasEnded && !held.has(id)) continue;
-      const delaySeconds =
-        item.status?.S === 'QUEUED'
-          ? secondsUntilRunnable({ createdAt: item.createdAt?.S ?? '', ...(item.delaySeconds?.N && { delaySeconds: Number(item.delaySeconds.N) }) }, now)
-          : 0;
-      const { MessageId } = await clients.sqs.send(
-        new SendMessageCommand({
-          QueueUrl: resources.queueUrl,
-          MessageBody: JSON.stringify({ jobId: id, type: item.type?.S }),
-          ...(delaySeconds > 0 && { DelaySeconds: Math.min(delaySeconds, queue.maxDelaySeconds) }),
-        }),
-      );
-      if (hasEnded && MessageId) sent.set(MessageId, id);
+      const queued = { createdAt: item.createdAt?.S ?? '', ...(item.delaySeconds?.N && { delaySeconds: Number(item.delaySeconds.N) }) };
+      await send(item, item.status?.S === 'QUEUED' ? secondsUntilRunnable(queued, now) : 0);
     }
     start = page.LastEvaluatedKey;
   } while (start);
+  // The record of an ended job looks the same whether or not its event went out (nothing is written
+  // after the publish on the happy path): only the held messages tell, so only their jobs are read.
+  const sent = new Map<string, string>();
+  for (const id of held) {
+    const { Item } = await clients.dynamodb.send(
+      new GetItemCommand({
+        TableName: resources.tableName,
+        Key: { id: { S: id } },
+        ConsistentRead: true,
+        ProjectionExpression: 'id, #status, #type, publishedAt',
+        ExpressionAttributeNames: { '#status': 'status', '#type': 'type' },
+      }),
+    );
+    if (!Item || !isFinal(Item.status?.S as JobStatus) || Item.publishedAt) continue;
+    const messageId = await send(Item, 0);
+    if (messageId) sent.set(messageId, id);
+  }
   return sent;
 }
 

@@ -23,6 +23,12 @@ const versions = [
 const pairs = versions.flatMap((a) => versions.map((b) => [a, b] as const));
 
 describe('gte', () => {
+  it('refuses the options it does not implement rather than ignore them', () => {
+    // Act / Assess
+    expect(() => shim.gte('1.2.3-rc', '1.2.3', { loose: true })).toThrow(/takes no options/);
+    expect(() => shim.gte('1.2.3', '1.2.3', true)).toThrow(/takes no options/);
+  });
+
   it.each(pairs)('%s >= %s as semver says', (a, b) => {
     // Act / Assess
     expect(shim.gte(a, b)).toBe(semver.gte(a, b));
@@ -36,21 +42,26 @@ describe('gte', () => {
   });
 });
 
-/** What a module takes from `semver`, by member name; `unreadable` if it binds the package some other way. */
+/**
+ * What a module takes from `semver`, by member name. `unreadable` when it names the package in any way
+ * but these declarations (`x = require("semver")`, `{ a, b } = require("semver")`, `import x from`,
+ * `import * as x from`, `import { a } from`), or uses a bound name other than as `x.member`.
+ */
 function semverUses(source: string): { members: string[]; unreadable: boolean } {
   const members: string[] = [];
   const bindings: string[] = [];
+  const namesOf = (list: string) => list.split(',').map((name) => name.trim().split(/[\s:]/)[0] ?? '').filter(Boolean);
   // Declarations go, so what remains of each binding is its uses.
   const rest = source
-    .replace(/\{([^}]*)\}\s*(?:=\s*require\(\s*|from\s+)["']semver["']\s*\)?/g, (_, names: string) => {
-      members.push(...names.split(',').map((name) => name.trim().split(/[\s:]/)[0] ?? '').filter(Boolean));
+    .replace(/(?:\b(?:var|let|const)\s+)?\{([^}]*)\}\s*=\s*require\(\s*["']semver["']\s*\)|\bimport\s*\{([^}]*)\}\s*from\s*["']semver["']/g, (_, required?: string, imported?: string) => {
+      members.push(...namesOf(required ?? imported ?? ''));
       return '';
     })
-    .replace(/([\w$]+)\s*=\s*require\(\s*["']semver["']\s*\)|import\s+(?:\*\s+as\s+)?([\w$]+)\s+from\s+["']semver["']/g, (_, required?: string, imported?: string) => {
+    .replace(/([\w$]+)\s*=\s*require\(\s*["']semver["']\s*\)|\bimport\s+(?:\*\s+as\s+)?([\w$]+)\s+from\s*["']semver["']/g, (_, required?: string, imported?: string) => {
       bindings.push(required ?? imported ?? '');
       return '';
     });
-  let unreadable = bindings.length === 0 && members.length === 0;
+  let unreadable = /["']semver["']/.test(rest) || (bindings.length === 0 && members.length === 0);
   for (const binding of bindings) {
     for (const use of rest.matchAll(new RegExp(`(?<![\\w$.])${binding.replaceAll('$', '\\$')}(?![\\w$])(?:\\s*\\.\\s*([\\w$]+))?`, 'g'))) {
       if (use[1]) members.push(use[1]);
@@ -90,6 +101,9 @@ describe('the importer check', () => {
     ["const { gte, coerce: c } = require('semver');", { members: ['gte', 'coerce'], unreadable: false }],
     ["import semver from 'semver'; use(semver);", { members: [], unreadable: true }],
     ["import { parse } from 'semver';", { members: ['parse'], unreadable: false }],
+    ["import semver, { gte } from 'semver'; semver.satisfies(v, r);", { members: [], unreadable: true }],
+    ["const { gte } = require('semver'); require('semver').satisfies(v, r);", { members: ['gte'], unreadable: true }],
+    ["var s = require('semver'); var t = s; t.satisfies(v, r);", { members: [], unreadable: true }],
   ])('reads %s', (source, expected) => {
     // Act / Assess
     expect(semverUses(source)).toEqual(expected);
