@@ -29,7 +29,7 @@ import {
   triggered,
 } from '../functions.ts';
 import { type LocalAuth, type LocalIamUser, authorize, issueToken, newLocalIamUser, newLocalJwtIssuer } from './auth.ts';
-import { buildBundles, projectRoot } from './build.ts';
+import { projectRoot, stagedBundles } from './build.ts';
 import { startSecretsEmulator } from './secrets-emulator.ts';
 import { type DynamoEngine, type Emulator, startDynalite, startDynamoDbLocal, startSqsSns } from './emulators.ts';
 import { startEventTap } from './event-tap.ts';
@@ -119,6 +119,20 @@ function sqsEndpoint(emulatorEndpoint: string): string {
   return `http://sqs.${localRegion}.localhost:${port}`;
 }
 
+/** What the runtime asks of a function's instances. */
+type FunctionPool = Pick<LambdaPool, 'invoke' | 'warm' | 'close'>;
+
+/** A function whose bundle is still being built: what it is asked waits for the build. */
+function whenBuilt(pool: Promise<LambdaPool>): FunctionPool {
+  // A failed build is reported once, by the runtime; here it only fails the invocations.
+  const built = pool.catch(() => undefined);
+  return {
+    invoke: async (event) => (await pool).invoke(event),
+    warm: async () => (await built)?.warm(),
+    close: async () => (await built)?.close(),
+  };
+}
+
 /** Credentials the local handlers sign with; the emulators accept any. */
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
@@ -146,7 +160,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     }
   };
   try {
-    const bundlesPromise = buildBundles();
+    // The function behind `POST /jobs` is built (when not cached) and started first: a fresh start takes a job sooner.
+    const submitter = routed('POST', '/jobs');
+    const bundlesPromise = stagedBundles(submitter);
     // DynamoDB Local runs in its package's folder: give it an absolute path, and make sure it exists.
     const dataDir = options.dataDir && path.resolve(options.dataDir);
     if (dataDir) await mkdir(dataDir, { recursive: true });
@@ -221,38 +237,45 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsEmulator.endpoint,
       [NODE_WARNING_SWITCH]: 'true',
     };
+    const poolOf = (name: FunctionName, bundle: string, host: string) => {
+      const spec: FunctionSpec = functionSpecs[name];
+      return new LambdaPool({
+        name,
+        bundle,
+        host,
+        env: {
+          ...functionEnvironment(name, bound, settings),
+          ...awsEnv,
+          AWS_LAMBDA_FUNCTION_NAME: name,
+          AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memoryMb),
+          AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+          // Powertools counts an instance's first invocation as its cold start only in an on-demand environment.
+          AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+        },
+        timeoutMs: (spec.trigger === 'jobs-queue' ? workerTimeoutSeconds : spec.timeoutSeconds) * 1000,
+        memoryMb: spec.memoryMb,
+        maxInstances: spec.trigger === 'jobs-queue' ? (options.pollers ?? DEFAULT_POLLERS) : spec.trigger ? 1 : 32,
+        ...(options.onFunctionOutput && { onOutput: options.onFunctionOutput }),
+        ...(options.onInvocation && { onInvocation: (durationMs: number) => options.onInvocation?.(name, durationMs) }),
+      });
+    };
+    // A build of the rest that fails once the API is up (an error in one function's own code) is
+    // reported; those functions' invocations fail with it until a start builds them.
+    built.all.catch((error: unknown) => {
+      if (!stopping) onError(new Error(`building the functions failed: ${error instanceof Error ? error.message : String(error)}`));
+    });
     const pools = Object.fromEntries(
-      functionNames.map((name) => {
-        const spec: FunctionSpec = functionSpecs[name];
-        const pool = new LambdaPool({
-          name,
-          bundle: built.functions[name],
-          host: built.host,
-          env: {
-            ...functionEnvironment(name, bound, settings),
-            ...awsEnv,
-            AWS_LAMBDA_FUNCTION_NAME: name,
-            AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memoryMb),
-            AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-            // Powertools counts an instance's first invocation as its cold start only in an on-demand environment.
-            AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-          },
-          timeoutMs: (spec.trigger === 'jobs-queue' ? workerTimeoutSeconds : spec.timeoutSeconds) * 1000,
-          memoryMb: spec.memoryMb,
-          maxInstances: spec.trigger === 'jobs-queue' ? (options.pollers ?? DEFAULT_POLLERS) : spec.trigger ? 1 : 32,
-          ...(options.onFunctionOutput && { onOutput: options.onFunctionOutput }),
-          ...(options.onInvocation && { onInvocation: (durationMs: number) => options.onInvocation?.(name, durationMs) }),
-        });
-        return [name, pool];
-      }),
-    ) as Record<FunctionName, LambdaPool>;
+      functionNames.map((name) => [
+        name,
+        name === submitter ? poolOf(name, built.first, built.host) : whenBuilt(built.all.then((all) => poolOf(name, all.functions[name], all.host))),
+      ]),
+    ) as Record<FunctionName, FunctionPool>;
     cleanups.push(() => Promise.all(Object.values(pools).map((pool) => pool.close())));
     // One instance of each function starts ahead of its first invocation: the one behind `POST /jobs`
     // first and alone, so that a fresh `npm start` accepts a job as soon as it can; then the worker and
     // `GET /jobs/{id}`, which the job and its polls need next; then the rest. One at a time: on two
     // cores, instances loading side by side slow the first requests (all at once, the first 202 took
     // 0.3 s longer).
-    const submitter = routed('POST', '/jobs');
     const nextOnes = [triggered('jobs-queue'), routed('GET', '/jobs/{id}')];
     const warmingOrder = [...nextOnes, ...functionNames.filter((name) => name !== submitter && !nextOnes.includes(name))];
     // A pool closed by an early stop neither warms nor reports the instances it stopped.
@@ -271,10 +294,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     if (stopTap) cleanups.push(stopTap);
 
     // The pollers start once the submitter is up (until then there is no job for them to take), unless stopping began.
-    const pollersStarted = warmFirst.then(() => {
+    const pollersStarted = Promise.all([warmFirst, built.all]).then(([, all]) => {
       if (stopping) return undefined;
       const thread = startPollerThread(
-        built.pollerHost,
+        all.pollerHost,
         { endpoint: sqsEndpoint(sqsSnsEmulator.endpoint), region: localRegion, credentials: LOCAL_CREDENTIALS },
         [
           {
@@ -304,7 +327,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       );
       quiescers.push(thread.quiesce);
       return thread;
-    });
+    }, () => undefined);
     cleanups.push(
       async () => (await pollersStarted)?.stop(),
       startSchedule((options.reconcileIntervalSeconds ?? reconciler.intervalSeconds) * 1000, () =>

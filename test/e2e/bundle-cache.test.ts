@@ -8,7 +8,8 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildBundles, pruneBundles } from '#infra/local/build';
+import { functionNames } from '#infra/functions';
+import { buildBundles, pruneBundles, stagedBundles } from '#infra/local/build';
 
 let root: string | undefined;
 afterEach(async () => {
@@ -32,12 +33,14 @@ describe('pruneBundles', () => {
     await bundleDir('bundles-held', process.pid);
     await bundleDir('bundles-abandoned', ended);
     await bundleDir('bundles-unheld');
+    await bundleDir('first-held', process.pid);
+    await bundleDir('first-unheld');
 
     // Act
     await pruneBundles(root, 'bundles-current');
 
     // Assess
-    expect((await readdir(root)).sort()).toEqual(['bundles-current', 'bundles-held']);
+    expect((await readdir(root)).sort()).toEqual(['bundles-current', 'bundles-held', 'first-held']);
   });
 });
 
@@ -53,5 +56,44 @@ describe('buildBundles', () => {
     expect(heldWhileInUse).toHaveLength(1);
     expect(heldAfter).toEqual([]);
     expect(existsSync(bundles.host)).toBe(true);
+  }, 120_000);
+});
+
+describe('stagedBundles', () => {
+  it('with nothing cached, hands over the first function and the instance host, built on their own, before the rest', async () => {
+    // Prepare: a cache of its own, so nothing is there yet
+    root = await mkdtemp(path.join(os.tmpdir(), 'async-jobs-cache-'));
+
+    // Act
+    const staged = await stagedBundles('submit-job', root);
+    const allWhenHandedOver = await Promise.race([staged.all.then(() => 'built'), Promise.resolve('still building')]);
+    const aheadDir = path.dirname(path.dirname(staged.first));
+    const ahead = (await readdir(aheadDir)).filter((name) => !name.startsWith('held-by-')).sort();
+    const all = await staged.all;
+
+    // Assess
+    expect(allWhenHandedOver).toBe('still building');
+    expect(existsSync(staged.first) && existsSync(staged.host)).toBe(true);
+    expect(path.basename(aheadDir)).toMatch(/^first-/);
+    expect(ahead).toEqual(['complete', 'lambda-host.mjs', 'lambda-host.mjs.map', 'submit-job']);
+    expect(functionNames.filter((name) => !existsSync(all.functions[name]))).toEqual([]);
+    expect(existsSync(all.pollerHost)).toBe(true);
+    await staged.release();
+  }, 120_000);
+
+  it('with everything cached, hands over all of it at once from the one cached build', async () => {
+    // Prepare
+    root = await mkdtemp(path.join(os.tmpdir(), 'async-jobs-cache-'));
+    await (await buildBundles(root)).release();
+
+    // Act
+    const staged = await stagedBundles('submit-job', root);
+    const all = await staged.all;
+    await staged.release();
+
+    // Assess
+    expect(staged.first).toBe(all.functions['submit-job']);
+    expect(staged.host).toBe(all.host);
+    expect((await readdir(root)).filter((name) => name.startsWith('first-'))).toEqual([]);
   }, 120_000);
 });

@@ -20,7 +20,6 @@ const versions = [
   '1.0.0-0', '1.0.0-1', '1.0.0-2', '1.0.0-10', '1.0.0-alpha', '1.0.0-alpha.1', '1.0.0-alpha.beta', '1.0.0-beta',
   '1.0.0-beta.2', '1.0.0-beta.11', '1.0.0-rc.1', '1.0.0-1a', '1.0.0+build.5', '1.0.0-rc.1+build.1', ' 3.4.5 ',
 ];
-const pairs = versions.flatMap((a) => versions.map((b) => [a, b] as const));
 
 describe('gte', () => {
   it('refuses the options it does not implement rather than ignore them', () => {
@@ -29,9 +28,12 @@ describe('gte', () => {
     expect(() => shim.gte('1.2.3', '1.2.3', true)).toThrow(/takes no options/);
   });
 
-  it.each(pairs)('%s >= %s as semver says', (a, b) => {
-    // Act / Assess
-    expect(shim.gte(a, b)).toBe(semver.gte(a, b));
+  it.each(versions)('orders %j against every version of the table as semver does', (a) => {
+    // Act
+    const differing = versions.filter((b) => shim.gte(a, b) !== semver.gte(a, b));
+
+    // Assess
+    expect(differing).toEqual([]);
   });
 
   it.each(['', '1', '1.2', '1.2.3.4', '01.2.3', '1.2.3-', '1.2.3-01', 'x.y.z', '=1.2.3', 'vv1.2.3'])('refuses %j as semver does', (bad) => {
