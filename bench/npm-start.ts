@@ -60,8 +60,8 @@ const CHECKOUT_FOLDERS = ['infra', 'functions'];
  * copy takes a fraction of a second and no space) and nothing `npm start` builds. Inside .local, so it is
  * on the same file system and out of git's, Biome's and vitest's way.
  */
-async function freshInstall(): Promise<{ readonly root: string; clearBuilds(): Promise<void>; remove(): Promise<void> }> {
-  const root = path.join(projectRoot, '.local', `bench-install-${process.pid}`);
+export async function freshInstall(label = 'bench-install'): Promise<{ readonly root: string; clearBuilds(): Promise<void>; remove(): Promise<void> }> {
+  const root = path.join(projectRoot, '.local', `${label}-${process.pid}`);
   await rm(root, { recursive: true, force: true });
   await mkdir(root, { recursive: true });
   for (const file of CHECKOUT_FILES) await copyFile(path.join(projectRoot, file), path.join(root, file));

@@ -61,6 +61,15 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
+  // Without a cached build, the API is up before every function is built: a function that does not
+  // build stops the start, as it would have before the API came up.
+  runtime.built.catch(async (error: unknown) => {
+    if (stopping) return;
+    stopping = true;
+    console.error(`[local runtime] failed to build: ${error instanceof Error ? error.message : String(error)}`);
+    await runtime.stop().catch(() => undefined);
+    process.exit(1);
+  });
   console.log(
     `async-jobs API on ${runtime.url} (${runtime.labels.dynamodb}, ${runtime.labels.sqs}); try: ` +
       `curl -i -X POST ${runtime.url}/jobs -H 'content-type: application/json' -d '{"type":"sleep","input":{"seconds":2}}'`,

@@ -101,6 +101,12 @@ export interface LocalRuntime {
   readonly auth: LocalAuth & { issueToken(sub: string | undefined, ttlSeconds?: number): string };
   /** Child processes it started (DynamoDB Local), for callers that verify they are gone. */
   readonly childPids: readonly number[];
+  /**
+   * Settles once every function is built: the API answers before that when the build was not cached
+   * (the function behind `POST /jobs` comes first). Rejects with the build's error, if the build of the
+   * others fails (an error in their own code): their invocations fail with it meanwhile.
+   */
+  readonly built: Promise<void>;
   invoke(name: FunctionName, event: unknown): Promise<unknown>;
   stop(): Promise<void>;
 }
@@ -259,11 +265,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         ...(options.onInvocation && { onInvocation: (durationMs: number) => options.onInvocation?.(name, durationMs) }),
       });
     };
-    // A build of the rest that fails once the API is up (an error in one function's own code) is
-    // reported; those functions' invocations fail with it until a start builds them.
-    built.all.catch((error: unknown) => {
-      if (!stopping) onError(new Error(`building the functions failed: ${error instanceof Error ? error.message : String(error)}`));
-    });
     const pools = Object.fromEntries(
       functionNames.map((name) => [
         name,
@@ -362,6 +363,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         }),
     );
     const { port } = server.address() as AddressInfo;
+    const allBuilt = built.all.then(() => undefined);
+    allBuilt.catch(() => undefined); // for the caller to look at when it wants, not an unhandled rejection
     return {
       url: `http://127.0.0.1:${port}`,
       port,
@@ -369,6 +372,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       endpoints: { dynamodb: dynamoEmulator.endpoint, sqs: sqsEndpoint(sqsSnsEmulator.endpoint), sns: sqsSnsEmulator.endpoint },
       labels: { dynamodb: dynamoEmulator.label, sqs: sqsSnsEmulator.label },
       childPids: dynamoEmulator.pid !== undefined ? [dynamoEmulator.pid] : [],
+      built: allBuilt,
       webhookSecret,
       auth: {
         ...auth,

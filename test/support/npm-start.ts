@@ -21,9 +21,10 @@ export interface RunningStart {
   groupAlive(): boolean;
 }
 
-export async function npmStart(args: readonly string[] = [], env: Record<string, string> = {}): Promise<RunningStart> {
+/** Starts `npm start -- <args>` in the checkout at `cwd` (this one unless told). */
+export async function npmStart(args: readonly string[] = [], env: Record<string, string> = {}, cwd = projectRoot): Promise<RunningStart> {
   const child = spawn('npm', ['start', '--silent', ...(args.length ? ['--', ...args] : [])], {
-    cwd: projectRoot,
+    cwd,
     env: { ...process.env, PORT: '0', ...env },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
