@@ -138,8 +138,11 @@ function entryPointsOf(names: readonly FunctionName[], hosts: readonly ('lambda-
   return entryPoints;
 }
 
-/** Builds `entryPoints` into `dir` (in `root`) unless it is there, and holds it; `key` names the build. */
-async function cachedBuild(root: string, dir: string, key: string, entryPoints: Record<string, string>): Promise<() => Promise<void>> {
+/**
+ * Builds `entryPoints` into `dir` (in `root`) unless it is there, and holds it; `key` names the build.
+ * `prune` then removes the builds of other keys that no live process holds.
+ */
+async function cachedBuild(root: string, dir: string, key: string, entryPoints: Record<string, string>, prune: boolean): Promise<() => Promise<void>> {
   const cached = await hold(dir);
   if (cached) return cached;
   // Build beside it and rename into place, so a concurrent start never sees half a build.
@@ -154,15 +157,18 @@ async function cachedBuild(root: string, dir: string, key: string, entryPoints: 
   }
   const release = await hold(dir);
   if (!release) throw new Error(`the bundles in ${dir} were removed as they were built; start again`);
-  await pruneBundles(root, path.basename(dir));
+  if (prune) await pruneBundles(root, key);
   return release;
 }
 
 /** The bundles of the current code, held until released: from the cache (in `root`), or built now (and cached). */
 export async function buildBundles(root = cacheRoot): Promise<Bundles> {
-  const key = await inputsHash();
+  return allBundles(root, await inputsHash());
+}
+
+async function allBundles(root: string, key: string): Promise<Bundles> {
   const dir = path.join(root, `bundles-${key}`);
-  return layout(dir, await cachedBuild(root, dir, key, entryPointsOf(functionNames, ['lambda-host', 'poller-host'])));
+  return layout(dir, await cachedBuild(root, dir, key, entryPointsOf(functionNames, ['lambda-host', 'poller-host']), true));
 }
 
 /** Bundles for a start that wants one function up first. */
@@ -192,8 +198,10 @@ export async function stagedBundles(first: FunctionName, root = cacheRoot): Prom
     return { host: all.host, first: all.functions[first], all: Promise.resolve(all), release: cached };
   }
   const firstDir = path.join(root, `first-${key}-${first}`);
-  const releaseFirst = await cachedBuild(root, firstDir, key, entryPointsOf([first], ['lambda-host']));
-  const all = buildBundles(root);
+  // Not pruning: the builds of other keys go once the whole build of this one is in place.
+  const releaseFirst = await cachedBuild(root, firstDir, key, entryPointsOf([first], ['lambda-host']), false);
+  // The same key: both builds are of the sources hashed once (an edit meanwhile waits for the next start).
+  const all = allBundles(root, key);
   // Its failure is the caller's to report, whenever it looks: not an unhandled rejection meanwhile.
   all.catch(() => undefined);
   const ahead = layout(firstDir, releaseFirst);
@@ -208,10 +216,10 @@ export async function stagedBundles(first: FunctionName, root = cacheRoot): Prom
   };
 }
 
-/** Removes the bundles of earlier builds under `root` (whole or built ahead), except `keep` and those a live process holds. */
-export async function pruneBundles(root: string, keep: string): Promise<void> {
+/** Removes the bundles of builds under `root` (whole or built ahead) of keys other than `key`, except those a live process holds. */
+export async function pruneBundles(root: string, key: string): Promise<void> {
   for (const entry of await readdir(root)) {
-    if (!(entry.startsWith('bundles-') || entry.startsWith('first-')) || entry === keep) continue;
+    if (!(entry.startsWith('bundles-') || entry.startsWith('first-')) || entry.split('-')[1] === key) continue;
     const other = path.join(root, entry);
     if (!(await heldByALiveProcess(other))) await rm(other, { recursive: true, force: true }).catch(() => undefined);
   }
