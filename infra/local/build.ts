@@ -200,7 +200,7 @@ export async function stagedBundles(first: FunctionName, root = cacheRoot): Prom
   const firstDir = path.join(root, `first-${key}-${first}`);
   // Not pruning: the builds of other keys go once the whole build of this one is in place.
   const releaseFirst = await cachedBuild(root, firstDir, key, entryPointsOf([first], ['lambda-host']), false);
-  // The same key: both builds are of the sources hashed once (an edit meanwhile waits for the next start).
+  // One key for both builds, from the one hash this start took (an edit meanwhile is built by the next start).
   const all = allBundles(root, key);
   // Its failure is the caller's to report, whenever it looks: not an unhandled rejection meanwhile.
   all.catch(() => undefined);
