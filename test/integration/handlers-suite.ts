@@ -419,28 +419,25 @@ export function defineHandlerSuite(engine: DynamoEngine): void {
         return { id, messages };
       }
 
-      it('marks a job FAILED when its message reaches the dead-letter queue', async () => {
-        // Prepare: a job left RUNNING by a worker that was killed.
-        const { id, messages } = await leftRunningByAKilledWorker(false);
+      it.each([
+        ['marks a job FAILED when its message reaches the dead-letter queue', false, 'FAILED', '/problems/job-abandoned', 'job.failed'],
+        [
+          'ends CANCELLED, not FAILED, a job whose owner asked it to stop (DELETE answered 202) before its message reached the dead-letter queue',
+          true,
+          'CANCELLED',
+          '/problems/job-cancelled',
+          'job.cancelled',
+        ],
+      ])('%s', async (_, cancelled, status, problem, eventType) => {
+        // Prepare: a job left RUNNING by a worker that was killed (and cancelled, in the second case).
+        const { id, messages } = await leftRunningByAKilledWorker(cancelled as boolean);
         // Act
         const response = await onDeadLetter(sqsEvent(messages), lambdaContext());
         // Assess
         expect(response.batchItemFailures).toEqual([]);
-        expect(json(await get(getEvent(id)))).toMatchObject({ status: 'FAILED', error: { type: '/problems/job-abandoned' } });
+        expect(json(await get(getEvent(id)))).toMatchObject({ status, error: { type: problem } });
         const events = (await backends.drain(eventsQueue, 2)).map((body) => JSON.parse(body));
-        expect(events.map((event) => event.type)).toEqual(['job.failed']);
-      });
-
-      it('ends CANCELLED, not FAILED, a job whose owner asked it to stop before its message reached the dead-letter queue', async () => {
-        // Prepare: a job left RUNNING by a worker that was killed, then cancelled (DELETE answered 202)
-        const { id, messages } = await leftRunningByAKilledWorker(true);
-        // Act
-        const response = await onDeadLetter(sqsEvent(messages), lambdaContext());
-        // Assess
-        expect(response.batchItemFailures).toEqual([]);
-        expect(json(await get(getEvent(id)))).toMatchObject({ status: 'CANCELLED', error: { type: '/problems/job-cancelled' } });
-        const events = (await backends.drain(eventsQueue, 2)).map((body) => JSON.parse(body));
-        expect(events.map((event) => event.type)).toEqual(['job.cancelled']);
+        expect(events.map((event) => event.type)).toEqual([eventType]);
       });
     });
 
