@@ -11,8 +11,8 @@ export class SqsJobQueue implements JobQueue {
     private readonly queueUrl: string,
   ) {}
 
-  async enqueue(message: JobMessage, delaySeconds?: number, signal?: AbortSignal): Promise<void> {
-    await this.client.send(
+  async enqueue(message: JobMessage, delaySeconds?: number, signal?: AbortSignal): Promise<string | undefined> {
+    const { MessageId } = await this.client.send(
       new SendMessageCommand({
         QueueUrl: this.queueUrl,
         MessageBody: JSON.stringify(message),
@@ -20,6 +20,7 @@ export class SqsJobQueue implements JobQueue {
       }),
       { ...(signal && { abortSignal: signal }) },
     );
+    return MessageId;
   }
 
   /** Redelivery control of one received message. */

@@ -81,8 +81,11 @@ export interface JobMessage {
 
 /** The jobs queue. */
 export interface JobQueue {
-  /** Sends the message; `signal` abandons the send (it then rejects) when the caller cannot wait longer. */
-  enqueue(message: JobMessage, delaySeconds?: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Sends the message and resolves to the id the queue gave it; `signal` abandons the send (it then
+   * rejects) when the caller cannot wait longer.
+   */
+  enqueue(message: JobMessage, delaySeconds?: number, signal?: AbortSignal): Promise<string | undefined>;
 }
 
 /** Control over the delivery of the message being handled (SQS: its receipt handle). */

@@ -9,10 +9,11 @@ import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { type AttributeValue, DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import type { SQSEvent } from 'aws-lambda';
+import { SqsJobQueue } from '../../functions/aws/job-queue.ts';
 import { isFinal, JOB_STATUSES, type JobStatus, secondsUntilRunnable } from '../../functions/core/job.ts';
 import { isCorsOrigin, localRegion, queue, reconciler, webhooks, worker } from '../config.ts';
 import {
@@ -404,15 +405,13 @@ async function requeueUnfinished(
   held: ReadonlySet<string>,
   now: Date,
 ): Promise<Map<string, string>> {
-  const send = async (item: Record<string, AttributeValue>, delaySeconds: number): Promise<string | undefined> => {
-    const { MessageId } = await clients.sqs.send(
-      new SendMessageCommand({
-        QueueUrl: resources.queueUrl,
-        MessageBody: JSON.stringify({ jobId: item.id?.S, type: item.type?.S }),
-        ...(delaySeconds > 0 && { DelaySeconds: Math.min(delaySeconds, queue.maxDelaySeconds) }),
-      }),
-    );
-    return MessageId;
+  // The message the submit sends, through the same adapter.
+  const jobs = new SqsJobQueue(clients.sqs, resources.queueUrl);
+  const send = (item: Record<string, AttributeValue>, delaySeconds: number): Promise<string | undefined> => {
+    const jobId = item.id?.S;
+    const type = item.type?.S;
+    if (!jobId || !type) throw new Error(`a job record in the data folder has no id or type: ${JSON.stringify(item)}`);
+    return jobs.enqueue({ jobId, type }, Math.min(delaySeconds, queue.maxDelaySeconds));
   };
   const notEnded = JOB_STATUSES.filter((status) => !isFinal(status));
   let start: Record<string, AttributeValue> | undefined;

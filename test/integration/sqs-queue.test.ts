@@ -1,12 +1,15 @@
 /**
- * The SQS adapter gives up on a send when the caller's signal fires: a queue endpoint that accepts
- * the connection and never answers must not hold the submit until the function times out.
+ * The SQS adapter: a send resolves to the id SQS gave the message (the local runtime's message journal
+ * keys on it), and it gives up when the caller's signal fires: a queue endpoint that accepts the
+ * connection and never answers must not hold the submit until the function times out.
  */
 import { once } from 'node:events';
 import net, { type AddressInfo, type Socket } from 'node:net';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqsJobQueue } from '#aws/job-queue';
+import { localRegion } from '#infra/config';
+import { type Emulator, startSqsSns } from '#infra/local/emulators';
 
 describe('SqsJobQueue.enqueue', () => {
   let silent: net.Server;
@@ -48,5 +51,34 @@ describe('SqsJobQueue.enqueue', () => {
     expect(deadline.aborted).toBe(true);
     expect(outcome).toBe('gave up');
     expect(sockets.length).toBeGreaterThan(0);
+  });
+});
+
+describe('SqsJobQueue.enqueue on fauxqs', () => {
+  let fauxqs: Emulator;
+  let client: SQSClient;
+
+  beforeAll(async () => {
+    fauxqs = await startSqsSns(localRegion);
+    client = new SQSClient({ endpoint: fauxqs.endpoint, region: localRegion, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+  });
+  afterAll(async () => {
+    client?.destroy();
+    await fauxqs?.stop();
+  });
+
+  it('resolves to the id of the message a receive gets, which carries the job id and type only', async () => {
+    // Prepare
+    const { QueueUrl = '' } = await client.send(new CreateQueueCommand({ QueueName: 'enqueue-id' }));
+    const queue = new SqsJobQueue(client, QueueUrl);
+
+    // Act
+    const messageId = await queue.enqueue({ jobId: 'job_a', type: 'echo' });
+    const { Messages = [] } = await client.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+
+    // Assess
+    expect(Messages).toHaveLength(1);
+    expect(messageId).toBe(Messages[0]?.MessageId);
+    expect(JSON.parse(Messages[0]?.Body ?? '')).toEqual({ jobId: 'job_a', type: 'echo' });
   });
 });

@@ -34,9 +34,10 @@ class Topic implements EventPublisher {
 class Queue implements JobQueue {
   readonly sent: JobMessage[] = [];
   failing = false;
-  async enqueue(message: JobMessage): Promise<void> {
+  async enqueue(message: JobMessage): Promise<string> {
     if (this.failing) throw new Error('SendMessage failed');
     this.sent.push(message);
+    return `message-${this.sent.length}`;
   }
 }
 const redelivery: Redelivery = { delay: async () => undefined };

@@ -16,12 +16,13 @@ class FakeQueue implements JobQueue {
   /** Sends that never answer, until the caller's signal gives up on them. */
   hang = false;
 
-  async enqueue(message: JobMessage, delaySeconds?: number, signal?: AbortSignal): Promise<void> {
+  async enqueue(message: JobMessage, delaySeconds?: number, signal?: AbortSignal): Promise<string> {
     if (this.hang) {
       await new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason), { once: true }));
     }
     if (this.failure) throw this.failure;
     this.sent.push({ message, delaySeconds });
+    return `message-${this.sent.length}`;
   }
 }
 
@@ -299,7 +300,7 @@ describe('submitJob', () => {
     const { store, deps } = setup();
     deps.queue.enqueue = async (message, _delay, signal) => {
       await store.transition(message.jobId, 'QUEUED', 'RUNNING', { countAttempt: true, startedAt: NOW.toISOString() });
-      await new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason), { once: true }));
+      return new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason), { once: true }));
     };
 
     // Act
