@@ -255,6 +255,7 @@ export function renderMarkdown(results: BenchResults): string {
       'Bundles are the ones `cdk synth` writes into the cloud assembly. The floor imports only the SDK clients and commands the ' +
         "function is granted and builds the clients, bundled with the stack's settings. *As deployed* runs with the function's " +
         "variables, `NODE_OPTIONS` included, and the ones Lambda sets; *SDK external* loads the SDK from node_modules, as a bundle relying on the runtime's copy would; " +
+        '*no source maps* loads the same bundle without `--enable-source-maps`, as `sourceMaps: false` (`-c sourceMaps=false`) deploys it; ' +
         '*tracing off* is the bundle of `cdk synth -c tracing=false` (no Powertools Tracer, no X-Ray SDK), as deployed.',
     );
     out.push('');

@@ -22,14 +22,24 @@ export function bundleDefines(options: { readonly tracing: boolean }): Record<st
 }
 
 /**
- * The `tracing` context value (`cdk deploy -c tracing=false`, or `"tracing": false` in cdk.json's
- * context): undefined when unset, so the construct's default (on) applies.
+ * A true/false context value (`cdk deploy -c name=false`, or `"name": false` in cdk.json's context):
+ * undefined when unset, so the construct's default applies.
  */
-export function tracingFromContext(value: unknown): boolean | undefined {
+export function flagFromContext(name: string, value: unknown): boolean | undefined {
   if (value === undefined || value === null) return undefined;
   const text = String(value);
-  if (text !== 'true' && text !== 'false') throw new Error(`context tracing must be 'true' or 'false'; got "${text}"`);
+  if (text !== 'true' && text !== 'false') throw new Error(`context ${name} must be 'true' or 'false'; got "${text}"`);
   return text === 'true';
+}
+
+/** The `tracing` context value (`cdk deploy -c tracing=false`): undefined when unset (the construct's default, on). */
+export function tracingFromContext(value: unknown): boolean | undefined {
+  return flagFromContext('tracing', value);
+}
+
+/** The `sourceMaps` context value (`cdk deploy -c sourceMaps=false`): undefined when unset (the construct's default, on). */
+export function sourceMapsFromContext(value: unknown): boolean | undefined {
+  return flagFromContext('sourceMaps', value);
 }
 
 /**
@@ -42,7 +52,6 @@ export const bundleAliases: Readonly<Record<string, string>> = { semver: './func
 /** Bundling settings both builds apply. The AWS SDK is bundled, pinned by package-lock.json. */
 export const bundlingOptions = {
   minify: true,
-  sourceMap: true,
   /**
    * Maps carry positions and file names, not the sources' text (which, for the bundled SDK, was two
    * thirds of each map): stack traces still point at the TypeScript, and the zip a cold start

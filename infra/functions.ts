@@ -157,14 +157,18 @@ export function maxJobTimeoutSeconds(workerTimeoutSeconds: number): number {
   return workerTimeoutSeconds - Math.ceil(worker.shutdownMarginMs / 1000);
 }
 
-/** The environment of a function, given the values of the resources and settings it is bound to. */
+/**
+ * The environment of a function, given the values of the resources and settings it is bound to. With
+ * source maps, Node maps stack traces to the TypeScript (`--enable-source-maps`).
+ */
 export function functionEnvironment(
   name: FunctionName,
   resources: Readonly<Partial<Record<ResourceKind, string>>>,
   settings: Readonly<Record<SettingName, string>>,
+  build: { readonly sourceMaps: boolean },
 ): Record<string, string> {
   const spec: FunctionSpec = functionSpecs[name];
-  const env: Record<string, string> = { NODE_OPTIONS: '--enable-source-maps' };
+  const env: Record<string, string> = build.sourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {};
   for (const kind of Object.keys(spec.uses) as ResourceKind[]) {
     const variable = resourceEnv[kind];
     const value = resources[kind];

@@ -2,7 +2,7 @@ import { type App, CfnOutput, Stack, type StackProps, Validations } from 'aws-cd
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { AsyncJobs, type AsyncJobsAuth, type AsyncJobsProps } from './async-jobs.ts';
-import { tracingFromContext } from './bundling.ts';
+import { sourceMapsFromContext, tracingFromContext } from './bundling.ts';
 
 /** Properties of {@link AsyncJobsStack}. */
 export interface AsyncJobsStackProps extends StackProps {
@@ -19,6 +19,7 @@ export interface AsyncJobsStackProps extends StackProps {
  * - `auth=iam` (the default), `auth=none`, or `auth=jwt` with `jwtIssuer=https://…` and
  *   `jwtAudience=client-a,client-b` (comma-separated);
  * - `tracing=false` turns X-Ray tracing off (it is on by default);
+ * - `sourceMaps=false` deploys the functions without source maps (they are on by default);
  * - `corsOrigins=https://app.example.com,https://admin.example.com` lets those browser origins call the API.
  */
 export function propsFromContext(scope: Construct): AsyncJobsProps {
@@ -38,11 +39,13 @@ export function propsFromContext(scope: Construct): AsyncJobsProps {
     throw new Error(`context auth must be 'iam', 'jwt' or 'none'; got "${type}"`);
   }
   const tracing = tracingFromContext(context('tracing'));
+  const sourceMaps = sourceMapsFromContext(context('sourceMaps'));
   const corsOrigins = (context('corsOrigins') ?? '').split(',').map((each) => each.trim()).filter((each) => each !== '');
   return {
     ...(auth && { auth }),
     ...(alarmEmail !== undefined && { alarmEmail }),
     ...(tracing !== undefined && { tracing }),
+    ...(sourceMaps !== undefined && { sourceMaps }),
     ...(corsOrigins.length > 0 && { corsOrigins }),
   };
 }

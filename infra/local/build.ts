@@ -9,7 +9,7 @@ import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BuildOptions, build, version as esbuildVersion } from 'esbuild';
-import { bundleAliases, bundleDefines, bundlingOptions, tracingFromContext } from '../bundling.ts';
+import { bundleAliases, bundleDefines, bundlingOptions, sourceMapsFromContext, tracingFromContext } from '../bundling.ts';
 import { type FunctionName, functionNames, functionSpecs } from '../functions.ts';
 
 /**
@@ -27,11 +27,14 @@ function rootAbove(start: string): string {
 
 const cacheRoot = path.join(projectRoot, 'node_modules', '.cache', 'async-jobs');
 
-/** Whether the stack deploys with tracing, as the context of a cdk.json says (on unless it says `"tracing": false`). */
-export function tracingOfCdkJson(cdkJson: string): boolean {
+/** How a cdk.json's context builds the functions: with tracing and with source maps, unless it says `false`. */
+export function buildOfCdkJson(cdkJson: string): { readonly tracing: boolean; readonly sourceMaps: boolean } {
   const { context } = JSON.parse(cdkJson) as { context?: Record<string, unknown> };
-  return tracingFromContext(context?.tracing) ?? true;
+  return { tracing: tracingFromContext(context?.tracing) ?? true, sourceMaps: sourceMapsFromContext(context?.sourceMaps) ?? true };
 }
+
+/** How `cdk deploy` builds this project's functions, from its cdk.json: the local runtime builds and runs them so. */
+export const projectBuild = buildOfCdkJson(readFileSync(path.join(projectRoot, 'cdk.json'), 'utf8'));
 
 /** The stack's bundling settings as esbuild options, for every build outside CDK (here, and the bench). */
 export const lambdaEsbuildOptions = {
@@ -40,13 +43,13 @@ export const lambdaEsbuildOptions = {
   format: bundlingOptions.format,
   target: bundlingOptions.target,
   minify: bundlingOptions.minify,
-  sourcemap: bundlingOptions.sourceMap,
+  sourcemap: projectBuild.sourceMaps,
   sourcesContent: bundlingOptions.sourcesContent,
   mainFields: [...bundlingOptions.mainFields],
   banner: { js: bundlingOptions.banner },
   alias: { ...bundleAliases },
   // As `cdk deploy` builds them with the project's cdk.json (Powertools turns tracing off outside Lambda anyway).
-  define: bundleDefines({ tracing: tracingOfCdkJson(readFileSync(path.join(projectRoot, 'cdk.json'), 'utf8')) }),
+  define: bundleDefines({ tracing: projectBuild.tracing }),
   logLevel: 'silent',
   absWorkingDir: projectRoot,
 } satisfies BuildOptions;

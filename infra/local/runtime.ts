@@ -30,7 +30,7 @@ import {
   triggered,
 } from '../functions.ts';
 import { type LocalAuth, type LocalIamUser, authorize, issueToken, newLocalIamUser, newLocalJwtIssuer } from './auth.ts';
-import { projectRoot, stagedBundles } from './build.ts';
+import { projectBuild, projectRoot, stagedBundles } from './build.ts';
 import { startSecretsEmulator } from './secrets-emulator.ts';
 import { type DynamoEngine, type Emulator, startDynalite, startDynamoDbLocal, startSqsSns } from './emulators.ts';
 import { startEventTap } from './event-tap.ts';
@@ -251,7 +251,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         bundle,
         host,
         env: {
-          ...functionEnvironment(name, bound, settings),
+          ...functionEnvironment(name, bound, settings, { sourceMaps: projectBuild.sourceMaps }),
           ...awsEnv,
           AWS_LAMBDA_FUNCTION_NAME: name,
           AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memoryMb),

@@ -31,6 +31,7 @@ import {
   triggered,
 } from '#infra/functions';
 import { AsyncJobsStack } from '#infra/stack';
+import { assetDirectoryOf } from './support.ts';
 
 /** A CloudFormation resource as the template holds it. */
 interface CfnResource {
@@ -258,16 +259,9 @@ function declaredGrants(name: FunctionName): Grants {
   return grants;
 }
 
-/** The bundle directory of a function, from the asset manifest. */
+/** The bundle directory of a function. */
 function assetDirectory(name: FunctionName): string {
-  const code = functionProperties(name).Code as { S3Key?: string };
-  const hash = String(code.S3Key).replace(/\.zip$/, '');
-  const manifest = JSON.parse(readFileSync(path.join(assemblyDirectory, `${stack.artifactId}.assets.json`), 'utf8')) as {
-    files: Record<string, { source: { path: string } }>;
-  };
-  const source = manifest.files[hash]?.source.path;
-  if (!source) throw new Error(`no asset ${hash} for ${name}`);
-  return path.join(assemblyDirectory, source);
+  return assetDirectoryOf(template, stack.asyncJobs.functions[name], assemblyDirectory);
 }
 
 interface SourceMap {

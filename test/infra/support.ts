@@ -1,8 +1,10 @@
 /**
- * Helpers of the infra tests that synthesize without bundling: only the template matters to them, and
- * the bundles are checked once, in stack.test.ts.
+ * Helpers of the infra tests. Most synthesize without bundling: only the template matters to them. The
+ * few that bundle (stack.test.ts, and the ones of the settings that change the bundles) read the
+ * bundles through {@link assetDirectoryOf}.
  */
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
@@ -55,4 +57,17 @@ export function errorOf(build: () => unknown): string | undefined {
     return error instanceof Error ? error.message : String(error);
   }
   return undefined;
+}
+
+/** The directory a synthesized app holds a bundled function's code in, found through its S3 key in the asset manifest. */
+export function assetDirectoryOf(template: Template, fn: IConstruct, assemblyDirectory: string): string {
+  const code = resourceOf(template, fn).Properties?.Code as { S3Key?: string } | undefined;
+  const hash = String(code?.S3Key).replace(/\.zip$/, '');
+  const stack = Stack.of(fn);
+  const manifest = JSON.parse(readFileSync(path.join(assemblyDirectory, `${stack.artifactId}.assets.json`), 'utf8')) as {
+    files: Record<string, { source: { path: string } }>;
+  };
+  const source = manifest.files[hash]?.source.path;
+  if (!source) throw new Error(`no asset ${hash} for ${fn.node.path}`);
+  return path.join(assemblyDirectory, source);
 }

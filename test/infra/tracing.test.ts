@@ -9,9 +9,9 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleDefines } from '#infra/bundling';
 import { type FunctionName, functionNames } from '#infra/functions';
-import { lambdaEsbuildOptions, tracingOfCdkJson } from '#infra/local/build';
+import { buildOfCdkJson, lambdaEsbuildOptions } from '#infra/local/build';
 import { AsyncJobsStack } from '#infra/stack';
-import { resourceOf } from './support.ts';
+import { assetDirectoryOf, resourceOf } from './support.ts';
 
 let app: App;
 let stack: AsyncJobsStack;
@@ -31,15 +31,9 @@ function propertiesOf(name: FunctionName): Record<string, unknown> {
   return resourceOf(template, stack.asyncJobs.functions[name]).Properties ?? {};
 }
 
-/** The bundle of a function, found through its code's S3 key in the asset manifest. */
+/** The bundle of a function. */
 function bundleOf(name: FunctionName): string {
-  const hash = String((propertiesOf(name).Code as { S3Key?: string }).S3Key).replace(/\.zip$/, '');
-  const manifest = JSON.parse(readFileSync(path.join(assemblyDirectory, `${stack.artifactId}.assets.json`), 'utf8')) as {
-    files: Record<string, { source: { path: string } }>;
-  };
-  const source = manifest.files[hash]?.source.path;
-  if (!source) throw new Error(`no asset ${hash} for ${name}`);
-  return readFileSync(path.join(assemblyDirectory, source, 'index.mjs'), 'utf8');
+  return readFileSync(path.join(assetDirectoryOf(template, stack.asyncJobs.functions[name], assemblyDirectory), 'index.mjs'), 'utf8');
 }
 
 describe('with tracing off', () => {
@@ -88,12 +82,12 @@ describe('the local runtime builds as the project deploys', () => {
     ['"tracing": true', '{"context":{"tracing":true}}', true],
   ])('reads tracing from a cdk.json with %s', (_, cdkJson, expected) => {
     // Assess
-    expect(tracingOfCdkJson(cdkJson)).toBe(expected);
+    expect(buildOfCdkJson(cdkJson).tracing).toBe(expected);
   });
 
   it('refuses a cdk.json tracing value that is not true or false', () => {
     // Assess
-    expect(() => tracingOfCdkJson('{"context":{"tracing":"off"}}')).toThrow(`context tracing must be 'true' or 'false'; got "off"`);
+    expect(() => buildOfCdkJson('{"context":{"tracing":"off"}}')).toThrow(`context tracing must be 'true' or 'false'; got "off"`);
   });
 
   it("builds this project's functions with tracing, as its cdk.json deploys them", () => {
