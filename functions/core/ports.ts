@@ -82,8 +82,9 @@ export interface JobMessage {
 /** The jobs queue. */
 export interface JobQueue {
   /**
-   * Sends the message and resolves to the id the queue gave it; `signal` abandons the send (it then
-   * rejects) when the caller cannot wait longer.
+   * Sends the message and resolves to the id the queue gave it (SQS names every message it takes, though
+   * the SDK types the id as optional: undefined only from a queue that answers without one); `signal`
+   * abandons the send (it then rejects) when the caller cannot wait longer.
    */
   enqueue(message: JobMessage, delaySeconds?: number, signal?: AbortSignal): Promise<string | undefined>;
 }

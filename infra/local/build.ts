@@ -36,7 +36,11 @@ export function buildOfCdkJson(cdkJson: string): { readonly tracing: boolean; re
 /** How `cdk deploy` builds this project's functions, from its cdk.json: the local runtime builds and runs them so. */
 export const projectBuild = buildOfCdkJson(readFileSync(path.join(projectRoot, 'cdk.json'), 'utf8'));
 
-/** The stack's bundling settings as esbuild options, for every build outside CDK (here, and the bench). */
+/**
+ * The stack's bundling settings as esbuild options, for every build outside CDK (here, and the bench).
+ * The runtime's two thread hosts are built with them too: without source maps, their stack traces also
+ * point into minified code.
+ */
 export const lambdaEsbuildOptions = {
   bundle: true,
   platform: 'node',

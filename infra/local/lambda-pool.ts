@@ -50,9 +50,10 @@ class Instance {
   constructor(private readonly config: FunctionConfig) {
     const workerData: HostData = { bundle: config.bundle, functionName: config.name, memoryMb: config.memoryMb };
     const capture = config.onOutput !== undefined;
-    // A Lambda instance starts plain Node with the function's NODE_OPTIONS: not this process's loaders (tsx),
-    // which would double an instance's start-up.
-    this.worker = new Worker(config.host, { env: { ...config.env }, workerData, stdout: capture, stderr: capture, execArgv: ['--enable-source-maps'] });
+    // A Lambda instance starts plain Node with the function's NODE_OPTIONS (`--enable-source-maps` unless the
+    // project deploys without source maps): not this process's options or loaders (tsx), which would double
+    // an instance's start-up.
+    this.worker = new Worker(config.host, { env: { ...config.env }, workerData, stdout: capture, stderr: capture, execArgv: [] });
     if (config.onOutput) {
       const onOutput = config.onOutput;
       this.worker.stdout.on('data', (chunk: Buffer) => onOutput('stdout', chunk));

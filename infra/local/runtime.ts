@@ -200,7 +200,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     let journal: MessageJournal | undefined;
     if (dataDir) {
       journal = await MessageJournal.open(path.join(dataDir, MESSAGE_JOURNAL_FILE), onError);
-      await journal.restart(await requeueUnfinished(clients, resources, journal.jobIds(), new Date()));
+      await journal.restart(await requeueUnfinished(clients, resources, journal.jobIds(), new Date(), onError));
       const closing = journal;
       cleanups.push(() => closing.close());
     }
@@ -404,13 +404,18 @@ async function requeueUnfinished(
   resources: LocalResources,
   held: ReadonlySet<string>,
   now: Date,
+  onError: (error: unknown) => void,
 ): Promise<Map<string, string>> {
   // The message the submit sends, through the same adapter.
   const jobs = new SqsJobQueue(clients.sqs, resources.queueUrl);
-  const send = (item: Record<string, AttributeValue>, delaySeconds: number): Promise<string | undefined> => {
+  const send = async (item: Record<string, AttributeValue>, delaySeconds: number): Promise<string | undefined> => {
     const jobId = item.id?.S;
     const type = item.type?.S;
-    if (!jobId || !type) throw new Error(`a job record in the data folder has no id or type: ${JSON.stringify(item)}`);
+    if (!jobId || !type) {
+      // Not a record this code wrote: reported and left, rather than keeping every other job from starting.
+      onError(new Error(`a job record in the data folder has no id or type, so it is not queued again: ${JSON.stringify(item)}`));
+      return undefined;
+    }
     return jobs.enqueue({ jobId, type }, Math.min(delaySeconds, queue.maxDelaySeconds));
   };
   const notEnded = JOB_STATUSES.filter((status) => !isFinal(status));

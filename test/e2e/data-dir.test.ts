@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type AttributeValue, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localRegion } from '#infra/config';
@@ -33,6 +33,8 @@ const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 /** Metadata of the job whose completion publish fails before the stop: its event carries it, so the publish request does too. */
 const UNANNOUNCED = 'publishrefusedbeforestop';
 const DELAY_SECONDS = 10;
+/** The id of a QUEUED record with no type, written behind the API's back before the stop. */
+const BROKEN_RECORD = 'job_brokenrecordwithnotype';
 /** Short, so that the job running at the stop is taken over soon after the start (its invocation's deadline must pass first). */
 const WORKER_TIMEOUT_SECONDS = 8;
 
@@ -76,6 +78,16 @@ async function storedItem(runtime: LocalRuntime, id: string): Promise<Record<str
   }
 }
 
+/** Writes an item as is, bypassing the API. */
+async function putItem(runtime: LocalRuntime, item: Record<string, AttributeValue>): Promise<void> {
+  const dynamodb = new DynamoDBClient({ region: localRegion, endpoint: runtime.endpoints.dynamodb, credentials: CREDENTIALS });
+  try {
+    await dynamodb.send(new PutItemCommand({ TableName: runtime.resources.tableName, Item: item }));
+  } finally {
+    dynamodb.destroy();
+  }
+}
+
 /** Messages on the jobs queue: waiting, delayed, or taken and not yet deleted. */
 async function messagesOnJobsQueue(runtime: LocalRuntime): Promise<number> {
   const sqs = new SQSClient({ region: localRegion, endpoint: runtime.endpoints.sqs, credentials: CREDENTIALS });
@@ -105,6 +117,7 @@ describe.each(['dynalite', 'dynamodb-local'] as DynamoEngine[])('a stop and a st
   let running: Job;
   let delayed: Job;
   const statusAtStop: Record<string, string> = {};
+  const errorsAfter: unknown[] = [];
 
   function start(options: LocalRuntimeOptions): Promise<LocalRuntime> {
     return startLocalRuntime({ port: 0, dynamodb: engine, dataDir, workerTimeoutSeconds: WORKER_TIMEOUT_SECONDS, onFunctionOutput: () => undefined, ...options });
@@ -155,10 +168,12 @@ describe.each(['dynalite', 'dynamodb-local'] as DynamoEngine[])('a stop and a st
     // A job waiting out its delay at the stop.
     delayed = await submit(before, { type: 'echo', input: { delayed: true }, delaySeconds: DELAY_SECONDS });
     for (const job of [running, delayed]) statusAtStop[job.id] = (await getJob(before, job.id)).status;
+    // A record no code of ours wrote: queued, with no type to put in its message.
+    await putItem(before, { id: { S: BROKEN_RECORD }, status: { S: 'QUEUED' }, createdAt: { S: new Date().toISOString() } });
     await before.stop();
     await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
 
-    after = await start({ onEvent: (event) => eventsAfter.push(event as JobEvent) });
+    after = await start({ onEvent: (event) => eventsAfter.push(event as JobEvent), onError: (error) => errorsAfter.push(error) });
     runtimes.push(after);
   }, 120_000);
 
@@ -201,6 +216,12 @@ describe.each(['dynalite', 'dynamodb-local'] as DynamoEngine[])('a stop and a st
     const events = eventsAfter.filter((event) => event.data.id === unannounced.id);
     expect(events.map((event) => ({ id: event.id, type: event.type }))).toEqual([{ id: eventId, type: 'job.succeeded' }]);
   }, 90_000);
+
+  it('reports a record it cannot queue again, and starts with the others queued (the tests above)', () => {
+    // Assess
+    const reports = errorsAfter.map(String).filter((message) => message.includes(BROKEN_RECORD));
+    expect(reports).toEqual([expect.stringContaining('has no id or type, so it is not queued again')]);
+  });
 
   it('does not publish again the event of a job announced before the stop', async () => {
     // Act

@@ -1,6 +1,7 @@
 /**
- * The local Lambda keeps Lambda's limits (a synchronous response over 6 MB is a function error), and
- * starts no instance it does not need (the first request after a start runs on the instance started for it).
+ * The local Lambda keeps Lambda's limits (a synchronous response over 6 MB is a function error), runs
+ * each instance with the function's NODE_OPTIONS and no others, and starts no instance it does not need
+ * (the first request after a start runs on the instance started for it).
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -48,6 +49,23 @@ describe('a local function instance', () => {
     expect(tooLarge).toBeInstanceOf(InvocationError);
     expect((tooLarge as InvocationError).error).toMatchObject({ errorType: 'Function.ResponseSizeTooLarge' });
     expect(fine).toEqual({ body: 'x'.repeat(1_000) });
+  });
+});
+
+describe("an instance's Node options", () => {
+  it.each([
+    ['--enable-source-maps', { NODE_OPTIONS: '--enable-source-maps' }, true],
+    ['no NODE_OPTIONS (sourceMaps: false)', {}, false],
+  ])("are the function's: with %s, process.sourceMapsEnabled is %s", async (_, env, expected) => {
+    // Prepare
+    const bundle = await functionBundle('options', 'export const handler = async () => ({ sourceMaps: process.sourceMapsEnabled });\n');
+    const pool = new LambdaPool({ name: 'options', bundle, host: bundles.host, env, timeoutMs: 10_000, memoryMb: 128, maxInstances: 1 });
+
+    // Act
+    const answer = await pool.invoke({}).finally(() => pool.close());
+
+    // Assess
+    expect(answer).toEqual({ sourceMaps: expected });
   });
 });
 

@@ -8,7 +8,7 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FunctionName, functionNames } from '#infra/functions';
-import { buildOfCdkJson, lambdaEsbuildOptions } from '#infra/local/build';
+import { buildOfCdkJson, lambdaEsbuildOptions, projectRoot } from '#infra/local/build';
 import { AsyncJobsStack } from '#infra/stack';
 import { assetDirectoryOf, resourceOf, unbundledApp } from './support.ts';
 
@@ -68,7 +68,7 @@ describe('with source maps off', () => {
 describe('the sourceMaps context value', () => {
   it('refuses anything but true or false', () => {
     // Act
-    const synth = () => new AsyncJobsStack(new App({ context: { sourceMaps: 'no', 'aws:cdk:bundling-stacks': [] } }), 'Bad');
+    const synth = () => new AsyncJobsStack(unbundledApp({ sourceMaps: 'no' }), 'Bad');
 
     // Assess
     expect(synth).toThrow(`context sourceMaps must be 'true' or 'false'; got "no"`);
@@ -91,8 +91,11 @@ describe('the local runtime builds as the project deploys', () => {
     expect(() => buildOfCdkJson('{"context":{"sourceMaps":"off"}}')).toThrow(`context sourceMaps must be 'true' or 'false'; got "off"`);
   });
 
-  it("builds this project's functions with source maps, as its cdk.json deploys them", () => {
+  it("builds this project's functions with source maps or without, as its cdk.json deploys them", () => {
+    // Prepare
+    const cdkJson = readFileSync(path.join(projectRoot, 'cdk.json'), 'utf8');
+
     // Assess
-    expect(lambdaEsbuildOptions.sourcemap).toBe(true);
+    expect(lambdaEsbuildOptions.sourcemap).toBe(buildOfCdkJson(cdkJson).sourceMaps);
   });
 });

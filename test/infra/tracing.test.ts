@@ -9,9 +9,9 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleDefines } from '#infra/bundling';
 import { type FunctionName, functionNames } from '#infra/functions';
-import { buildOfCdkJson, lambdaEsbuildOptions } from '#infra/local/build';
+import { buildOfCdkJson, lambdaEsbuildOptions, projectRoot } from '#infra/local/build';
 import { AsyncJobsStack } from '#infra/stack';
-import { assetDirectoryOf, resourceOf } from './support.ts';
+import { assetDirectoryOf, resourceOf, unbundledApp } from './support.ts';
 
 let app: App;
 let stack: AsyncJobsStack;
@@ -67,7 +67,7 @@ describe('with tracing off', () => {
 describe('the tracing context value', () => {
   it('refuses anything but true or false', () => {
     // Act
-    const synth = () => new AsyncJobsStack(new App({ context: { tracing: 'off', 'aws:cdk:bundling-stacks': [] } }), 'Bad');
+    const synth = () => new AsyncJobsStack(unbundledApp({ tracing: 'off' }), 'Bad');
 
     // Assess
     expect(synth).toThrow(`context tracing must be 'true' or 'false'; got "off"`);
@@ -90,8 +90,11 @@ describe('the local runtime builds as the project deploys', () => {
     expect(() => buildOfCdkJson('{"context":{"tracing":"off"}}')).toThrow(`context tracing must be 'true' or 'false'; got "off"`);
   });
 
-  it("builds this project's functions with tracing, as its cdk.json deploys them", () => {
+  it("builds this project's functions with tracing or without, as its cdk.json deploys them", () => {
+    // Prepare
+    const cdkJson = readFileSync(path.join(projectRoot, 'cdk.json'), 'utf8');
+
     // Assess
-    expect(lambdaEsbuildOptions.define).toEqual(bundleDefines({ tracing: true }));
+    expect(lambdaEsbuildOptions.define).toEqual(bundleDefines({ tracing: buildOfCdkJson(cdkJson).tracing }));
   });
 });

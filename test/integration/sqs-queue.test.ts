@@ -78,6 +78,7 @@ describe('SqsJobQueue.enqueue on fauxqs', () => {
 
     // Assess
     expect(Messages).toHaveLength(1);
+    expect(messageId).toEqual(expect.any(String));
     expect(messageId).toBe(Messages[0]?.MessageId);
     expect(JSON.parse(Messages[0]?.Body ?? '')).toEqual({ jobId: 'job_a', type: 'echo' });
   });
