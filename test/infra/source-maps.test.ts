@@ -8,7 +8,6 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FunctionName, functionNames } from '#infra/functions';
-import { buildOfCdkJson, lambdaEsbuildOptions, projectRoot } from '#infra/local/build';
 import { AsyncJobsStack } from '#infra/stack';
 import { assetDirectoryOf, resourceOf, unbundledApp } from './support.ts';
 
@@ -62,40 +61,5 @@ describe('with source maps off', () => {
     expect(existsSync(path.join(directory, 'index.mjs.map')), 'index.mjs.map').toBe(false);
     expect(bundle.includes('sourceMappingURL'), 'sourceMappingURL').toBe(false);
     expect(/export\s*\{\s*[\w$]+ as handler\s*\};/.test(bundle), 'exports handler').toBe(true);
-  });
-});
-
-describe('the sourceMaps context value', () => {
-  it('refuses anything but true or false', () => {
-    // Act
-    const synth = () => new AsyncJobsStack(unbundledApp({ sourceMaps: 'no' }), 'Bad');
-
-    // Assess
-    expect(synth).toThrow(`context sourceMaps must be 'true' or 'false'; got "no"`);
-  });
-});
-
-describe('the local runtime builds as the project deploys', () => {
-  it.each([
-    ['no sourceMaps value', '{"context":{}}', true],
-    ['"sourceMaps": false', '{"context":{"sourceMaps":false}}', false],
-    ['"sourceMaps": "false"', '{"context":{"sourceMaps":"false"}}', false],
-    ['"sourceMaps": true', '{"context":{"sourceMaps":true}}', true],
-  ])('reads sourceMaps from a cdk.json with %s', (_, cdkJson, expected) => {
-    // Assess
-    expect(buildOfCdkJson(cdkJson).sourceMaps).toBe(expected);
-  });
-
-  it('refuses a cdk.json sourceMaps value that is not true or false', () => {
-    // Assess
-    expect(() => buildOfCdkJson('{"context":{"sourceMaps":"off"}}')).toThrow(`context sourceMaps must be 'true' or 'false'; got "off"`);
-  });
-
-  it("builds this project's functions with source maps or without, as its cdk.json deploys them", () => {
-    // Prepare
-    const cdkJson = readFileSync(path.join(projectRoot, 'cdk.json'), 'utf8');
-
-    // Assess
-    expect(lambdaEsbuildOptions.sourcemap).toBe(buildOfCdkJson(cdkJson).sourceMaps);
   });
 });

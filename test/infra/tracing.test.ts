@@ -7,11 +7,9 @@ import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleDefines } from '#infra/bundling';
 import { type FunctionName, functionNames } from '#infra/functions';
-import { buildOfCdkJson, lambdaEsbuildOptions, projectRoot } from '#infra/local/build';
 import { AsyncJobsStack } from '#infra/stack';
-import { assetDirectoryOf, resourceOf, unbundledApp } from './support.ts';
+import { assetDirectoryOf, resourceOf } from './support.ts';
 
 let app: App;
 let stack: AsyncJobsStack;
@@ -61,40 +59,5 @@ describe('with tracing off', () => {
     expect(bundle.includes('POWERTOOLS_TRACER_CAPTURE_RESPONSE'), 'Powertools Tracer').toBe(false);
     expect(bundle.includes('AWSXRay'), 'X-Ray SDK').toBe(false);
     expect(/export\s*\{\s*[\w$]+ as handler\s*\};/.test(bundle), 'exports handler').toBe(true);
-  });
-});
-
-describe('the tracing context value', () => {
-  it('refuses anything but true or false', () => {
-    // Act
-    const synth = () => new AsyncJobsStack(unbundledApp({ tracing: 'off' }), 'Bad');
-
-    // Assess
-    expect(synth).toThrow(`context tracing must be 'true' or 'false'; got "off"`);
-  });
-});
-
-describe('the local runtime builds as the project deploys', () => {
-  it.each([
-    ['no tracing value', '{"context":{}}', true],
-    ['"tracing": false', '{"context":{"tracing":false}}', false],
-    ['"tracing": "false"', '{"context":{"tracing":"false"}}', false],
-    ['"tracing": true', '{"context":{"tracing":true}}', true],
-  ])('reads tracing from a cdk.json with %s', (_, cdkJson, expected) => {
-    // Assess
-    expect(buildOfCdkJson(cdkJson).tracing).toBe(expected);
-  });
-
-  it('refuses a cdk.json tracing value that is not true or false', () => {
-    // Assess
-    expect(() => buildOfCdkJson('{"context":{"tracing":"off"}}')).toThrow(`context tracing must be 'true' or 'false'; got "off"`);
-  });
-
-  it("builds this project's functions with tracing or without, as its cdk.json deploys them", () => {
-    // Prepare
-    const cdkJson = readFileSync(path.join(projectRoot, 'cdk.json'), 'utf8');
-
-    // Assess
-    expect(lambdaEsbuildOptions.define).toEqual(bundleDefines({ tracing: buildOfCdkJson(cdkJson).tracing }));
   });
 });
