@@ -104,24 +104,34 @@ async function heldByALiveProcess(dir: string): Promise<boolean> {
   return names.some((name) => name.startsWith(HOLD_PREFIX) && alive(Number(name.slice(HOLD_PREFIX.length).split('-')[0])));
 }
 
+/** What a bundle may be built from in a source folder: TypeScript, JavaScript in either module system, JSON. */
+const SOURCE_FILE = /\.(?:[cm]?[jt]s|json)$/;
+
 async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
   const nested = await Promise.all(
     entries.map((entry) => (entry.isDirectory() ? filesUnder(path.join(dir, entry.name)) : Promise.resolve([path.join(dir, entry.name)]))),
   );
-  return nested.flat().filter((file) => file.endsWith('.ts'));
+  return nested.flat().filter((file) => SOURCE_FILE.test(file));
 }
 
-/** A hash of every input of the build: sources, dependencies' lockfile, settings, esbuild's version. */
-async function inputsHash(): Promise<string> {
-  const files = [
+/**
+ * The project's files the cache key covers: every source under functions/, the infra files the bundles
+ * and the hosts are built from, and the manifest and lockfile (for the dependencies' code).
+ */
+export async function buildInputs(): Promise<string[]> {
+  return [
     ...(await filesUnder(path.join(projectRoot, 'functions'))),
     ...['infra/config.ts', 'infra/functions.ts', 'infra/bundling.ts', 'infra/local/lambda-host.ts', 'infra/local/localhost-dns.ts', 'infra/local/poller-host.ts', 'infra/local/sqs-poller.ts', 'package.json', 'package-lock.json'].map(
       (file) => path.join(projectRoot, file),
     ),
   ].sort();
+}
+
+/** A hash of every input of the build: sources, dependencies' lockfile, settings, esbuild's version. */
+async function inputsHash(): Promise<string> {
   const hash = createHash('sha256').update(esbuildVersion).update(JSON.stringify(lambdaEsbuildOptions));
-  for (const file of files) hash.update(file).update(await readFile(file));
+  for (const file of await buildInputs()) hash.update(file).update(await readFile(file));
   return hash.digest('hex').slice(0, 16);
 }
 
@@ -138,7 +148,7 @@ async function exists(file: string): Promise<boolean> {
 }
 
 /** The entry points of a build: the two hosts and the given functions, by output name. */
-function entryPointsOf(names: readonly FunctionName[], hosts: readonly ('lambda-host' | 'poller-host')[]): Record<string, string> {
+export function entryPointsOf(names: readonly FunctionName[], hosts: readonly ('lambda-host' | 'poller-host')[]): Record<string, string> {
   const entryPoints: Record<string, string> = {};
   for (const host of hosts) entryPoints[host] = path.join(projectRoot, `infra/local/${host}.ts`);
   for (const name of names) entryPoints[`${name}/index`] = path.join(projectRoot, functionSpecs[name].entry);

@@ -7,9 +7,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { build } from 'esbuild';
 import { afterEach, describe, expect, it } from 'vitest';
 import { functionNames } from '#infra/functions';
-import { buildBundles, pruneBundles, stagedBundles } from '#infra/local/build';
+import { buildBundles, buildInputs, entryPointsOf, lambdaEsbuildOptions, projectRoot, pruneBundles, stagedBundles } from '#infra/local/build';
 
 let root: string | undefined;
 afterEach(async () => {
@@ -23,6 +24,25 @@ async function bundleDir(name: string, heldBy?: number): Promise<string> {
   if (heldBy !== undefined) await writeFile(path.join(dir, `held-by-${heldBy}-0000`), '');
   return dir;
 }
+
+describe('the cache key', () => {
+  it('covers every project file the bundles and the hosts are built from, so an edit of any of them builds again', async () => {
+    // Act: the build the cache holds, with the list of what went into it
+    const result = await build({
+      ...lambdaEsbuildOptions,
+      entryPoints: entryPointsOf(functionNames, ['lambda-host', 'poller-host']),
+      outdir: path.join(os.tmpdir(), 'async-jobs-inputs-check'),
+      write: false,
+      metafile: true,
+    });
+
+    // Assess
+    const covered = new Set((await buildInputs()).map((file) => path.relative(projectRoot, file)));
+    const projectFiles = Object.keys(result.metafile.inputs).filter((file) => !file.startsWith('node_modules/'));
+    expect(projectFiles.length).toBeGreaterThan(functionNames.length);
+    expect(projectFiles.filter((file) => !covered.has(file))).toEqual([]);
+  }, 120_000);
+});
 
 describe('pruneBundles', () => {
   it("keeps the current key's bundles, whole or built ahead, and those a live process holds; removes the rest", async () => {

@@ -371,6 +371,17 @@ describe('functions', () => {
       expect(sources.some((source) => source.endsWith('functions/shims/semver.ts')), 'stand-in').toBe(callsAws);
     });
 
+    it('takes node:http through its stand-in, never by an ES module import', () => {
+      // Act
+      const bundle = readFileSync(path.join(assetDirectory(name), 'index.mjs'), 'utf8');
+      const { sources } = sourceMapOf(name);
+
+      // Assess (on Node 22 that import loads undici at every cold start: functions/shims/node-http.cjs)
+      const callsAws = Object.values(functionSpecs[name].uses as FunctionSpec['uses']).some((actions) => actions.length > 0);
+      expect(/\bfrom\s*["'](?:node:)?http["']|\bimport\(\s*["'](?:node:)?http["']\s*\)/.test(bundle), 'imports node:http as an ES module').toBe(false);
+      expect(sources.some((source) => source.endsWith('functions/shims/node-http.cjs')), 'stand-in').toBe(callsAws);
+    });
+
     it('ships a source map of its own entry point without the sources\' text, and enables source maps at run time', () => {
       // Act
       const map = sourceMapOf(name);
