@@ -16,6 +16,7 @@ import { lambdaEsbuildOptions } from '../infra/local/build.ts';
 import { localRegion } from '../infra/config.ts';
 import { type FunctionName, type FunctionSpec, functionNames, functionSpecs } from '../infra/functions.ts';
 import { projectRoot } from '../infra/local/build.ts';
+import { UsageError } from './output.ts';
 import { median } from './stats.ts';
 
 const run = promisify(execFile);
@@ -134,9 +135,19 @@ interface Variant {
   readonly samples: number[];
 }
 
-/** Milliseconds a fresh Node process spends importing `file`. */
-async function importMs(variant: Variant): Promise<number> {
-  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', IMPORT_SCRIPT, pathToFileURL(variant.file).href], {
+/** The version of a Node binary (`v22.…`), or an error that names it. */
+export async function nodeVersion(node: string): Promise<string> {
+  try {
+    const { stdout } = await run(node, ['-p', 'process.version']);
+    return stdout.trim();
+  } catch (error) {
+    throw new UsageError(`--node: cannot run ${node} as Node: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+  }
+}
+
+/** Milliseconds a fresh process of the `node` binary spends importing `file`. */
+async function importMs(node: string, variant: Variant): Promise<number> {
+  const { stdout } = await run(node, ['--input-type=module', '-e', IMPORT_SCRIPT, pathToFileURL(variant.file).href], {
     env: variant.env,
     cwd: path.dirname(variant.file),
   });
@@ -179,8 +190,12 @@ export interface ColdStartResult {
   readonly rows: readonly ColdStartRow[];
 }
 
-/** Synthesizes, builds the floors and the external variants, and samples each function beside its floor. */
-export async function measureColdStart(samples: number, onProgress: (line: string) => void): Promise<ColdStartResult> {
+/**
+ * Synthesizes, builds the floors and the external variants, and samples each function beside its floor,
+ * each load in a fresh process of `node` (this one's binary unless given: `npm run bench -- --node`).
+ */
+export async function measureColdStart(samples: number, onProgress: (line: string) => void, node = process.execPath): Promise<ColdStartResult> {
+  const version = await nodeVersion(node);
   const work = await mkdtemp(path.join(os.tmpdir(), 'async-jobs-bench-'));
   try {
     onProgress('cold start: cdk synth (default, and -c tracing=false)');
@@ -252,13 +267,13 @@ export async function measureColdStart(samples: number, onProgress: (line: strin
       });
     }
     const pairs = plans.flatMap((plan) => Object.values(plan.pairs));
-    for (const { fn, floor } of pairs) await Promise.all([importMs(fn), importMs(floor)]); // page cache, once
+    for (const { fn, floor } of pairs) await Promise.all([importMs(node, fn), importMs(node, floor)]); // page cache, once
     for (let round = 0; round < samples; round++) {
       onProgress(`cold start: round ${round + 1} of ${samples} (${pairs.length} function/floor pairs)`);
       for (const pair of pairs) {
         // Each pair back to back, alternating which goes first: a ratio per round, taken under one load.
         const order = round % 2 === 0 ? [pair.fn, pair.floor] : [pair.floor, pair.fn];
-        for (const variant of order) variant.samples.push(await importMs(variant));
+        for (const variant of order) variant.samples.push(await importMs(node, variant));
       }
     }
     const pairedRatio = (a: Variant, b: Variant) => median(a.samples.map((sample, index) => sample / (b.samples[index] ?? Number.NaN)));
@@ -285,7 +300,7 @@ export async function measureColdStart(samples: number, onProgress: (line: strin
         untracedRatio: pairedRatio(p.untraced.fn, p.untraced.floor),
       });
     }
-    return { synthMs, samples, node: process.version, rows };
+    return { synthMs, samples, node: version, rows };
   } finally {
     await rm(work, { recursive: true, force: true });
   }

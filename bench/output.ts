@@ -64,3 +64,6 @@ export function say(line: string): void {
 export function print(text: string): void {
   originalStdout(text);
 }
+
+/** A wrong option of `npm run bench`: reported by its message alone. */
+export class UsageError extends Error {}

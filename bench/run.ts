@@ -5,6 +5,8 @@
  *                    a job is wrong
  *   --only <list>    comma-separated sections: submit,e2e,cold,start (default: all; quick: submit,e2e)
  *   --jobs <n>       jobs per end to end run (default 2000; quick 100)
+ *   --node <path>    the Node binary cold starts are measured with (default: this one's). Lambda runs
+ *                    Node 22: `--node "$(npx -y -p node@22 -c 'command -v node')"`
  * Writes bench/results.md and bench/results.json (bench/results-quick.* with --quick).
  * Never asserts a timing: goals are reported as met or not met.
  */
@@ -16,13 +18,13 @@ import { parseArgs } from 'node:util';
 import { names } from '../infra/config.ts';
 import { describeIndexes } from './aws-helpers.ts';
 import { type Check, budgetChecks, submitChecks } from './checks.ts';
-import { type ColdStartResult, measureColdStart } from './cold-start.ts';
+import { type ColdStartResult, measureColdStart, nodeVersion } from './cold-start.ts';
 import { startBench } from './context.ts';
 import { type Bill, bill } from './cost.ts';
 import { writeUnits } from './dynamodb-units.ts';
 import { type CountedRuns, type EndToEndResult, measureEndToEnd } from './end-to-end.ts';
 import { type StartResult, measureStart } from './npm-start.ts';
-import { CapturedOutput, print, say } from './output.ts';
+import { CapturedOutput, UsageError, print, say } from './output.ts';
 import { type BenchResults, type RequestsSummary, renderMarkdown } from './report.ts';
 import { operationKey } from './request-log.ts';
 import { median } from './stats.ts';
@@ -40,19 +42,21 @@ interface Plan {
   readonly endToEndRepeats: number;
   readonly coldStartSamples: number;
   readonly startRepeats: number;
+  /** The binary cold starts load bundles with. */
+  readonly node: string;
 }
 
 function planFrom(argv: readonly string[]): Plan {
   const { values } = parseArgs({
     args: [...argv],
-    options: { quick: { type: 'boolean' }, only: { type: 'string' }, jobs: { type: 'string' } },
+    options: { quick: { type: 'boolean' }, only: { type: 'string' }, jobs: { type: 'string' }, node: { type: 'string' } },
   });
   const quick = values.quick ?? false;
   const requested = values.only?.split(',').map((name) => name.trim()) ?? (quick ? ['submit', 'e2e'] : [...SECTIONS]);
   const unknown = requested.filter((name) => !(SECTIONS as readonly string[]).includes(name));
-  if (unknown.length > 0) throw new Error(`unknown section(s) ${unknown.join(', ')}; sections: ${SECTIONS.join(', ')}`);
+  if (unknown.length > 0) throw new UsageError(`unknown section(s) ${unknown.join(', ')}; sections: ${SECTIONS.join(', ')}`);
   const jobs = values.jobs === undefined ? (quick ? 100 : 2000) : Number(values.jobs);
-  if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`--jobs must be a positive integer, got ${values.jobs}`);
+  if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs must be a positive integer, got ${values.jobs}`);
   return {
     quick,
     sections: new Set(requested as Section[]),
@@ -67,6 +71,7 @@ function planFrom(argv: readonly string[]): Plan {
     endToEndRepeats: quick ? 1 : 3,
     coldStartSamples: quick ? 5 : 21,
     startRepeats: quick ? 1 : 5,
+    node: values.node ?? process.execPath,
   };
 }
 
@@ -94,6 +99,8 @@ function requestsSummary(counted: CountedRuns, units: RequestsSummary['writeUnit
 
 async function main(): Promise<number> {
   const plan = planFrom(process.argv.slice(2));
+  // Before the minutes of the other sections, so a wrong --node fails at once.
+  if (plan.sections.has('cold')) say(`cold start: loads with Node ${await nodeVersion(plan.node)} (${plan.node})`);
   const started = performance.now();
   const date = new Date().toISOString();
   const loadAverage = os.loadavg();
@@ -185,7 +192,7 @@ async function main(): Promise<number> {
       output.restore();
     }
   }
-  if (plan.sections.has('cold')) coldStart = await timed('cold start', () => measureColdStart(plan.coldStartSamples, say));
+  if (plan.sections.has('cold')) coldStart = await timed('cold start', () => measureColdStart(plan.coldStartSamples, say, plan.node));
   if (plan.sections.has('start')) start = await timed('npm start', () => measureStart(plan.startRepeats, say));
 
   const ok = checks.every((check) => check.ok);
@@ -219,7 +226,8 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    say(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    // A wrong option says what to change; anything else keeps its stack for whoever debugs the bench.
+    say(`bench failed: ${error instanceof UsageError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     process.exit(2);
   },
 );
