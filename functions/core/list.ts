@@ -1,4 +1,5 @@
 /** Listing a caller's jobs, newest first, a page at a time. */
+import { isJobId } from './ids.ts';
 import { JOB_STATUSES, type JobRecord, type JobResource, type JobStatus, toResource } from './job.ts';
 import { type JobStore, LIST_KEY_FIELDS, type ListKey } from './ports.ts';
 import { invalidParameterProblem } from './problem.ts';
@@ -11,6 +12,9 @@ export interface ListResult {
 
 /** Bounds of `limit`. */
 export const LIST_LIMITS = { default: 20, max: 100 } as const;
+
+/** A time as jobs record it (`Date.prototype.toISOString`). */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /** The cursor is the store's position, base64url-encoded; opaque to clients, checked when it comes back. */
 function encodeCursor(key: ListKey): string {
@@ -32,6 +36,9 @@ function decodeCursor(cursor: string, owner: string): ListKey {
   if (names.join() !== LIST_KEY_FIELDS.join() || entries.some(([, value]) => typeof value !== 'string' || value === '')) throw invalid();
   // A cursor names a position in one owner's list; another owner's cannot be used to read it.
   if ((key as Record<string, string>).owner !== owner) throw invalid();
+  // And each the shape the API writes: a forged id or time of any length would reach the table's key limits (a 500).
+  const { id = '', createdAt = '' } = key as ListKey;
+  if (!isJobId(id) || !ISO_TIME.test(createdAt)) throw invalid();
   return key as ListKey;
 }
 

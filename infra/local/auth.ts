@@ -128,7 +128,9 @@ async function authorizeSigV4(users: readonly LocalIamUser[], request: AuthReque
     const existing = query[name];
     query[name] = existing === undefined ? value : ([] as string[]).concat(existing, value);
   }
-  const signer = new SignatureV4({ service, region, credentials: user, sha256: Sha256 });
+  // No x-amz-content-sha256 of the verifier's own: it is signed only when the caller sent and signed it
+  // (the AWS SDK does; curl --aws-sigv4, awscurl and botocore sign host and x-amz-date alone).
+  const signer = new SignatureV4({ service, region, credentials: user, sha256: Sha256, applyChecksum: false });
   const signed = await signer.sign(
     {
       method: request.method,

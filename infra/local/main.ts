@@ -11,8 +11,10 @@ import { localRegion, webhooks } from '../config.ts';
 import { localUserArn } from './auth.ts';
 import { startLocalRuntime } from './runtime.ts';
 
+const USAGE = 'usage: npm start -- [--dynamodb-local] [--data-dir <folder>] [--auth iam|jwt|none] [--cors-origin <origin>]...';
+
 function usage(message: string): never {
-  console.error(`${message}\nusage: npm start -- [--dynamodb-local] [--data-dir <folder>] [--auth iam|jwt|none] [--cors-origin <origin>]...`);
+  console.error(`${message}\n${USAGE}`);
   process.exit(2);
 }
 
@@ -31,7 +33,10 @@ async function main(): Promise<void> {
   } catch (error) {
     usage(error instanceof Error ? error.message : String(error));
   }
-  if (values.help) usage('Runs the async jobs API locally.');
+  if (values.help) {
+    console.log(`Runs the async jobs API locally.\n${USAGE}\nPORT sets the HTTP port (default 3000; 0 picks a free one).`);
+    process.exit(0);
+  }
   if (values.auth !== undefined && !['iam', 'jwt', 'none'].includes(values.auth)) usage(`--auth must be iam, jwt or none, got '${values.auth}'`);
   const port = process.env.PORT === undefined ? 3000 : Number(process.env.PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535) usage(`PORT must be a port number, got '${process.env.PORT}'`);
@@ -45,10 +50,10 @@ async function main(): Promise<void> {
     onEvent: (_event, raw) => console.log(`[event] ${raw}`),
   });
   let stopping = false;
-  const shutdown = (signal: NodeJS.Signals) => {
+  const shutdown = (reason: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`[local runtime] ${signal}: stopping`);
+    console.log(`[local runtime] ${reason}: stopping`);
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
     runtime.stop().then(
@@ -61,6 +66,13 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
+  // npm runs this under `sh -c`, and a shell that passes no signal on (dash, Debian's sh) would leave it
+  // serving when npm alone is sent SIGTERM, as `kill <pid>` or a process manager does: stop once the
+  // process that started this one is gone.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) shutdown('the process that started it is gone');
+  }, 500).unref();
   // Without a cached build, the API is up before every function is built: a function that does not
   // build stops the start, as it would have before the API came up.
   runtime.built.catch(async (error: unknown) => {
@@ -70,11 +82,19 @@ async function main(): Promise<void> {
     await runtime.stop().catch(() => undefined);
     process.exit(1);
   });
+  const { auth } = runtime;
+  // A request that passes as the API is configured: signed by curl itself in IAM mode, with the token below in JWT mode.
+  const firstUser = auth.type === 'iam' ? auth.users[0] : undefined;
+  const credentials =
+    firstUser !== undefined
+      ? `--aws-sigv4 'aws:amz:${localRegion}:execute-api' --user '${firstUser.accessKeyId}:${firstUser.secretAccessKey}' `
+      : auth.type === 'jwt'
+        ? `-H "authorization: Bearer $ASYNC_JOBS_TOKEN" `
+        : '';
   console.log(
     `async-jobs API on ${runtime.url} (${runtime.labels.dynamodb}, ${runtime.labels.sqs}); try: ` +
-      `curl -i -X POST ${runtime.url}/jobs -H 'content-type: application/json' -d '{"type":"sleep","input":{"seconds":2}}'`,
+      `curl -i ${credentials}-X POST ${runtime.url}/jobs -H 'content-type: application/json' -d '{"type":"sleep","input":{"seconds":2}}'`,
   );
-  const { auth } = runtime;
   if (auth.type === 'iam') {
     for (const user of auth.users) {
       console.log(
@@ -86,7 +106,7 @@ async function main(): Promise<void> {
   if (auth.type === 'jwt') {
     console.log(
       `JWT auth (issuer ${auth.issuer.issuer}, audience ${auth.issuer.audience}): a token for sub "local-user", valid 12 h: ` +
-        `ASYNC_JOBS_TOKEN=${auth.issueToken('local-user')}`,
+        `export ASYNC_JOBS_TOKEN=${auth.issueToken('local-user')}`,
     );
   }
   console.log(

@@ -2,10 +2,11 @@
  * Authentication and per-caller isolation on the local runtime, in both auth modes: SigV4 signed
  * for real (with the AWS SDK's signer) against local access keys, and JWTs from a local issuer.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AsyncJobsClient } from '../../client/client.ts';
 import { ApiError } from '../../client/errors.ts';
@@ -117,6 +118,21 @@ describe('IAM (SigV4) mode', () => {
     expect(signed.status).toBe(202);
     expect(tampered.status).toBe(403);
     expect(localUserArn(users.alice)).toBe('arn:aws:iam::000000000000:user/alice');
+  });
+
+  it.each([
+    ['POST /jobs', ['--data', '{"type":"echo","input":"signed by curl"}', '-H', 'content-type: application/json'], '/jobs', 202],
+    ['GET /jobs with a query', [], '/jobs?limit=1&status=SUCCEEDED', 200],
+  ])('takes the signature curl --aws-sigv4 makes, over host and x-amz-date alone, as awscurl and botocore do (%s)', async (_case, args, target, status) => {
+    // Act
+    const curl = (secret: string) =>
+      promisify(execFile)('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--aws-sigv4', 'aws:amz:us-east-1:execute-api', '--user', `${users.alice.accessKeyId}:${secret}`, ...args, `${runtime.url}${target}`]);
+    const signed = await curl(users.alice.secretAccessKey);
+    const wrongSecret = await curl('not-the-secret');
+
+    // Assess
+    expect(Number(signed.stdout)).toBe(status);
+    expect(Number(wrongSecret.stdout)).toBe(403);
   });
 
   isolationSuite('iam', () => ({ alice, bob, runtime }));

@@ -172,12 +172,15 @@ describe.each([
 });
 
 describe('npm start on SIGTERM', () => {
-  it('stops everything it started', async () => {
+  it.each([
+    ['its process group, as a terminal or a container stop sends it', 'group'],
+    ['npm alone, as `kill <pid>` or a process manager sends it', 'npm'],
+  ] as const)('to %s, stops everything it started', async (_case, to) => {
     // Prepare
     const app = await npmStart();
     try {
       // Act
-      await app.stop('SIGTERM');
+      await app.stop('SIGTERM', to);
       // Assess
       expect(app.output()).toContain('[local runtime] stopped');
       expect(app.groupAlive()).toBe(false);

@@ -315,6 +315,8 @@ export function defineHandlerSuite(engine: DynamoEngine): void {
         ['a cursor of the caller without its job id', { cursor: Buffer.from(JSON.stringify({ owner: 'anonymous', createdAt: 'x' })).toString('base64url') }, 'cursor'],
         ['a cursor of the caller with an empty job id', { cursor: Buffer.from(JSON.stringify({ owner: 'anonymous', createdAt: '2026-01-01T00:00:00.000Z', id: '' })).toString('base64url') }, 'cursor'],
         ['a cursor of the caller with a field the table has no key for', { cursor: Buffer.from(JSON.stringify({ owner: 'anonymous', createdAt: '2026-01-01T00:00:00.000Z', id: 'job_AAAAAAAAAAAAAAAAAAAAAA', status: 'QUEUED' })).toString('base64url') }, 'cursor'],
+        ['a cursor of the caller with a job id longer than the table takes', { cursor: Buffer.from(JSON.stringify({ owner: 'anonymous', createdAt: '2026-01-01T00:00:00.000Z', id: `job_${'A'.repeat(3000)}` })).toString('base64url') }, 'cursor'],
+        ['a cursor of the caller with a time that is not one', { cursor: Buffer.from(JSON.stringify({ owner: 'anonymous', createdAt: '2'.repeat(1100), id: 'job_AAAAAAAAAAAAAAAAAAAAAA' })).toString('base64url') }, 'cursor'],
         ['an unknown parameter', { sort: 'asc' }, 'sort'],
       ])('answers 400 naming the field for %s', async (_case, query, field) => {
         // Act
@@ -332,7 +334,7 @@ export function defineHandlerSuite(engine: DynamoEngine): void {
         const created: string[] = [];
         for (let i = 0; i < 64; i += 1) {
           const at = new Date(Date.UTC(2026, 0, 1, 0, 0, i));
-          const id = `job_big${engine === 'dynalite' ? 'A' : 'B'}${String(i).padStart(15, '0')}`;
+          const id = `job_big${engine === 'dynalite' ? 'A' : 'B'}${String(i).padStart(18, '0')}`;
           await store.create({ id, owner, type: 'echo', status: 'QUEUED', input: 'y'.repeat(120_000), timeoutSeconds: 60, attempts: 0, createdAt: at.toISOString(), updatedAt: at.toISOString() }, at);
           created.push(id);
         }

@@ -15,8 +15,11 @@ export interface RunningStart {
   output(): string;
   /** Resolves with the first printed line that matches, waiting up to `timeoutMs`. */
   waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
-  /** Sends `signal` to the whole process group, as a terminal does, and resolves once every process of it has exited. */
-  stop(signal?: NodeJS.Signals): Promise<void>;
+  /**
+   * Sends `signal` to the whole process group, as a terminal does (or to npm alone, as `kill <pid>` or a
+   * process manager does), and resolves once every process of the group has exited (or 15 s passed).
+   */
+  stop(signal?: NodeJS.Signals, to?: 'group' | 'npm'): Promise<void>;
   /** True while any process of the group is alive. */
   groupAlive(): boolean;
 }
@@ -67,8 +70,9 @@ export async function npmStart(args: readonly string[] = [], env: Record<string,
     }
   };
 
-  const stop = async (signal: NodeJS.Signals = 'SIGINT') => {
-    if (groupAlive()) process.kill(-pgid, signal);
+  const stop = async (signal: NodeJS.Signals = 'SIGINT', to: 'group' | 'npm' = 'group') => {
+    if (to === 'npm') child.kill(signal);
+    else if (groupAlive()) process.kill(-pgid, signal);
     await exited;
     // npm exits on the signal at once; wait for the runtime and its children, up to 15 s.
     for (let waited = 0; groupAlive() && waited < 15_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
