@@ -2,9 +2,10 @@
  * `npm run webhook-receiver`: a small receiver for trying webhooks. It listens on localhost,
  * verifies each delivery's Standard Webhooks signature and prints it.
  *
- *   npm run webhook-receiver -- [--port 3001] [--secret whsec_…] [--status 200]
+ *   npm run webhook-receiver -- [--port 3001] [--secret whsec_… | --data-dir <folder>] [--status 200]
  *
- * The secret defaults to ASYNC_JOBS_WEBHOOK_SECRET, else to the one `npm start` created in .local/.
+ * The secret defaults to ASYNC_JOBS_WEBHOOK_SECRET, else to the one `npm start` created: in the folder
+ * of `--data-dir` when it was started with one (pass the same folder), else in .local/.
  * `--status` makes it answer with another status (500 to watch retries, 410 to stop them).
  */
 import { readFileSync } from 'node:fs';
@@ -17,17 +18,19 @@ import { verifyWebhook } from './webhook.ts';
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Read at each delivery, so the receiver may start before `npm start` has created the secret. */
-function secretFrom(flag: string | undefined): string | undefined {
+function secretFrom(flag: string | undefined, dataDir: string | undefined): string | undefined {
   if (flag) return flag;
   if (process.env.ASYNC_JOBS_WEBHOOK_SECRET) return process.env.ASYNC_JOBS_WEBHOOK_SECRET;
   try {
-    return readFileSync(path.join(projectRoot, '.local', 'webhook-secret'), 'utf8').trim();
+    return readFileSync(path.join(dataDir === undefined ? path.join(projectRoot, '.local') : path.resolve(dataDir), 'webhook-secret'), 'utf8').trim();
   } catch {
     return undefined;
   }
 }
 
-const { values } = parseArgs({ options: { port: { type: 'string' }, secret: { type: 'string' }, status: { type: 'string' } } });
+const { values } = parseArgs({ options: { port: { type: 'string' }, secret: { type: 'string' }, 'data-dir': { type: 'string' }, status: { type: 'string' } } });
+// The API the printed curl goes to: the one the CLI is pointed at, else npm start's default.
+const api = (process.env.ASYNC_JOBS_URL ?? 'http://localhost:3000').replace(/\/+$/, '');
 const port = Number(values.port ?? process.env.WEBHOOK_PORT ?? 3001);
 const status = Number(values.status ?? 204);
 
@@ -36,9 +39,12 @@ const server = http.createServer((req, res) => {
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
   req.on('end', () => {
     const body = Buffer.concat(chunks).toString('utf8');
-    const secret = secretFrom(values.secret);
+    const secret = secretFrom(values.secret, values['data-dir']);
     try {
-      if (!secret) throw new Error('no signing secret: run npm start once (it creates one), or pass --secret whsec_…');
+      if (!secret) {
+        const where = values['data-dir'] === undefined ? 'run npm start once (it creates one)' : `no webhook-secret in ${values['data-dir']}: start npm start with that --data-dir`;
+        throw new Error(`no signing secret: ${where}, or pass --secret whsec_…`);
+      }
       const event = verifyWebhook(body, req.headers, secret) as { id?: string; type?: string; data?: { id?: string; status?: string } };
       console.log(`[verified] ${req.headers['webhook-id']} ${event.type} ${event.data?.id} ${event.data?.status} -> answering ${status}`);
       console.log(body);
@@ -55,7 +61,7 @@ const server = http.createServer((req, res) => {
 server.listen(port, '127.0.0.1', () => {
   const { port: bound } = server.address() as { port: number };
   console.log(
-    `webhook receiver on http://127.0.0.1:${bound}/ (answers ${status}); try: curl -s -X POST localhost:3000/jobs -H 'content-type: application/json' -d '{"type":"echo","input":"hi","callbackUrl":"http://127.0.0.1:${bound}/"}'`,
+    `webhook receiver on http://127.0.0.1:${bound}/ (answers ${status}); try: curl -s -X POST ${api}/jobs -H 'content-type: application/json' -d '{"type":"echo","input":"hi","callbackUrl":"http://127.0.0.1:${bound}/"}'`,
   );
 });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => server.close(() => process.exit(0)));

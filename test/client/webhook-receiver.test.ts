@@ -1,0 +1,86 @@
+/**
+ * `npm run webhook-receiver`: it verifies deliveries with the secret `npm start` made, which lives in the
+ * data folder when `npm start` ran with `--data-dir`.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { webhookHeaders } from '#core/webhooks';
+
+const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+let receiver: ChildProcess | undefined;
+let dataDir: string | undefined;
+afterEach(async () => {
+  receiver?.kill();
+  receiver = undefined;
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+/** Starts the receiver with `args` and resolves with its URL and what it printed so far. */
+async function startReceiver(args: readonly string[]): Promise<{ url: string; output: () => string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'client/webhook-receiver.ts', '--port', '0', ...args], {
+    cwd: projectRoot,
+    env: { ...process.env, ASYNC_JOBS_WEBHOOK_SECRET: '', ASYNC_JOBS_URL: 'http://127.0.0.1:4321' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  receiver = child;
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the receiver printed no URL:\n${output}`)), 30_000);
+    child.stdout?.on('data', () => {
+      const found = /webhook receiver on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(output)?.[1];
+      if (found) {
+        clearTimeout(timer);
+        resolve(found);
+      }
+    });
+  });
+  return { url, output: () => output };
+}
+
+function deliver(url: string, secret: string): Promise<Response> {
+  const body = JSON.stringify({ id: 'evt_1', type: 'job.succeeded', data: { id: 'job_AAAAAAAAAAAAAAAAAAAAAA', status: 'SUCCEEDED' } });
+  const headers = webhookHeaders([secret], 'msg_1', Math.floor(Date.now() / 1000), body);
+  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+}
+
+describe('webhook receiver', () => {
+  it('with --data-dir, verifies deliveries with the secret npm start keeps in that folder, and refuses others', async () => {
+    // Prepare: a data folder as npm start -- --data-dir leaves it
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'receiver-data-'));
+    const secret = `whsec_${randomBytes(32).toString('base64')}`;
+    await writeFile(path.join(dataDir, 'webhook-secret'), secret);
+    const { url, output } = await startReceiver(['--data-dir', dataDir]);
+
+    // Act
+    const verified = await deliver(url, secret);
+    const forged = await deliver(url, `whsec_${randomBytes(32).toString('base64')}`);
+
+    // Assess
+    expect(verified.status).toBe(204);
+    expect(forged.status).toBe(400);
+    expect(output()).toContain('[verified] msg_1 job.succeeded job_AAAAAAAAAAAAAAAAAAAAAA SUCCEEDED');
+    expect(output()).toContain('try: curl -s -X POST http://127.0.0.1:4321/jobs');
+  }, 40_000);
+
+  it('says which folder has no secret when --data-dir names one npm start never used', async () => {
+    // Prepare
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'receiver-empty-'));
+    const { url, output } = await startReceiver(['--data-dir', dataDir]);
+
+    // Act
+    const response = await deliver(url, `whsec_${randomBytes(32).toString('base64')}`);
+
+    // Assess
+    expect(response.status).toBe(400);
+    expect(output()).toContain(`[REJECTED] no signing secret: no webhook-secret in ${dataDir}`);
+  }, 40_000);
+});
