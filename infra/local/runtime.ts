@@ -36,6 +36,7 @@ import { type DynamoEngine, type Emulator, startDynalite, startDynamoDbLocal, st
 import { startEventTap } from './event-tap.ts';
 import { CorsPolicy, createGateway } from './http-gateway.ts';
 import { LambdaPool } from './lambda-pool.ts';
+import { claimDataFolder } from './data-folder.ts';
 import { MESSAGE_JOURNAL_FILE, MessageJournal } from './message-journal.ts';
 import { resolveLocalhostSubdomains } from './localhost-dns.ts';
 import { type LocalResources, createResources } from './resources.ts';
@@ -172,7 +173,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const bundlesPromise = stagedBundles(submitter);
     // DynamoDB Local runs in its package's folder: give it an absolute path, and make sure it exists.
     const dataDir = options.dataDir && path.resolve(options.dataDir);
-    if (dataDir) await mkdir(dataDir, { recursive: true });
+    if (dataDir) {
+      await mkdir(dataDir, { recursive: true });
+      // Released last, once DynamoDB has closed its files.
+      cleanups.push(await claimDataFolder(dataDir));
+    }
     const dynamoPromise = options.dynamodb === 'dynamodb-local' ? startDynamoDbLocal(dataDir) : startDynalite(dataDir);
     const sqsSnsPromise = startSqsSns(localRegion);
     const [bundles, dynamo, sqsSns] = await Promise.allSettled([bundlesPromise, dynamoPromise, sqsSnsPromise]);
