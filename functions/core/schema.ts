@@ -25,6 +25,8 @@ export interface Schema {
   readonly required?: readonly string[];
   readonly additionalProperties?: boolean | Schema;
   readonly maxProperties?: number;
+  /** Every property name of an object matches this (a string schema). */
+  readonly propertyNames?: Schema;
   readonly items?: Schema;
   readonly minLength?: number;
   readonly maxLength?: number;
@@ -109,6 +111,9 @@ export function validate(schema: Schema, value: unknown, at = ''): FieldError[] 
     }
     if (schema.maxProperties !== undefined && keys.length > schema.maxProperties)
       errors.push({ field: at, message: `must have at most ${schema.maxProperties} properties` });
+    // Reported at the object: a pointer to a name that is too long would repeat all of it.
+    const names = schema.propertyNames;
+    if (names) for (const message of new Set(keys.flatMap((key) => validate(names, key, at).map((error) => error.message)))) errors.push({ field: at, message: `property names ${message}` });
     for (const key of keys) {
       const field = `${at}/${pointerSegment(key)}`;
       // Own properties only: a body key such as `__proto__` or `constructor` must not find Object's.

@@ -59,6 +59,7 @@ export function submitSchema(limits: Pick<SubmitLimits, 'maxDelaySeconds' | 'def
         type: 'object',
         description: 'Caller-defined labels, returned with the job and its events.',
         maxProperties: 16,
+        propertyNames: { minLength: 1, maxLength: 128 },
         additionalProperties: { type: 'string', maxLength: 256 },
       },
     },

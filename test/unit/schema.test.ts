@@ -32,6 +32,7 @@ describe('submit body schema', () => {
     ['the longest timeout the worker allows', { type: 'echo', timeoutSeconds: MAX_TIMEOUT }],
     ['16 metadata entries', { type: 'echo', metadata: metadataOf(16) }],
     ['a 256-character metadata value', { type: 'echo', metadata: { note: 'x'.repeat(256) } }],
+    ['a 128-character metadata name', { type: 'echo', metadata: { ['n'.repeat(128)]: 'x' } }],
     ['empty metadata', { type: 'echo', metadata: {} }],
   ])('accepts %s', (_, body) => {
     // Act
@@ -77,6 +78,8 @@ describe('submit body schema', () => {
     ['a fractional timeout', { type: 'echo', timeoutSeconds: 0.5 }, [{ field: '/timeoutSeconds', message: 'must be an integer, got number' }]],
     ['metadata as an array', { type: 'echo', metadata: ['a'] }, [{ field: '/metadata', message: 'must be of type object, got array' }]],
     ['17 metadata entries', { type: 'echo', metadata: metadataOf(17) }, [{ field: '/metadata', message: 'must have at most 16 properties' }]],
+    ['a metadata name of 129 characters', { type: 'echo', metadata: { ['n'.repeat(129)]: 'x' } }, [{ field: '/metadata', message: 'property names must be at most 128 characters long' }]],
+    ['an empty metadata name', { type: 'echo', metadata: { '': 'x' } }, [{ field: '/metadata', message: 'property names must be at least 1 characters long' }]],
     [
       'a 257-character metadata value',
       { type: 'echo', metadata: { note: 'x'.repeat(257) } },
