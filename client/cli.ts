@@ -53,6 +53,7 @@ export const USAGE = `Usage: async-jobs <command> [options]
 
 Commands:
   submit --type T [--input JSON|@file] [--wait [--timeout S]] [--idempotency-key K] [--callback-url U]
+         [--delay-seconds S] [--timeout-seconds S] [--metadata NAME=VALUE]...
   get ID
   wait ID [--timeout S]
   cancel ID
@@ -64,6 +65,9 @@ Options:
                    jwt: send --token as a bearer token; none (default: $ASYNC_JOBS_AUTH, else jwt
                    when a token is given, else none)
   --token JWT      the token for --auth jwt (default: $ASYNC_JOBS_TOKEN)
+  --timeout S      how long wait (or submit --wait) waits; the job goes on after it
+  --timeout-seconds S, --delay-seconds S, --metadata NAME=VALUE
+                   the job's own timeoutSeconds (one attempt), delaySeconds and metadata labels
   -h, --help       show this help
 
 Exit codes: 0 ok (job succeeded), 1 job failed or cancelled, 2 usage error,
@@ -81,6 +85,9 @@ const OPTIONS = {
   timeout: { type: 'string' },
   'idempotency-key': { type: 'string' },
   'callback-url': { type: 'string' },
+  'delay-seconds': { type: 'string' },
+  'timeout-seconds': { type: 'string' },
+  metadata: { type: 'string', multiple: true },
   status: { type: 'string' },
   limit: { type: 'string' },
 } as const;
@@ -89,7 +96,7 @@ type OptionName = keyof typeof OPTIONS;
 
 /** The options each command takes, besides `--endpoint` and `--help`; and how many positionals. */
 const COMMANDS: Readonly<Record<string, { readonly options: readonly OptionName[]; readonly ids: number }>> = {
-  submit: { options: ['type', 'input', 'wait', 'timeout', 'idempotency-key', 'callback-url'], ids: 0 },
+  submit: { options: ['type', 'input', 'wait', 'timeout', 'idempotency-key', 'callback-url', 'delay-seconds', 'timeout-seconds', 'metadata'], ids: 0 },
   get: { options: [], ids: 1 },
   wait: { options: ['timeout'], ids: 1 },
   cancel: { options: [], ids: 1 },
@@ -176,7 +183,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       if (status !== undefined && !STATUSES.includes(status as JobStatus)) {
         throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
       }
-      const limit = values.limit === undefined ? 20 : positiveInteger('--limit', values.limit);
+      const limit = values.limit === undefined ? 20 : wholeNumber('--limit', values.limit, 1);
       const jobs: Job[] = [];
       // One page holds at most 100 jobs (the API's bound); more pages make up the rest.
       const pages = client.list({ limit: Math.min(limit, 100), ...(status && { status: status as JobStatus }), ...(signal && { signal }) });
@@ -219,7 +226,30 @@ async function submitRequest(values: Values): Promise<SubmitRequest> {
     type: values.type,
     ...(values.input !== undefined && { input: await readInput(values.input) }),
     ...(values['callback-url'] && { callbackUrl: values['callback-url'] }),
+    ...(values['delay-seconds'] !== undefined && { delaySeconds: wholeNumber('--delay-seconds', values['delay-seconds'], 0) }),
+    ...(values['timeout-seconds'] !== undefined && { timeoutSeconds: wholeNumber('--timeout-seconds', values['timeout-seconds'], 1) }),
+    ...(values.metadata && { metadata: metadataOf(values.metadata) }),
   };
+}
+
+/** A whole number of at least `min` (the API checks the upper bounds, and answers 400 naming the field). */
+function wholeNumber(flag: string, value: string, min: number): number {
+  const parsed = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!(parsed >= min)) throw new UsageError(`${flag} must be a whole number${min > 0 ? ` above ${min - 1}` : ''}, got '${value}'`);
+  return parsed;
+}
+
+/** `--metadata NAME=VALUE`, repeated: the labels, each name once. */
+function metadataOf(pairs: readonly string[]): Record<string, string> {
+  const metadata: Record<string, string> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at < 1) throw new UsageError(`--metadata takes NAME=VALUE, got '${pair}'`);
+    const name = pair.slice(0, at);
+    if (Object.hasOwn(metadata, name)) throw new UsageError(`--metadata names '${name}' twice`);
+    metadata[name] = pair.slice(at + 1);
+  }
+  return metadata;
 }
 
 /** `--input`: inline JSON, or `@path` to read it from a file. */
@@ -244,11 +274,6 @@ function timeout(value: string | undefined): { timeoutMs?: number } {
   const seconds = Number(value);
   if (value.trim() === '' || !Number.isFinite(seconds) || seconds <= 0) throw new UsageError('--timeout must be a number of seconds above 0');
   return { timeoutMs: Math.round(seconds * 1000) };
-}
-
-function positiveInteger(name: string, value: string): number {
-  if (!/^[1-9]\d*$/.test(value)) throw new UsageError(`${name} must be a whole number above 0`);
-  return Number(value);
 }
 
 function printJson(io: CliIo, value: unknown): void {

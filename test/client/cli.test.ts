@@ -42,6 +42,12 @@ describe('async-jobs usage errors exit 2 and say what is wrong', () => {
     [['list', '--limit', '1.5'], /--limit must be a whole number above 0/],
     [['list', '--bogus'], /Unknown option '--bogus'/],
     [['get', 'job_1', '--endpoint', 'ftp://x'], /not an http\(s\) URL/],
+    [['submit', '--type', 'echo', '--delay-seconds', '1.5'], /--delay-seconds must be a whole number, got '1.5'/],
+    [['submit', '--type', 'echo', '--timeout-seconds', '0'], /--timeout-seconds must be a whole number above 0, got '0'/],
+    [['submit', '--type', 'echo', '--metadata', 'team'], /--metadata takes NAME=VALUE, got 'team'/],
+    [['submit', '--type', 'echo', '--metadata', '=x'], /--metadata takes NAME=VALUE, got '=x'/],
+    [['submit', '--type', 'echo', '--metadata', 'a=1', '--metadata', 'a=2'], /--metadata names 'a' twice/],
+    [['get', 'job_1', '--metadata', 'a=1'], /get takes no --metadata/],
   ])('%j', async (args, message) => {
     // Act
     const run = await cli(args);
@@ -84,6 +90,17 @@ describe('async-jobs commands', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it("submit sends --delay-seconds, --timeout-seconds and every --metadata label as the job's fields", async () => {
+    // Act
+    const run = await cli(
+      ['submit', '--type', 'sleep', '--delay-seconds', '0', '--timeout-seconds', '30', '--metadata', 'team=billing', '--metadata', 'note=a=b'],
+      [{ status: 202, body: jobResource('QUEUED'), headers: { 'retry-after': '1' } }],
+    );
+    // Assess
+    expect(run.code).toBe(ExitCode.ok);
+    expect(JSON.parse(run.calls[0]?.body ?? '')).toEqual({ type: 'sleep', delaySeconds: 0, timeoutSeconds: 30, metadata: { team: 'billing', note: 'a=b' } });
   });
 
   it('takes the endpoint from ASYNC_JOBS_URL, and --endpoint over it', async () => {
