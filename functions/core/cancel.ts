@@ -25,12 +25,11 @@ export interface CancelOutcome {
   readonly job: JobRecord;
 }
 
-const CANCELLED: ProblemDetails = {
-  type: ProblemType.jobCancelled,
-  title: 'Job cancelled',
-  status: 409,
-  detail: 'The job was cancelled at its owner’s request before it started.',
-};
+/** The error of a job cancelled while QUEUED: before its first attempt, or waiting out a retry's backoff. */
+function cancelledProblem(attempts: number): ProblemDetails {
+  const when = attempts === 0 ? 'before it started' : `while it waited to retry, after ${attempts} attempt${attempts === 1 ? '' : 's'}`;
+  return { type: ProblemType.jobCancelled, title: 'Job cancelled', status: 409, detail: `The job was cancelled at its owner’s request ${when}.` };
+}
 
 /**
  * A QUEUED job becomes CANCELLED at once, and its message, when it arrives, finds nothing to run.
@@ -50,7 +49,7 @@ export async function cancelJob(deps: CancelDeps, owner: string, id: string): Pr
       const { clear = [], ...changes } = finalChanges(deps.lifecycle, now);
       const cancelled = await deps.store.transition(id, 'QUEUED', 'CANCELLED', {
         ...changes,
-        error: CANCELLED,
+        error: cancelledProblem(job.attempts),
         sweepAt: announceSweepAt(deps.lifecycle, now),
         sweepShard: sweepShardOf(id, deps.lifecycle.sweepShards),
         clear: clear.filter((field) => field !== 'sweepAt' && field !== 'sweepShard'),
