@@ -53,7 +53,7 @@ function typeMatches(expected: NonNullable<Schema['type']>, actual: string): boo
 }
 
 /** Escapes a property name for use in a JSON pointer (RFC 6901). */
-function pointerSegment(name: string): string {
+export function pointerSegment(name: string): string {
   return name.replaceAll('~', '~0').replaceAll('/', '~1');
 }
 

@@ -10,7 +10,7 @@ import {
   unknownJobTypeProblem,
   validationProblem,
 } from './problem.ts';
-import { jsonDepth, type Schema, validate } from './schema.ts';
+import { jsonDepth, pointerSegment, type Schema, validate } from './schema.ts';
 import { MetricName, noTelemetry, type Telemetry } from './telemetry.ts';
 import { callbackUrlErrors, resolvedAddressesRefusal, type WebhookMode } from './webhooks.ts';
 
@@ -114,7 +114,12 @@ export async function submitJob(deps: SubmitDeps, owner: string, body: unknown, 
     throw invalidParameterProblem('Idempotency-Key', 'must be 1 to 255 visible ASCII characters');
   }
   // Stored, hashed and serialized: bounded nesting keeps every step off the edge of the stack.
-  if (jsonDepth(body) > MAX_DEPTH) throw invalidParameterProblem('', `the body nests deeper than ${MAX_DEPTH} levels`);
+  if (jsonDepth(body) > MAX_DEPTH) {
+    // Named by the member of the body that nests too deep (`/input`, as a rule), else the body itself.
+    const members = body !== null && typeof body === 'object' && !Array.isArray(body) ? Object.entries(body) : [];
+    const deep = members.find(([, value]) => jsonDepth(value) >= MAX_DEPTH)?.[0];
+    throw invalidParameterProblem(deep === undefined ? '' : `/${pointerSegment(deep)}`, `the body nests deeper than ${MAX_DEPTH} levels`);
+  }
   const errors = validate(submitSchema(deps.limits), body);
   if (errors.length > 0) throw validationProblem(errors);
   const request = body as SubmitBody;

@@ -195,10 +195,23 @@ describe('submitJob', () => {
       expect((outcome as ProblemError).problem).toMatchObject({
         type: ProblemType.validation,
         status: 400,
-        errors: [{ field: '', message: `the body nests deeper than ${MAX_DEPTH} levels` }],
+        errors: [{ field: '/input', message: `the body nests deeper than ${MAX_DEPTH} levels` }],
       });
       expect(store.jobs.size).toBe(0);
     }
+  });
+
+  it('names the body itself when the nesting is not in one of its members', async () => {
+    // Prepare: an array body (refused anyway), nested too deep
+    let body: unknown = 'leaf';
+    for (let level = 0; level < MAX_DEPTH + 1; level += 1) body = [body];
+    const { deps } = setup();
+
+    // Act
+    const error = await problemOf(submitJob(deps, 'anonymous', body));
+
+    // Assess
+    expect(error.problem.errors).toEqual([{ field: '', message: `the body nests deeper than ${MAX_DEPTH} levels` }]);
   });
 
   it('answers 422 for an unknown type, listing the known ones, and creates nothing', async () => {
