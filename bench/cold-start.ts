@@ -135,14 +135,20 @@ interface Variant {
   readonly samples: number[];
 }
 
-/** The version of a Node binary (`v22.…`), or an error that names it. */
+/**
+ * The version of a Node binary (`v22.…`), or an error that names it: one that cannot run the bundles
+ * (they take `node:http` with `process.getBuiltinModule`, in Node 20.16 and 22.3 on) is refused too.
+ */
 export async function nodeVersion(node: string): Promise<string> {
+  let stdout: string;
   try {
-    const { stdout } = await run(node, ['-p', 'process.version']);
-    return stdout.trim();
+    ({ stdout } = await run(node, ['-p', 'process.version + " " + typeof process.getBuiltinModule']));
   } catch (error) {
     throw new UsageError(`--node: cannot run ${node} as Node: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
   }
+  const [version = '', builtins] = stdout.trim().split(' ');
+  if (builtins !== 'function') throw new UsageError(`--node: ${node} is Node ${version}; the bundles need 20.16 or later`);
+  return version;
 }
 
 /** Milliseconds a fresh process of the `node` binary spends importing `file`. */

@@ -47,10 +47,15 @@ interface Plan {
 }
 
 function planFrom(argv: readonly string[]): Plan {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: { quick: { type: 'boolean' }, only: { type: 'string' }, jobs: { type: 'string' }, node: { type: 'string' } },
-  });
+  let values: { quick?: boolean; only?: string; jobs?: string; node?: string };
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: { quick: { type: 'boolean' }, only: { type: 'string' }, jobs: { type: 'string' }, node: { type: 'string' } },
+    }));
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
   const quick = values.quick ?? false;
   const requested = values.only?.split(',').map((name) => name.trim()) ?? (quick ? ['submit', 'e2e'] : [...SECTIONS]);
   const unknown = requested.filter((name) => !(SECTIONS as readonly string[]).includes(name));
@@ -71,7 +76,8 @@ function planFrom(argv: readonly string[]): Plan {
     endToEndRepeats: quick ? 1 : 3,
     coldStartSamples: quick ? 5 : 21,
     startRepeats: quick ? 1 : 5,
-    node: values.node ?? process.execPath,
+    // A path, made absolute: the loads run in each bundle's folder. A bare name is looked up on PATH.
+    node: values.node === undefined ? process.execPath : values.node.includes(path.sep) ? path.resolve(values.node) : values.node,
   };
 }
 

@@ -241,15 +241,16 @@ function wholeNumber(flag: string, value: string, min: number): number {
 
 /** `--metadata NAME=VALUE`, repeated: the labels, each name once. */
 function metadataOf(pairs: readonly string[]): Record<string, string> {
-  const metadata: Record<string, string> = {};
+  const metadata = new Map<string, string>();
   for (const pair of pairs) {
     const at = pair.indexOf('=');
     if (at < 1) throw new UsageError(`--metadata takes NAME=VALUE, got '${pair}'`);
     const name = pair.slice(0, at);
-    if (Object.hasOwn(metadata, name)) throw new UsageError(`--metadata names '${name}' twice`);
-    metadata[name] = pair.slice(at + 1);
+    if (metadata.has(name)) throw new UsageError(`--metadata names '${name}' twice`);
+    metadata.set(name, pair.slice(at + 1));
   }
-  return metadata;
+  // Any name as an own property, `__proto__` included.
+  return Object.fromEntries(metadata);
 }
 
 /** `--input`: inline JSON, or `@path` to read it from a file. */

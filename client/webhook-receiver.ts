@@ -20,7 +20,8 @@ const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 /** Read at each delivery, so the receiver may start before `npm start` has created the secret. */
 function secretFrom(flag: string | undefined, dataDir: string | undefined): string | undefined {
   if (flag) return flag;
-  if (process.env.ASYNC_JOBS_WEBHOOK_SECRET) return process.env.ASYNC_JOBS_WEBHOOK_SECRET;
+  // A flag names the secret over the environment: --data-dir before ASYNC_JOBS_WEBHOOK_SECRET.
+  if (dataDir === undefined && process.env.ASYNC_JOBS_WEBHOOK_SECRET) return process.env.ASYNC_JOBS_WEBHOOK_SECRET;
   try {
     return readFileSync(path.join(dataDir === undefined ? path.join(projectRoot, '.local') : path.resolve(dataDir), 'webhook-secret'), 'utf8').trim();
   } catch {

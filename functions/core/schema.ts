@@ -85,7 +85,7 @@ export function validate(schema: Schema, value: unknown, at = ''): FieldError[] 
     // JSON Schema counts characters (code points), not UTF-16 units.
     const length = [...value].length;
     if (schema.minLength !== undefined && length < schema.minLength)
-      errors.push({ field: at, message: `must be at least ${schema.minLength} characters long` });
+      errors.push({ field: at, message: `must be at least ${schema.minLength} character${schema.minLength === 1 ? '' : 's'} long` });
     if (schema.maxLength !== undefined && length > schema.maxLength)
       errors.push({ field: at, message: `must be at most ${schema.maxLength} characters long` });
     if (schema.pattern !== undefined && !new RegExp(schema.pattern, 'u').test(value))

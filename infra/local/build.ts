@@ -117,12 +117,13 @@ async function filesUnder(dir: string): Promise<string[]> {
 
 /**
  * The project's files the cache key covers: every source under functions/, the infra files the bundles
- * and the hosts are built from, and the manifest and lockfile (for the dependencies' code).
+ * and the hosts are built from, tsconfig.json (esbuild reads it, and lists it in no metafile), and the
+ * manifest and lockfile (for the dependencies' code).
  */
 export async function buildInputs(): Promise<string[]> {
   return [
     ...(await filesUnder(path.join(projectRoot, 'functions'))),
-    ...['infra/config.ts', 'infra/functions.ts', 'infra/bundling.ts', 'infra/local/lambda-host.ts', 'infra/local/localhost-dns.ts', 'infra/local/poller-host.ts', 'infra/local/sqs-poller.ts', 'package.json', 'package-lock.json'].map(
+    ...['tsconfig.json', 'infra/config.ts', 'infra/functions.ts', 'infra/bundling.ts', 'infra/local/lambda-host.ts', 'infra/local/localhost-dns.ts', 'infra/local/poller-host.ts', 'infra/local/sqs-poller.ts', 'package.json', 'package-lock.json'].map(
       (file) => path.join(projectRoot, file),
     ),
   ].sort();

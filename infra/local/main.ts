@@ -19,6 +19,8 @@ function usage(message: string): never {
 }
 
 async function main(): Promise<void> {
+  // Read before anything can take long: the watch below compares against the process that started this one.
+  const parent = process.ppid;
   let values: { 'dynamodb-local'?: boolean; 'data-dir'?: string; auth?: string; 'cors-origin'?: string[]; help?: boolean };
   try {
     ({ values } = parseArgs({
@@ -67,12 +69,14 @@ async function main(): Promise<void> {
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
   // npm runs this under `sh -c`, and a shell that passes no signal on (dash, Debian's sh) would leave it
-  // serving when npm alone is sent SIGTERM, as `kill <pid>` or a process manager does: stop once the
-  // process that started this one is gone.
-  const parent = process.ppid;
-  setInterval(() => {
-    if (process.ppid !== parent) shutdown('the process that started it is gone');
-  }, 500).unref();
+  // serving when npm alone is sent SIGTERM, as `kill <pid>` or a process manager does: under npm, stop
+  // once the process that started this one is gone. Run directly (`node infra/local/start.mjs`, or
+  // backgrounded by a script that then exits), it stays up. Windows keeps the parent's id: no watch there.
+  if (process.env.npm_lifecycle_event === 'start') {
+    setInterval(() => {
+      if (process.ppid !== parent) shutdown('npm, which started it, is gone');
+    }, 500).unref();
+  }
   // Without a cached build, the API is up before every function is built: a function that does not
   // build stops the start, as it would have before the API came up.
   runtime.built.catch(async (error: unknown) => {

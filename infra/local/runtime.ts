@@ -168,16 +168,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     }
   };
   try {
-    // The function behind `POST /jobs` is built (when not cached) and started first: a fresh start takes a job sooner.
-    const submitter = routed('POST', '/jobs');
-    const bundlesPromise = stagedBundles(submitter);
     // DynamoDB Local runs in its package's folder: give it an absolute path, and make sure it exists.
     const dataDir = options.dataDir && path.resolve(options.dataDir);
     if (dataDir) {
       await mkdir(dataDir, { recursive: true });
-      // Released last, once DynamoDB has closed its files.
+      // Before anything starts; released last, once DynamoDB has closed its files.
       cleanups.push(await claimDataFolder(dataDir));
     }
+    // The function behind `POST /jobs` is built (when not cached) and started first: a fresh start takes a job sooner.
+    const submitter = routed('POST', '/jobs');
+    const bundlesPromise = stagedBundles(submitter);
     const dynamoPromise = options.dynamodb === 'dynamodb-local' ? startDynamoDbLocal(dataDir) : startDynalite(dataDir);
     const sqsSnsPromise = startSqsSns(localRegion);
     const [bundles, dynamo, sqsSns] = await Promise.allSettled([bundlesPromise, dynamoPromise, sqsSnsPromise]);

@@ -95,12 +95,12 @@ describe('async-jobs commands', () => {
   it("submit sends --delay-seconds, --timeout-seconds and every --metadata label as the job's fields", async () => {
     // Act
     const run = await cli(
-      ['submit', '--type', 'sleep', '--delay-seconds', '0', '--timeout-seconds', '30', '--metadata', 'team=billing', '--metadata', 'note=a=b'],
+      ['submit', '--type', 'sleep', '--delay-seconds', '0', '--timeout-seconds', '30', '--metadata', 'team=billing', '--metadata', 'note=a=b', '--metadata', '__proto__=x'],
       [{ status: 202, body: jobResource('QUEUED'), headers: { 'retry-after': '1' } }],
     );
     // Assess
     expect(run.code).toBe(ExitCode.ok);
-    expect(JSON.parse(run.calls[0]?.body ?? '')).toEqual({ type: 'sleep', delaySeconds: 0, timeoutSeconds: 30, metadata: { team: 'billing', note: 'a=b' } });
+    expect(run.calls[0]?.body).toBe('{"type":"sleep","delaySeconds":0,"timeoutSeconds":30,"metadata":{"team":"billing","note":"a=b","__proto__":"x"}}');
   });
 
   it('takes the endpoint from ASYNC_JOBS_URL, and --endpoint over it', async () => {

@@ -22,10 +22,10 @@ afterEach(async () => {
 });
 
 /** Starts the receiver with `args` and resolves with its URL and what it printed so far. */
-async function startReceiver(args: readonly string[]): Promise<{ url: string; output: () => string }> {
+async function startReceiver(args: readonly string[], env: Record<string, string> = {}): Promise<{ url: string; output: () => string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'client/webhook-receiver.ts', '--port', '0', ...args], {
     cwd: projectRoot,
-    env: { ...process.env, ASYNC_JOBS_WEBHOOK_SECRET: '', ASYNC_JOBS_URL: 'http://127.0.0.1:4321' },
+    env: { ...process.env, ASYNC_JOBS_WEBHOOK_SECRET: '', ASYNC_JOBS_URL: 'http://127.0.0.1:4321', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   receiver = child;
@@ -53,12 +53,12 @@ function deliver(url: string, secret: string): Promise<Response> {
 }
 
 describe('webhook receiver', () => {
-  it('with --data-dir, verifies deliveries with the secret npm start keeps in that folder, and refuses others', async () => {
+  it('with --data-dir, verifies deliveries with the secret npm start keeps in that folder (over ASYNC_JOBS_WEBHOOK_SECRET), and refuses others', async () => {
     // Prepare: a data folder as npm start -- --data-dir leaves it
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'receiver-data-'));
     const secret = `whsec_${randomBytes(32).toString('base64')}`;
     await writeFile(path.join(dataDir, 'webhook-secret'), secret);
-    const { url, output } = await startReceiver(['--data-dir', dataDir]);
+    const { url, output } = await startReceiver(['--data-dir', dataDir], { ASYNC_JOBS_WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}` });
 
     // Act
     const verified = await deliver(url, secret);

@@ -55,7 +55,7 @@ describe('submit body schema', () => {
       'an empty type',
       { type: '' },
       [
-        { field: '/type', message: 'must be at least 1 characters long' },
+        { field: '/type', message: 'must be at least 1 character long' },
         { field: '/type', message: 'must match ^[a-z][a-z0-9-]*$' },
       ],
     ],
@@ -79,7 +79,7 @@ describe('submit body schema', () => {
     ['metadata as an array', { type: 'echo', metadata: ['a'] }, [{ field: '/metadata', message: 'must be of type object, got array' }]],
     ['17 metadata entries', { type: 'echo', metadata: metadataOf(17) }, [{ field: '/metadata', message: 'must have at most 16 properties' }]],
     ['a metadata name of 129 characters', { type: 'echo', metadata: { ['n'.repeat(129)]: 'x' } }, [{ field: '/metadata', message: 'property names must be at most 128 characters long' }]],
-    ['an empty metadata name', { type: 'echo', metadata: { '': 'x' } }, [{ field: '/metadata', message: 'property names must be at least 1 characters long' }]],
+    ['an empty metadata name', { type: 'echo', metadata: { '': 'x' } }, [{ field: '/metadata', message: 'property names must be at least 1 character long' }]],
     [
       'a 257-character metadata value',
       { type: 'echo', metadata: { note: 'x'.repeat(257) } },
