@@ -9,12 +9,14 @@ import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { type AttributeValue, DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import type { SQSEvent } from 'aws-lambda';
+import { fromItem } from '../../functions/aws/job-store.ts';
 import { SqsJobQueue } from '../../functions/aws/job-queue.ts';
 import { isFinal, JOB_STATUSES, type JobStatus, secondsUntilRunnable } from '../../functions/core/job.ts';
+import { completionEvent } from '../../functions/core/lifecycle.ts';
 import { isCorsOrigin, localRegion, queue, reconciler, webhooks, worker } from '../config.ts';
 import {
   type FunctionName,
@@ -205,7 +207,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     let journal: MessageJournal | undefined;
     if (dataDir) {
       journal = await MessageJournal.open(path.join(dataDir, MESSAGE_JOURNAL_FILE), onError);
-      await journal.restart(await requeueUnfinished(clients, resources, journal.jobIds(), new Date(), onError));
+      const held = journal.jobIds();
+      await journal.restart(await requeueUnfinished(clients, resources, held, new Date(), onError));
+      await resumeWebhooks(clients, resources, held, onError);
       const closing = journal;
       cleanups.push(() => closing.close());
     }
@@ -460,6 +464,45 @@ async function requeueUnfinished(
     if (messageId) sent.set(messageId, id);
   }
   return sent;
+}
+
+/**
+ * Sends again, after a restart with a data folder, the webhook deliveries SQS would still hold: the
+ * event of every ended job whose delivery was pending or retrying, rebuilt as it was published (the
+ * record's `webhook` then was the submit's `pending`, 0 attempts; everything else in the event is the
+ * final write's). Jobs whose jobs-queue message was held (`held`) are left out: if their event did not
+ * go out, requeueUnfinished has them announced, and the topic feeds their delivery. The receive count
+ * starts over, so a resumed delivery gets the whole retry schedule again; receivers drop repeats by
+ * `webhook-id`, the event id, which stays the same.
+ */
+async function resumeWebhooks(
+  clients: { dynamodb: DynamoDBClient; sqs: SQSClient },
+  resources: LocalResources,
+  held: ReadonlySet<string>,
+  onError: (error: unknown) => void,
+): Promise<void> {
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await clients.dynamodb.send(
+      new ScanCommand({
+        TableName: resources.tableName,
+        FilterExpression: 'attribute_exists(callbackUrl) AND attribute_exists(eventId)',
+        ...(start && { ExclusiveStartKey: start }),
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const job = fromItem(item);
+      if (held.has(job.id) || !isFinal(job.status) || !['pending', 'retrying'].includes(job.webhook?.status ?? '')) continue;
+      try {
+        // As the topic delivers it (raw message delivery): the body is the published message itself.
+        const event = completionEvent({ ...job, webhook: { status: 'pending', attempts: 0 } });
+        await clients.sqs.send(new SendMessageCommand({ QueueUrl: resources.webhookQueueUrl, MessageBody: JSON.stringify(event) }));
+      } catch (error) {
+        onError(new Error(`the webhook delivery of job ${job.id} could not be sent again: ${error instanceof Error ? error.message : String(error)}`));
+      }
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
 }
 
 /** Name of the webhook signing secret in the local Secrets Manager. */
