@@ -207,9 +207,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     let journal: MessageJournal | undefined;
     if (dataDir) {
       journal = await MessageJournal.open(path.join(dataDir, MESSAGE_JOURNAL_FILE), onError);
-      const held = journal.jobIds();
-      await journal.restart(await requeueUnfinished(clients, resources, held, new Date(), onError));
-      await resumeWebhooks(clients, resources, held, onError);
+      const announcing = await requeueUnfinished(clients, resources, journal.jobIds(), new Date(), onError);
+      await journal.restart(announcing);
+      await resumeWebhooks(clients, resources, new Set(announcing.values()), onError);
       const closing = journal;
       cleanups.push(() => closing.close());
     }
@@ -470,15 +470,15 @@ async function requeueUnfinished(
  * Sends again, after a restart with a data folder, the webhook deliveries SQS would still hold: the
  * event of every ended job whose delivery was pending or retrying, rebuilt as it was published (the
  * record's `webhook` then was the submit's `pending`, 0 attempts; everything else in the event is the
- * final write's). Jobs whose jobs-queue message was held (`held`) are left out: if their event did not
- * go out, requeueUnfinished has them announced, and the topic feeds their delivery. The receive count
+ * final write's). Jobs requeueUnfinished has announced again (`announcing`) are left out: the topic
+ * feeds their delivery. The receive count
  * starts over, so a resumed delivery gets the whole retry schedule again; receivers drop repeats by
  * `webhook-id`, the event id, which stays the same.
  */
 async function resumeWebhooks(
   clients: { dynamodb: DynamoDBClient; sqs: SQSClient },
   resources: LocalResources,
-  held: ReadonlySet<string>,
+  announcing: ReadonlySet<string>,
   onError: (error: unknown) => void,
 ): Promise<void> {
   let start: Record<string, AttributeValue> | undefined;
@@ -492,7 +492,7 @@ async function resumeWebhooks(
     );
     for (const item of page.Items ?? []) {
       const job = fromItem(item);
-      if (held.has(job.id) || !isFinal(job.status) || !['pending', 'retrying'].includes(job.webhook?.status ?? '')) continue;
+      if (announcing.has(job.id) || !isFinal(job.status) || !['pending', 'retrying'].includes(job.webhook?.status ?? '')) continue;
       try {
         // As the topic delivers it (raw message delivery): the body is the published message itself.
         const event = completionEvent({ ...job, webhook: { status: 'pending', attempts: 0 } });
