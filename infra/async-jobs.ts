@@ -220,6 +220,14 @@ export class AsyncJobs extends Construct {
     validateThrottle(throttle);
     validateAlarmEmail(props.alarmEmail);
     for (const origin of props.corsOrigins ?? []) validateCorsOrigin(origin);
+    for (const flag of ['tracing', 'sourceMaps'] as const) {
+      const value: unknown = props[flag];
+      if (value !== undefined && typeof value !== 'boolean') throw new Error(`${flag} must be true or false; got ${JSON.stringify(value)}`);
+    }
+    // DynamoDB tables and secrets take no snapshot on deletion: CloudFormation would refuse it at deploy.
+    if (props.tableRemovalPolicy === RemovalPolicy.SNAPSHOT) {
+      throw new Error('tableRemovalPolicy must be RETAIN, RETAIN_ON_UPDATE_OR_DELETE or DESTROY; SNAPSHOT applies to neither the table nor its secrets');
+    }
 
     this.table = new Table(this, 'jobs-table', {
       partitionKey: { name: 'id', type: AttributeType.STRING },
@@ -545,6 +553,9 @@ function routeAuthorizer(auth: AsyncJobsAuth): IHttpRouteAuthorizer | undefined 
 
 /** Fails at synth on an `auth` API Gateway would refuse at deploy, or that would accept any token. */
 function validateAuth(auth: AsyncJobsAuth): void {
+  // From JavaScript or a JSON config, anything may come: an unknown type must not fall through to no authorizer.
+  const type: unknown = (auth as { readonly type?: unknown }).type;
+  if (type !== 'iam' && type !== 'jwt' && type !== 'none') throw new Error(`auth.type must be 'iam', 'jwt' or 'none'; got ${JSON.stringify(type) ?? 'nothing'}`);
   if (auth.type !== 'jwt') return;
   if (!Token.isUnresolved(auth.issuer)) {
     if (auth.issuer.trim() === '') throw new Error("auth.issuer must not be empty when auth.type is 'jwt'");

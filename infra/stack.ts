@@ -38,6 +38,10 @@ export function propsFromContext(scope: Construct): AsyncJobsProps {
   } else if (type !== undefined) {
     throw new Error(`context auth must be 'iam', 'jwt' or 'none'; got "${type}"`);
   }
+  // A JWT setting without auth=jwt would deploy an API that ignores it: say so rather than deploy it.
+  for (const key of ['jwtIssuer', 'jwtAudience']) {
+    if (type !== 'jwt' && context(key) !== undefined) throw new Error(`context ${key} is only read with auth=jwt (-c auth=jwt); auth is ${type ?? 'iam, the default'}`);
+  }
   const tracing = tracingFromContext(context('tracing'));
   const sourceMaps = sourceMapsFromContext(context('sourceMaps'));
   const corsOrigins = (context('corsOrigins') ?? '').split(',').map((each) => each.trim()).filter((each) => each !== '');
@@ -76,6 +80,16 @@ export class AsyncJobsStack extends Stack {
     new CfnOutput(this, 'DashboardName', {
       value: this.asyncJobs.monitoring.dashboard.dashboardName,
       description: 'CloudWatch dashboard of the flow of jobs',
+    });
+    new CfnOutput(this, 'ApiId', { value: this.asyncJobs.api.apiId, description: 'HTTP API id, for execute-api:Invoke grants made outside CDK' });
+    new CfnOutput(this, 'JobsTableName', { value: this.asyncJobs.table.tableName, description: 'DynamoDB table of job records' });
+    new CfnOutput(this, 'DeadLetterQueueArn', {
+      value: this.asyncJobs.deadLetterQueue.queueArn,
+      description: 'Dead-letter queue of the jobs queue (on-dead-letter ends its jobs FAILED)',
+    });
+    new CfnOutput(this, 'WebhookDeadLetterQueueArn', {
+      value: this.asyncJobs.webhookDeadLetterQueue.queueArn,
+      description: 'Webhook deliveries that failed for good; redrive with aws sqs start-message-move-task --source-arn <this>',
     });
   }
 }

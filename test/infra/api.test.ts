@@ -149,7 +149,10 @@ describe('auth validation', () => {
     ['an http issuer', { type: 'jwt', issuer: 'http://idp.example.com', audience: ['a'] }, 'auth.issuer must be an https:// URL; got "http://idp.example.com"'],
     ['no audience', { type: 'jwt', issuer: 'https://idp.example.com', audience: [] }, "auth.audience must list at least one audience when auth.type is 'jwt'"],
     ['an empty audience', { type: 'jwt', issuer: 'https://idp.example.com', audience: ['a', ''] }, 'auth.audience must not contain an empty audience'],
-  ])('refuses jwt with %s, with an exact message', (_case, auth, message) => {
+    // What JavaScript or a JSON config may pass: without the check, every route would get no authorizer.
+    ['a type in capitals', { type: 'IAM' } as unknown as AsyncJobsAuth, `auth.type must be 'iam', 'jwt' or 'none'; got "IAM"`],
+    ['no type', {} as unknown as AsyncJobsAuth, `auth.type must be 'iam', 'jwt' or 'none'; got nothing`],
+  ])('refuses %s, with an exact message', (_case, auth, message) => {
     // Act
     const error = errorOf(() => new AsyncJobs(new Stack(unbundledApp(), 'Checked'), 'async-jobs', { auth }));
 
@@ -288,6 +291,17 @@ describe('the stack reads auth and the alarm email from the context', () => {
 
     // Assess
     expect(error).toBe(`context auth must be 'iam', 'jwt' or 'none'; got "basic"`);
+  });
+
+  it.each([
+    ['jwtIssuer', { jwtIssuer: 'https://idp.example.com' }, 'iam, the default'],
+    ['jwtAudience', { auth: 'iam', jwtAudience: 'a' }, 'iam'],
+  ])('refuses %s without auth=jwt, which would deploy an API that ignores it', (key, context, auth) => {
+    // Act
+    const error = errorOf(() => propsFromContext(unbundledApp(context)));
+
+    // Assess
+    expect(error).toBe(`context ${key} is only read with auth=jwt (-c auth=jwt); auth is ${auth}`);
   });
 
   it('refuses jwt without an issuer, through the construct’s own check', () => {

@@ -162,6 +162,21 @@ describe('workerTimeout limits', () => {
   });
 });
 
+describe('props from JavaScript or a JSON config', () => {
+  it.each<[string, AsyncJobsProps, string]>([
+    ['tracing as a string', { tracing: 'false' } as unknown as AsyncJobsProps, 'tracing must be true or false; got "false"'],
+    ['sourceMaps as a number', { sourceMaps: 0 } as unknown as AsyncJobsProps, 'sourceMaps must be true or false; got 0'],
+    [
+      'a SNAPSHOT removal policy',
+      { tableRemovalPolicy: RemovalPolicy.SNAPSHOT },
+      'tableRemovalPolicy must be RETAIN, RETAIN_ON_UPDATE_OR_DELETE or DESTROY; SNAPSHOT applies to neither the table nor its secrets',
+    ],
+  ])('refuses %s at synth, rather than deploy something else', (_case, props, message) => {
+    // Act / Assess
+    expect(errorOf(props)).toBe(message);
+  });
+});
+
 describe('corsOrigins', () => {
   function apiOf(stack: Stack): Record<string, unknown> {
     const [api] = Object.values(Template.fromStack(stack).findResources('AWS::ApiGatewayV2::Api')) as CfnResource[];

@@ -737,13 +737,17 @@ describe('topic, API and outputs', () => {
     );
   });
 
-  it('outputs the API URL, the topic ARN, the alarm topic ARN, the webhook signing secret ARN and the dashboard name', () => {
+  it('outputs the API URL and id, the topic ARNs, the webhook signing secret ARN, the dashboard, the table and both dead-letter queues', () => {
     // Assess
     template.hasOutput('ApiUrl', { Value: { 'Fn::GetAtt': [logicalIdOf(jobs.api), 'ApiEndpoint'] } });
     template.hasOutput('TopicArn', { Value: stack.resolve(jobs.topic.topicArn) });
     template.hasOutput('AlarmTopicArn', { Value: stack.resolve(jobs.monitoring.alarmTopic.topicArn) });
     template.hasOutput('WebhookSigningSecretArn', { Value: stack.resolve(jobs.signingSecret.secretArn) });
     template.hasOutput('DashboardName', { Value: stack.resolve(jobs.monitoring.dashboard.dashboardName) });
+    template.hasOutput('ApiId', { Value: stack.resolve(jobs.api.apiId) });
+    template.hasOutput('JobsTableName', { Value: stack.resolve(jobs.table.tableName) });
+    template.hasOutput('DeadLetterQueueArn', { Value: stack.resolve(jobs.deadLetterQueue.queueArn) });
+    template.hasOutput('WebhookDeadLetterQueueArn', { Value: stack.resolve(jobs.webhookDeadLetterQueue.queueArn) });
   });
 });
 
