@@ -13,7 +13,7 @@ import { jobPath, pollAfterSeconds, toResource } from '#core/job';
 import { type SubmitDeps, submitJob } from '#core/submit';
 import type { WebhookMode } from '#core/webhooks';
 import { api, jobs, lifecycle, queue } from '#infra/config';
-import { jobTypes } from '#processors/registry';
+import { jobTypes } from '#processors/types';
 import type { Context } from 'aws-lambda';
 
 const deps: SubmitDeps = {

@@ -342,6 +342,15 @@ describe('functions', () => {
     expect(new Set(logGroups).size).toBe(functionNames.length);
   });
 
+  it('bundles the processors into the worker only: submit-job takes the type names alone', () => {
+    // Act
+    const processorSources = (name: FunctionName) => sourceMapOf(name).sources.filter((source) => source.includes('functions/processors/')).map((source) => path.basename(source)).sort();
+
+    // Assess (a processor's dependencies would otherwise weigh on every POST /jobs cold start)
+    expect(processorSources('submit-job')).toEqual(['types.ts']);
+    expect(processorSources('process-jobs')).toEqual(expect.arrayContaining(['registry.ts', 'echo.ts', 'sleep.ts', 'fail.ts', 'flaky.ts']));
+  });
+
   describe.each(functionNames)('bundle of %s', (name) => {
     it('is a minified ES module that exports the handler and links its source map', () => {
       // Act

@@ -31,6 +31,11 @@ describe('registry', () => {
     expect(processors).toMatchObject({ echo, sleep, fail, flaky });
   });
 
+  it('has a processor for exactly the names types.ts lists, which the submit handler accepts', () => {
+    // Assess
+    expect(Object.keys(processors).sort()).toEqual([...jobTypes].sort());
+  });
+
   it.each(jobTypes)('registers %s under a name the submit schema accepts', (type) => {
     // Act
     const errors = validate(submitSchema({ maxDelaySeconds: 900, defaultTimeoutSeconds: 60, maxTimeoutSeconds: 117 }), {
