@@ -471,9 +471,8 @@ async function requeueUnfinished(
  * event of every ended job whose delivery was pending or retrying, rebuilt as it was published (the
  * record's `webhook` then was the submit's `pending`, 0 attempts; everything else in the event is the
  * final write's). Jobs requeueUnfinished has announced again (`announcing`) are left out: the topic
- * feeds their delivery. The receive count
- * starts over, so a resumed delivery gets the whole retry schedule again; receivers drop repeats by
- * `webhook-id`, the event id, which stays the same.
+ * feeds their delivery. The receive count starts over, so a resumed delivery gets the whole retry
+ * schedule again; receivers drop repeats by `webhook-id`, the event id, which stays the same.
  */
 async function resumeWebhooks(
   clients: { dynamodb: DynamoDBClient; sqs: SQSClient },
