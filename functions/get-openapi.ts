@@ -3,14 +3,14 @@ import { requiredEnv } from '#aws/env';
 import { instrumented, log } from '#aws/observability';
 import { type HttpEvent, type HttpResult, answer, header } from '#core/http';
 import { ifNoneMatchHits, servedDocument } from '#core/openapi';
-import { api, jobs, queue } from '#infra/config';
+import { api, queue } from '#infra/config';
 
 const document = servedDocument({
   maxDelaySeconds: queue.maxDelaySeconds,
-  defaultTimeoutSeconds: jobs.defaultTimeoutSeconds,
   retryAfterSeconds: api.retryAfterSeconds,
   maxBodyBytes: api.maxBodyBytes,
-  // Set by the construct from the worker function's timeout, as for submit-job: the document states the real limit.
+  // Set by the construct, as for submit-job: the document states the real default and limit.
+  defaultTimeoutSeconds: Number(requiredEnv('DEFAULT_JOB_TIMEOUT_SECONDS')),
   maxTimeoutSeconds: Number(requiredEnv('MAX_JOB_TIMEOUT_SECONDS')),
 });
 

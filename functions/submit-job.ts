@@ -12,7 +12,7 @@ import { type HttpEvent, type HttpResult, answer, callerOf, header, jsonResponse
 import { jobPath, pollAfterSeconds, toResource } from '#core/job';
 import { type SubmitDeps, submitJob } from '#core/submit';
 import type { WebhookMode } from '#core/webhooks';
-import { api, jobs, lifecycle, queue } from '#infra/config';
+import { api, lifecycle, queue } from '#infra/config';
 import { jobTypes } from '#processors/types';
 import type { Context } from 'aws-lambda';
 
@@ -23,8 +23,8 @@ const deps: SubmitDeps = {
   limits: {
     maxDelaySeconds: queue.maxDelaySeconds,
     retryAfterSeconds: api.retryAfterSeconds,
-    defaultTimeoutSeconds: jobs.defaultTimeoutSeconds,
-    // Set by the construct from the worker function's timeout.
+    // Set by the construct: its defaultJobTimeout, and the limit its worker function's timeout sets.
+    defaultTimeoutSeconds: Number(requiredEnv('DEFAULT_JOB_TIMEOUT_SECONDS')),
     maxTimeoutSeconds: Number(requiredEnv('MAX_JOB_TIMEOUT_SECONDS')),
   },
   lifecycle,

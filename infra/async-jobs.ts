@@ -33,6 +33,7 @@ import {
   functionEnvironment,
   functionNames,
   functionSpecs,
+  defaultJobTimeoutSeconds,
   maxJobTimeoutSeconds,
   routes,
   triggered,
@@ -141,6 +142,13 @@ export interface AsyncJobsProps {
    */
   readonly workerTimeout?: Duration;
   /**
+   * How long a job attempt runs when its submit names no `timeoutSeconds`: whole seconds, at most the
+   * `workerTimeout` less the few seconds the worker keeps to record the end. Raising `workerTimeout`
+   * raises that limit only; this raises the default.
+   * @default Duration.seconds(config.jobs.defaultTimeoutSeconds) (60 s), capped by a shorter workerTimeout
+   */
+  readonly defaultJobTimeout?: Duration;
+  /**
    * What happens to the jobs table when the stack is deleted.
    * @default RemovalPolicy.RETAIN
    */
@@ -214,6 +222,7 @@ export class AsyncJobs extends Construct {
     if (workerTimeout.toSeconds() * 1000 <= config.worker.shutdownMarginMs) {
       throw new Error(`workerTimeout must be longer than the worker's shutdown margin of ${config.worker.shutdownMarginMs} ms`);
     }
+    const defaultJobTimeout = defaultJobTimeoutSeconds(workerTimeout.toSeconds(), props.defaultJobTimeout?.toSeconds({ integral: false }));
     this.auth = props.auth ?? { type: 'iam' };
     validateAuth(this.auth);
     const throttle = props.throttle ?? { rateLimit: config.apiStage.rateLimit, burstLimit: config.apiStage.burstLimit };
@@ -334,6 +343,7 @@ export class AsyncJobs extends Construct {
     const settings = {
       // A CloudFormation dynamic reference: resolved at deploy time, never written into the template.
       IDEMPOTENCY_SECRET: this.idempotencySecret.secretValue.unsafeUnwrap(),
+      DEFAULT_JOB_TIMEOUT_SECONDS: String(defaultJobTimeout),
       MAX_JOB_TIMEOUT_SECONDS: String(maxJobTimeoutSeconds(workerTimeout.toSeconds())),
       WEBHOOK_MODE: 'cloud',
       WEBHOOK_RETRY_SCHEDULE: config.webhooks.retryScheduleSeconds.join(','),

@@ -3,7 +3,7 @@
  * functions with exactly these permissions and variables; the local runtime runs the same entry
  * points with the same variables.
  */
-import { api, reconciler, webhooks, worker } from './config.ts';
+import { api, jobs, reconciler, webhooks, worker } from './config.ts';
 
 /** Resources a function can be bound to; binding sets the variable and grants the actions together. */
 export type ResourceKind = 'table' | 'ownerIndex' | 'sweepIndex' | 'queue' | 'deadLetterQueue' | 'topic' | 'webhookQueue' | 'signingSecret';
@@ -21,7 +21,7 @@ export const resourceEnv: Readonly<Record<ResourceKind, string | undefined>> = {
 };
 
 /** Values the construct computes for a function, beside resource names. */
-export type SettingName = 'IDEMPOTENCY_SECRET' | 'MAX_JOB_TIMEOUT_SECONDS' | 'WEBHOOK_MODE' | 'WEBHOOK_RETRY_SCHEDULE';
+export type SettingName = 'IDEMPOTENCY_SECRET' | 'DEFAULT_JOB_TIMEOUT_SECONDS' | 'MAX_JOB_TIMEOUT_SECONDS' | 'WEBHOOK_MODE' | 'WEBHOOK_RETRY_SCHEDULE';
 
 /** What triggers a function other than the API. */
 export type Trigger = 'jobs-queue' | 'dead-letter-queue' | 'schedule' | 'webhook-queue';
@@ -47,7 +47,7 @@ export const functionSpecs = {
     // PutItem creates the job; GetItem replays an idempotent repeat; DeleteItem removes a job whose message could not be
     // sent, and UpdateItem flags one it keeps for the reconciler.
     uses: { table: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'], queue: ['sqs:SendMessage'] },
-    settings: ['IDEMPOTENCY_SECRET', 'MAX_JOB_TIMEOUT_SECONDS', 'WEBHOOK_MODE'],
+    settings: ['IDEMPOTENCY_SECRET', 'DEFAULT_JOB_TIMEOUT_SECONDS', 'MAX_JOB_TIMEOUT_SECONDS', 'WEBHOOK_MODE'],
   },
   'get-job': {
     entry: 'functions/get-job.ts',
@@ -58,8 +58,8 @@ export const functionSpecs = {
     entry: 'functions/get-openapi.ts',
     ...apiFunction,
     uses: {},
-    // The document states the longest timeoutSeconds a submit may ask for.
-    settings: ['MAX_JOB_TIMEOUT_SECONDS'],
+    // The document states the default timeoutSeconds and the longest a submit may ask for.
+    settings: ['DEFAULT_JOB_TIMEOUT_SECONDS', 'MAX_JOB_TIMEOUT_SECONDS'],
   },
   'list-jobs': {
     entry: 'functions/list-jobs.ts',
@@ -155,6 +155,20 @@ export function routed(method: RouteSpec['method'], path: string): FunctionName 
 /** The longest job attempt a worker with this timeout allows: its timeout less the time to record the outcome. */
 export function maxJobTimeoutSeconds(workerTimeoutSeconds: number): number {
   return workerTimeoutSeconds - Math.ceil(worker.shutdownMarginMs / 1000);
+}
+
+/**
+ * How long a job attempt runs when its submit names no `timeoutSeconds`: `requested` (whole seconds,
+ * from the construct's `defaultJobTimeout`), else the configured default, which a short worker timeout caps.
+ * Throws on a request longer than the worker allows, or not a whole number of seconds from 1.
+ */
+export function defaultJobTimeoutSeconds(workerTimeoutSeconds: number, requested?: number): number {
+  const max = maxJobTimeoutSeconds(workerTimeoutSeconds);
+  if (requested === undefined) return Math.min(jobs.defaultTimeoutSeconds, max);
+  if (!Number.isInteger(requested) || requested < 1 || requested > max) {
+    throw new Error(`defaultJobTimeout must be whole seconds from 1 to ${max} (the workerTimeout less ${Math.ceil(worker.shutdownMarginMs / 1000)} s to record the end); got ${requested} s`);
+  }
+  return requested;
 }
 
 /**

@@ -26,6 +26,7 @@ import {
   functionEnvironment,
   functionNames,
   functionSpecs,
+  defaultJobTimeoutSeconds,
   maxJobTimeoutSeconds,
   routed,
   routes,
@@ -236,6 +237,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const workerTimeoutSeconds = options.workerTimeoutSeconds ?? worker.timeoutSeconds;
     const settings = {
       IDEMPOTENCY_SECRET: await persistentSecret(dataDir, 'idempotency-secret', () => randomBytes(32).toString('base64url')),
+      DEFAULT_JOB_TIMEOUT_SECONDS: String(defaultJobTimeoutSeconds(workerTimeoutSeconds)),
       MAX_JOB_TIMEOUT_SECONDS: String(maxJobTimeoutSeconds(workerTimeoutSeconds)),
       WEBHOOK_MODE: options.webhookMode ?? 'local',
       WEBHOOK_RETRY_SCHEDULE: webhooks.localRetryScheduleSeconds.join(','),

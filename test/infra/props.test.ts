@@ -63,7 +63,12 @@ describe('with every prop set', () => {
 
   beforeAll(() => {
     stack = new AsyncJobsStack(unbundledApp(), 'Test', {
-      asyncJobs: { workerTimeout: Duration.minutes(5), tableRemovalPolicy: RemovalPolicy.DESTROY, logRetention: RetentionDays.ONE_WEEK },
+      asyncJobs: {
+        workerTimeout: Duration.minutes(5),
+        defaultJobTimeout: Duration.minutes(4),
+        tableRemovalPolicy: RemovalPolicy.DESTROY,
+        logRetention: RetentionDays.ONE_WEEK,
+      },
     });
     template = Template.fromStack(stack);
   }, 60_000);
@@ -94,14 +99,16 @@ describe('with every prop set', () => {
     expect(queue.Properties?.VisibilityTimeout).toBe(1800);
   });
 
-  it('lets submitted jobs ask for as long as the longer worker timeout allows', () => {
+  it('lets submitted jobs ask for as long as the longer worker timeout allows, and run for the default asked for when they name none', () => {
     // Act
-    const environment = resourceOf(stack.asyncJobs.functions['submit-job']).Properties?.Environment;
+    const environments = (['submit-job', 'get-openapi'] as const).map((name) => resourceOf(stack.asyncJobs.functions[name]).Properties?.Environment);
 
-    // Assess
-    expect(environment).toMatchObject({
-      Variables: { MAX_JOB_TIMEOUT_SECONDS: String(300 - Math.ceil(config.worker.shutdownMarginMs / 1000)) },
-    });
+    // Assess (get-openapi's document states both)
+    for (const environment of environments) {
+      expect(environment).toMatchObject({
+        Variables: { MAX_JOB_TIMEOUT_SECONDS: String(300 - Math.ceil(config.worker.shutdownMarginMs / 1000)), DEFAULT_JOB_TIMEOUT_SECONDS: '240' },
+      });
+    }
   });
 
   it('lets a job wait as long as the longer timeout allows before the queue-age alarm fires', () => {
@@ -159,6 +166,36 @@ describe('workerTimeout limits', () => {
 
     // Assess
     expect(error).toBeUndefined();
+  });
+});
+
+describe('defaultJobTimeout', () => {
+  const max = config.worker.timeoutSeconds - Math.ceil(config.worker.shutdownMarginMs / 1000);
+  it.each<[string, Duration]>([
+    ['longer than the worker allows', Duration.seconds(max + 1)],
+    ['zero', Duration.seconds(0)],
+    ['not whole seconds', Duration.millis(1500)],
+  ])('refuses one %s with an exact message', (_case, defaultJobTimeout) => {
+    // Act / Assess
+    expect(errorOf({ defaultJobTimeout })).toBe(
+      `defaultJobTimeout must be whole seconds from 1 to ${max} (the workerTimeout less ${Math.ceil(config.worker.shutdownMarginMs / 1000)} s to record the end); got ${defaultJobTimeout.toSeconds({ integral: false })} s`,
+    );
+  });
+
+  it('is 60 s unless set, and a short workerTimeout caps it', () => {
+    // Act
+    const variable = (props: AsyncJobsProps) => {
+      const stack = new Stack(unbundledApp(), 'Defaults');
+      const jobs = new AsyncJobs(stack, 'jobs', props);
+      const logicalId = stack.getLogicalId(jobs.functions['submit-job'].node.defaultChild as CfnElement);
+      const resource = (Template.fromStack(stack).toJSON().Resources as Record<string, CfnResource>)[logicalId];
+      const environment = resource?.Properties?.Environment as { Variables?: Record<string, string> } | undefined;
+      return environment?.Variables?.DEFAULT_JOB_TIMEOUT_SECONDS;
+    };
+
+    // Assess
+    expect(variable({})).toBe(String(config.jobs.defaultTimeoutSeconds));
+    expect(variable({ workerTimeout: Duration.seconds(30) })).toBe(String(30 - Math.ceil(config.worker.shutdownMarginMs / 1000)));
   });
 });
 

@@ -85,9 +85,9 @@ const EXPECTED_SIZING: Readonly<Record<FunctionName, { memoryMb: number; timeout
 
 /** Written out by hand, as above: the variables of each function. */
 const EXPECTED_ENVIRONMENT: Readonly<Record<FunctionName, readonly string[]>> = {
-  'submit-job': ['IDEMPOTENCY_SECRET', 'MAX_JOB_TIMEOUT_SECONDS', 'NODE_OPTIONS', 'QUEUE_URL', 'TABLE_NAME', 'WEBHOOK_MODE'],
+  'submit-job': ['DEFAULT_JOB_TIMEOUT_SECONDS', 'IDEMPOTENCY_SECRET', 'MAX_JOB_TIMEOUT_SECONDS', 'NODE_OPTIONS', 'QUEUE_URL', 'TABLE_NAME', 'WEBHOOK_MODE'],
   'get-job': ['NODE_OPTIONS', 'TABLE_NAME'],
-  'get-openapi': ['MAX_JOB_TIMEOUT_SECONDS', 'NODE_OPTIONS'],
+  'get-openapi': ['DEFAULT_JOB_TIMEOUT_SECONDS', 'MAX_JOB_TIMEOUT_SECONDS', 'NODE_OPTIONS'],
   'list-jobs': ['NODE_OPTIONS', 'TABLE_NAME'],
   'cancel-job': ['NODE_OPTIONS', 'QUEUE_URL', 'TABLE_NAME'],
   'route-fallback': ['NODE_OPTIONS'],
@@ -443,6 +443,7 @@ describe('environment', () => {
       QUEUE_URL: stack.resolve(jobs.queue.queueUrl),
       TOPIC_ARN: stack.resolve(jobs.topic.topicArn),
       IDEMPOTENCY_SECRET: stack.resolve(jobs.idempotencySecret.secretValue.unsafeUnwrap()),
+      DEFAULT_JOB_TIMEOUT_SECONDS: String(config.jobs.defaultTimeoutSeconds),
       MAX_JOB_TIMEOUT_SECONDS: String(maxJobTimeoutSeconds(config.worker.timeoutSeconds)),
       NODE_OPTIONS: '--enable-source-maps',
       WEBHOOK_MODE: 'cloud',

@@ -7,7 +7,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SubscribeCommand } from '@aws-sdk/client-sns';
 import { localRegion, queue, worker } from '#infra/config';
-import { maxJobTimeoutSeconds } from '#infra/functions';
+import { defaultJobTimeoutSeconds, maxJobTimeoutSeconds } from '#infra/functions';
 import { type DynamoEngine, type Emulator, startDynalite, startDynamoDbLocal, startSqsSns } from '#infra/local/emulators';
 import { resolveLocalhostSubdomains } from '#infra/local/localhost-dns';
 import { type LocalResources, createResources, queueArnOf } from '#infra/local/resources';
@@ -54,6 +54,7 @@ export async function startBackends(engine: DynamoEngine): Promise<Backends> {
     QUEUE_URL: resources.queueUrl,
     TOPIC_ARN: resources.topicArn,
     IDEMPOTENCY_SECRET: 'integration-test-secret',
+    DEFAULT_JOB_TIMEOUT_SECONDS: String(defaultJobTimeoutSeconds(worker.timeoutSeconds)),
     MAX_JOB_TIMEOUT_SECONDS: String(maxJobTimeoutSeconds(worker.timeoutSeconds)),
     WEBHOOK_MODE: 'local',
   });

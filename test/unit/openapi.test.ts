@@ -259,6 +259,7 @@ describe('GET /openapi.json (functions/get-openapi.ts)', () => {
 
   beforeAll(async () => {
     vi.stubEnv('MAX_JOB_TIMEOUT_SECONDS', String(localLimits.maxTimeoutSeconds));
+    vi.stubEnv('DEFAULT_JOB_TIMEOUT_SECONDS', String(localLimits.defaultTimeoutSeconds));
     ({ handler } = (await import('../../functions/get-openapi.ts')) as { handler: Handler });
   });
   afterAll(() => {
