@@ -200,8 +200,14 @@ export interface ColdStartResult {
  * Synthesizes, builds the floors and the external variants, and samples each function beside its floor,
  * each load in a fresh process of `node` (this one's binary unless given: `npm run bench -- --node`).
  */
-export async function measureColdStart(samples: number, onProgress: (line: string) => void, node = process.execPath): Promise<ColdStartResult> {
-  const version = await nodeVersion(node);
+export async function measureColdStart(
+  samples: number,
+  onProgress: (line: string) => void,
+  node = process.execPath,
+  /** `node`'s version, when the caller already asked it. */
+  knownVersion?: string,
+): Promise<ColdStartResult> {
+  const version = knownVersion ?? (await nodeVersion(node));
   const work = await mkdtemp(path.join(os.tmpdir(), 'async-jobs-bench-'));
   try {
     onProgress('cold start: cdk synth (default, and -c tracing=false)');

@@ -106,7 +106,8 @@ function requestsSummary(counted: CountedRuns, units: RequestsSummary['writeUnit
 async function main(): Promise<number> {
   const plan = planFrom(process.argv.slice(2));
   // Before the minutes of the other sections, so a wrong --node fails at once.
-  if (plan.sections.has('cold')) say(`cold start: loads with Node ${await nodeVersion(plan.node)} (${plan.node})`);
+  const coldNodeVersion = plan.sections.has('cold') ? await nodeVersion(plan.node) : undefined;
+  if (coldNodeVersion) say(`cold start: loads with Node ${coldNodeVersion} (${plan.node})`);
   const started = performance.now();
   const date = new Date().toISOString();
   const loadAverage = os.loadavg();
@@ -198,7 +199,7 @@ async function main(): Promise<number> {
       output.restore();
     }
   }
-  if (plan.sections.has('cold')) coldStart = await timed('cold start', () => measureColdStart(plan.coldStartSamples, say, plan.node));
+  if (plan.sections.has('cold')) coldStart = await timed('cold start', () => measureColdStart(plan.coldStartSamples, say, plan.node, coldNodeVersion));
   if (plan.sections.has('start')) start = await timed('npm start', () => measureStart(plan.startRepeats, say));
 
   const ok = checks.every((check) => check.ok);

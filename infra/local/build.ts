@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { type BuildOptions, build, version as esbuildVersion } from 'esbuild';
 import { bundleAliases, bundleDefines, bundlingOptions, sourceMapsFromContext, tracingFromContext } from '../bundling.ts';
 import { type FunctionName, functionNames, functionSpecs } from '../functions.ts';
+import { isAlive } from './processes.ts';
 
 /**
  * The project's root: the nearest folder above this module that holds infra/local/launch.mjs. Not a
@@ -90,18 +91,9 @@ async function hold(dir: string): Promise<(() => Promise<void>) | undefined> {
   return () => rm(file, { force: true });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 async function heldByALiveProcess(dir: string): Promise<boolean> {
   const names = await readdir(dir).catch(() => [] as string[]);
-  return names.some((name) => name.startsWith(HOLD_PREFIX) && alive(Number(name.slice(HOLD_PREFIX.length).split('-')[0])));
+  return names.some((name) => name.startsWith(HOLD_PREFIX) && isAlive(Number(name.slice(HOLD_PREFIX.length).split('-')[0])));
 }
 
 /** What a bundle may be built from in a source folder: TypeScript, JavaScript in either module system, JSON. */

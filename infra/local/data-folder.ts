@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { isAlive } from './processes.ts';
 
 /** The claim's file in the data folder. */
 export const CLAIM_FILE = 'in-use-by-pid';
@@ -15,15 +16,6 @@ const TAKEOVER_STALE_MS = 10_000;
 
 /** Folders this process holds: a pid in a claim is not enough to tell this runtime from an earlier one of the same pid. */
 const heldHere = new Set<string>();
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** `file` made as a hard link to `written`; on a file system without hard links, written anew (exclusively). */
 async function linkOrCreate(written: string, file: string): Promise<void> {
@@ -51,22 +43,26 @@ export async function claimDataFolder(dir: string): Promise<() => Promise<void>>
   const mine = path.join(dir, `${CLAIM_FILE}.${process.pid}.${randomBytes(4).toString('hex')}`);
   await writeFile(mine, `${process.pid}\n`);
   const takeover = `${file}.takeover`;
+  /** The folder is this runtime's: its release. */
+  const held = () => {
+    heldHere.add(dir);
+    return async () => {
+      heldHere.delete(dir);
+      await rm(file, { force: true });
+    };
+  };
   try {
     for (let attempt = 0; attempt < 50; attempt += 1) {
       try {
         await linkOrCreate(mine, file);
-        heldHere.add(dir);
-        return async () => {
-          heldHere.delete(dir);
-          await rm(file, { force: true });
-        };
+        return held();
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
       const claim = await readFile(file, 'utf8').catch(() => undefined);
       if (claim === undefined) continue; // released meanwhile: try again
       const holder = Number(claim.trim());
-      if (holder !== process.pid && alive(holder)) throw inUse(`pid ${holder}`);
+      if (holder !== process.pid && isAlive(holder)) throw inUse(`pid ${holder}`);
       // Stale: replace it, one start at a time, and only if it is still the claim just read.
       try {
         await mkdir(takeover);
@@ -80,11 +76,7 @@ export async function claimDataFolder(dir: string): Promise<() => Promise<void>>
       try {
         if ((await readFile(file, 'utf8').catch(() => undefined)) === claim) {
           await rename(mine, file);
-          heldHere.add(dir);
-          return async () => {
-            heldHere.delete(dir);
-            await rm(file, { force: true });
-          };
+          return held();
         }
       } finally {
         await rmdir(takeover).catch(() => undefined);

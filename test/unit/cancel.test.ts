@@ -6,30 +6,11 @@ import { describe, expect, it } from 'vitest';
 import { type CancelDeps, cancelJob } from '#core/cancel';
 import { newJobId } from '#core/ids';
 import type { JobRecord } from '#core/job';
-import type { LifecycleSettings } from '#core/lifecycle';
-import type { JobMessage, JobQueue } from '#core/ports';
 import { ProblemType } from '#core/problem';
+import { TEST_LIFECYCLE as LIFECYCLE, RecordingQueue, silentLogger as silent } from '../support/core-fakes.ts';
 import { InMemoryJobStore } from '../support/in-memory-store.ts';
 
-const LIFECYCLE: LifecycleSettings = {
-  retentionDays: 7,
-  maxAttempts: 3,
-  backoffBaseSeconds: 1,
-  backoffCapSeconds: 10,
-  staleQueuedSeconds: 300,
-  publishGraceSeconds: 60,
-  sweepShards: 4,
-};
 const OWNER = 'arn:aws:iam::1:user/alice';
-const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
-
-class Queue implements JobQueue {
-  readonly sent: JobMessage[] = [];
-  async enqueue(message: JobMessage): Promise<string> {
-    this.sent.push(message);
-    return `message-${this.sent.length}`;
-  }
-}
 
 describe('cancelling a QUEUED job', () => {
   it.each([
@@ -42,7 +23,7 @@ describe('cancelling a QUEUED job', () => {
     const now = new Date();
     const job: JobRecord = { id: newJobId(), owner: OWNER, type: 'echo', status: 'QUEUED', input: null, timeoutSeconds: 5, attempts, createdAt: now.toISOString(), updatedAt: now.toISOString() };
     await store.create(job, now);
-    const deps: CancelDeps = { store, queue: new Queue(), lifecycle: LIFECYCLE, now: () => now, logger: silent };
+    const deps: CancelDeps = { store, queue: new RecordingQueue(), lifecycle: LIFECYCLE, now: () => now, logger: silent };
 
     // Act
     const { outcome, job: cancelled } = await cancelJob(deps, OWNER, job.id);

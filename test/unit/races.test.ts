@@ -7,37 +7,18 @@ import { describe, expect, it } from 'vitest';
 import { type CancelDeps, cancelJob } from '#core/cancel';
 import { newJobId } from '#core/ids';
 import { type JobRecord, isFinal } from '#core/job';
-import type { LifecycleSettings } from '#core/lifecycle';
-import type { EventPublisher, JobEvent, JobMessage, JobQueue, Redelivery } from '#core/ports';
+import type { EventPublisher, JobEvent, Redelivery } from '#core/ports';
 import type { Processor } from '#core/processor';
 import { type WorkerDeps, handleJobMessage } from '#core/worker';
+import { TEST_LIFECYCLE as LIFECYCLE, RecordingQueue, silentLogger as silent } from '../support/core-fakes.ts';
 import { InMemoryJobStore } from '../support/in-memory-store.ts';
 
-const LIFECYCLE: LifecycleSettings = {
-  retentionDays: 7,
-  maxAttempts: 3,
-  backoffBaseSeconds: 1,
-  backoffCapSeconds: 10,
-  staleQueuedSeconds: 300,
-  publishGraceSeconds: 60,
-  sweepShards: 4,
-};
 const OWNER = 'arn:aws:iam::1:user/alice';
-const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 class Topic implements EventPublisher {
   readonly events: JobEvent[] = [];
   async publish(event: JobEvent): Promise<void> {
     this.events.push(event);
-  }
-}
-class Queue implements JobQueue {
-  readonly sent: JobMessage[] = [];
-  failing = false;
-  async enqueue(message: JobMessage): Promise<string> {
-    if (this.failing) throw new Error('SendMessage failed');
-    this.sent.push(message);
-    return `message-${this.sent.length}`;
   }
 }
 const redelivery: Redelivery = { delay: async () => undefined };
@@ -68,7 +49,7 @@ class InterleavingStore extends InMemoryJobStore {
 function setup(processor: Processor) {
   const store = new InterleavingStore();
   const topic = new Topic();
-  const queue = new Queue();
+  const queue = new RecordingQueue();
   let runs = 0;
   const worker: WorkerDeps = {
     store,
