@@ -231,6 +231,10 @@ export async function measureColdStart(
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
       AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
       AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+      // The X-Ray SDK sets up its Lambda segment at load when it sees this.
+      LAMBDA_TASK_ROOT: path.dirname(fn.bundle),
+      LAMBDA_RUNTIME_DIR: '/var/runtime',
+      _HANDLER: 'index.handler',
       AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
       AWS_XRAY_DAEMON_ADDRESS: '169.254.79.129:2000',
       TZ: ':UTC',
