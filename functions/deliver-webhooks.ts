@@ -42,12 +42,13 @@ const deps: DeliveryDeps = {
 export const handler = tracedHandler(
   instrumented(
     measured(async (event: SQSEvent): Promise<SQSBatchResponse> => {
+      const invokedAt = Date.now();
       const failures = await Promise.all(
         event.Records.map(async (record) => {
           try {
             const outcome = await deliverEvent(deps, record.body, Number(record.attributes.ApproximateReceiveCount) || 1);
             if (outcome.kind === 'done') return undefined;
-            await queue.redeliveryOf(record.receiptHandle).delay(outcome.delaySeconds);
+            await queue.redeliveryOf(record.receiptHandle, invokedAt).delay(outcome.delaySeconds);
           } catch (error) {
             log.error('webhook delivery failed unexpectedly; it will be retried', { messageId: record.messageId, ...errorFields(error) });
           }

@@ -32,7 +32,8 @@ const deps: WorkerDeps = {
 export const handler = tracedHandler(
   instrumented(
     measured(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-      const endsAt = Date.now() + context.getRemainingTimeInMillis();
+      const invokedAt = Date.now();
+      const endsAt = invokedAt + context.getRemainingTimeInMillis();
       // Stop processors early enough to record the outcome before Lambda stops the container.
       const stopBy = endsAt - worker.shutdownMarginMs;
       const outcomes = await Promise.all(
@@ -45,7 +46,7 @@ export const handler = tracedHandler(
           try {
             // The records of a batch run side by side: each logs through a logger carrying its job id.
             const recordDeps = { ...deps, logger: jobLogger(message.jobId) };
-            return await handleJobMessage(recordDeps, message, { endsAt, stopBy, redelivery: queue.redeliveryOf(record.receiptHandle) });
+            return await handleJobMessage(recordDeps, message, { endsAt, stopBy, redelivery: queue.redeliveryOf(record.receiptHandle, invokedAt) });
           } catch (error) {
             log.error('handling a job message failed; it will be delivered again', { jobId: message.jobId, ...errorFields(error) });
             return 'retry';

@@ -2,6 +2,7 @@
  * The HTTP edge of the domain: reading API Gateway HTTP API (payload 2.0) events and writing their
  * results. Problems become responses here and nowhere else.
  */
+import { errorFields } from './log.ts';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import {
   type ProblemDetails,
@@ -92,17 +93,25 @@ export interface Logger {
 /**
  * Runs an HTTP handler body and turns any thrown problem into its response. Anything else is a bug
  * or an outage: it is logged with the request id and answered as a 500 problem that reveals nothing.
+ * A problem of the service's own (5xx, such as a 503 when the queue is down) is logged too, with the
+ * error that caused it: the caller is told to retry, the operator why.
  */
 export async function answer(event: HttpEvent, logger: Logger, body: () => Promise<HttpResult>): Promise<HttpResult> {
   const instance = event.rawPath;
   try {
     return await body();
   } catch (error) {
-    if (error instanceof ProblemError) return problemResponse({ ...error.problem, instance }, error.headers);
-    logger.error('unhandled error', {
-      requestId: event.requestContext.requestId,
-      error: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error),
-    });
+    if (error instanceof ProblemError) {
+      if (error.problem.status >= 500) {
+        logger.error(`answered ${error.problem.status}: ${error.problem.title}`, {
+          requestId: event.requestContext.requestId,
+          detail: error.problem.detail,
+          ...(error.cause !== undefined && { error: errorFields(error.cause) }),
+        });
+      }
+      return problemResponse({ ...error.problem, instance }, error.headers);
+    }
+    logger.error('unhandled error', { requestId: event.requestContext.requestId, error: errorFields(error) });
     return problemResponse({
       type: ProblemType.internal,
       title: 'Internal error',

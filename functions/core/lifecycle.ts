@@ -51,11 +51,16 @@ export function backoffSeconds(settings: LifecycleSettings, attempt: number, ran
   return Math.max(1, Math.round(random() * ceiling));
 }
 
-/** The completion event of an ended job. */
+/**
+ * The completion event of an ended job: the job resource as it ended. Not its `webhook` member, which
+ * tells how this very event's delivery goes and changes after the end: an event published again (a
+ * retry, a duplicate delivery) must carry the same content under the same id.
+ */
 export function completionEvent(job: JobRecord): JobEvent {
   const type = eventTypeFor(job.status);
   if (!type || !job.eventId || !job.finishedAt) throw new Error(`job ${job.id} has not ended`);
-  return { id: job.eventId, type: type as JobEvent['type'], timestamp: job.finishedAt, data: toResource(job) };
+  const { webhook: _delivery, ...data } = toResource(job);
+  return { id: job.eventId, type: type as JobEvent['type'], timestamp: job.finishedAt, data };
 }
 
 /**

@@ -199,7 +199,7 @@ function operations(limits: OpenApiLimits): Readonly<Record<string, OperationObj
           ProblemType.malformedJson,
           ProblemType.validation,
         ]),
-        '413': problemOrGateway(413, `The body is over ${limits.maxBodyBytes} bytes (over 10 MB, API Gateway answers itself).`, [ProblemType.payloadTooLarge]),
+        '413': problemOrGateway(413, `The body is over ${limits.maxBodyBytes} bytes (a body too large for an invocation, over about 6 MB, API Gateway answers itself).`, [ProblemType.payloadTooLarge]),
         '415': problem(415, 'The content type is not `application/json`.', [ProblemType.unsupportedMediaType]),
         '422': problem(422, 'No processor handles `type`, or the Idempotency-Key was used before with another body.', [
           ProblemType.unknownJobType,
@@ -416,7 +416,12 @@ export function openApiDocument(limits: OpenApiLimits, served: readonly RouteSpe
             id: { type: 'string', description: 'The event id (`evt_…`); the webhook-id of its deliveries.' },
             type: { type: 'string', enum: Object.keys(EVENT_TYPES) },
             timestamp: { type: 'string', format: 'date-time', description: 'When the job ended.' },
-            data: { $ref: ref('Job'), properties: { done: { const: true } } },
+            data: {
+              $ref: ref('Job'),
+              description: 'The job as it ended, without its `webhook` member (which reports on this event’s own delivery): every publication of an event carries the same content.',
+              properties: { done: { const: true } },
+              not: { required: ['webhook'] },
+            },
           },
           oneOf: Object.entries(EVENT_TYPES).map(([type, status]) => ({ properties: { type: { const: type }, data: { properties: { status: { const: status } } } } })),
         },

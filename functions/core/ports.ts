@@ -100,7 +100,8 @@ export interface JobEvent {
   readonly id: string;
   readonly type: 'job.succeeded' | 'job.failed' | 'job.cancelled';
   readonly timestamp: string;
-  readonly data: JobResource;
+  /** The job as it ended; its `webhook` member (the delivery of this event) is left out. */
+  readonly data: Omit<JobResource, 'webhook'>;
 }
 
 /** The completion topic. */

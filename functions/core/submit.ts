@@ -129,6 +129,15 @@ export async function submitJob(deps: SubmitDeps, owner: string, body: unknown, 
   const now = deps.now();
   const id = idempotencyKey === undefined ? newJobId() : idempotentJobId(deps.idempotencySecret, owner, idempotencyKey);
   const requestHash = idempotencyKey === undefined ? undefined : requestFingerprint(body);
+  const createdAt = now.toISOString();
+  // A repeat of a request with a key is answered 202 from the record alone, even if this request dies
+  // (or fails to flag the job) before its message is sent: the reconciler's entry, written with the
+  // record and cleared by the start, makes sure such a job runs. A job without a key needs none: nobody
+  // is told its id before its message is sent.
+  const sweep = requestHash && {
+    sweepAt: queuedSweepAt(deps.lifecycle, runnableAt({ createdAt, delaySeconds: request.delaySeconds })),
+    sweepShard: sweepShardOf(id, deps.lifecycle.sweepShards),
+  };
   const job: JobRecord = {
     id,
     owner,
@@ -141,12 +150,13 @@ export async function submitJob(deps: SubmitDeps, owner: string, body: unknown, 
     ...(requestHash && { requestHash }),
     ...(request.callbackUrl !== undefined && { callbackUrl: request.callbackUrl, webhook: { status: 'pending', attempts: 0 } }),
     attempts: 0,
-    createdAt: now.toISOString(),
-    updatedAt: now.toISOString(),
+    ...sweep,
+    createdAt,
+    updatedAt: createdAt,
   };
   if (!(await deps.store.create(job, now))) {
     if (requestHash === undefined) throw new Error(`job id collision on ${id}`); // 128 random bits: never silently
-    return replay(deps, id, owner, requestHash);
+    return replay(deps, id, owner, requestHash, enqueueDeadline);
   }
   try {
     await deps.queue.enqueue({ jobId: job.id, type: job.type }, request.delaySeconds, enqueueDeadline);
@@ -165,9 +175,13 @@ export async function submitJob(deps: SubmitDeps, owner: string, body: unknown, 
   return { job, replayed: false };
 }
 
-/** Flags a kept job whose message could not be sent for the reconciler; false when even that write failed. */
+/**
+ * Flags a kept job whose message could not be sent for the reconciler; false when even that write failed.
+ * Its entry is due when the job may start, not a stale-queue wait later: that marks a job known to have
+ * no message, which a repeat of the request then sends (`mayLackMessage`).
+ */
 function flagForReconciler(deps: SubmitDeps, job: JobRecord): Promise<boolean> {
-  return deps.store.scheduleSweep(job.id, 'QUEUED', queuedSweepAt(deps.lifecycle, runnableAt(job)), sweepShardOf(job.id, deps.lifecycle.sweepShards)).catch(() => false);
+  return deps.store.scheduleSweep(job.id, 'QUEUED', runnableAt(job).toISOString(), sweepShardOf(job.id, deps.lifecycle.sweepShards)).catch(() => false);
 }
 
 /**
@@ -217,18 +231,21 @@ async function checkCallbackUrl(deps: SubmitDeps, raw: string): Promise<void> {
 
 /**
  * Whether a QUEUED job that never started may have no message. The request that created it flags it
- * for the reconciler (`sweepAt`) when its SendMessage fails, before it answers 503, so the caller's
- * retry finds the flag and sends the message at once instead of leaving the job to the next sweep.
- * Without the flag (the flag's own write failed too, or the queue lost the message), a job still
- * waiting long after it could have started is taken to have none. A job that merely waits in the
- * queue or out its `delaySeconds` has its message: a repeat sends nothing.
+ * for the reconciler when its SendMessage fails, before it answers 503: its entry is then due when the
+ * job may start (`flagForReconciler`), where the entry written with the record is due a stale-queue wait
+ * later. So the caller's retry finds the flag and sends the message at once instead of leaving the job
+ * to the next sweep. Without the flag (its own write failed too, the request died before it, or the
+ * queue lost the message), a job still waiting long after it could have started is taken to have none,
+ * and the reconciler sends it then anyway. A job that merely waits in the queue or out its
+ * `delaySeconds` has its message: a repeat sends nothing.
  */
 function mayLackMessage(job: JobRecord, settings: LifecycleSettings, now: Date): boolean {
-  if (job.sweepAt !== undefined) return true;
-  return now.getTime() > Date.parse(queuedSweepAt(settings, runnableAt(job)));
+  const stale = Date.parse(queuedSweepAt(settings, runnableAt(job)));
+  if (job.sweepAt !== undefined && Date.parse(job.sweepAt) < stale) return true;
+  return now.getTime() > stale;
 }
 
-async function replay(deps: SubmitDeps, id: string, owner: string, requestHash: string): Promise<Submitted> {
+async function replay(deps: SubmitDeps, id: string, owner: string, requestHash: string, enqueueDeadline?: AbortSignal): Promise<Submitted> {
   const existing = await deps.store.get(id);
   if (!existing) {
     // It expired and was deleted between the two calls: the caller's retry creates it again.
@@ -242,7 +259,19 @@ async function replay(deps: SubmitDeps, id: string, owner: string, requestHash: 
     // Sent with what is left of its delay: a repeat must not start a delayed job early. A message
     // beside one that did arrive after all is harmless: starting a job is conditional on its status.
     const wait = secondsUntilRunnable(existing, now);
-    await deps.queue.enqueue({ jobId: existing.id, type: existing.type }, wait > 0 ? wait : undefined);
+    try {
+      await deps.queue.enqueue({ jobId: existing.id, type: existing.type }, wait > 0 ? wait : undefined, enqueueDeadline);
+    } catch (error) {
+      // Still flagged: the reconciler sends it if no retry does first.
+      throw unavailableProblem(
+        'The job could not be queued right now. Retry with the same Idempotency-Key: the job will not be created twice.',
+        deps.limits.retryAfterSeconds,
+        error,
+      );
+    }
+    // Sent: the flag goes back to a stale-queue wait, so further repeats (and the reconciler) send nothing more.
+    const later = new Date(Math.max(now.getTime(), runnableAt(existing).getTime()));
+    await deps.store.scheduleSweep(existing.id, 'QUEUED', queuedSweepAt(deps.lifecycle, later), existing.sweepShard ?? sweepShardOf(existing.id, deps.lifecycle.sweepShards)).catch(() => false);
   }
   return { job: existing, replayed: true };
 }

@@ -95,7 +95,9 @@ async function retryLater(
   ending: RetryEnding,
   invocation: Invocation,
 ): Promise<MessageOutcome | 'cancelled'> {
-  const delay = Math.max(ending.afterSeconds ?? 0, backoffSeconds(deps.lifecycle, job.attempts, deps.random));
+  // A processor's own wait (a dependency's Retry-After) counts when it is a number of seconds; never less than the backoff.
+  const asked = ending.afterSeconds !== undefined && Number.isFinite(ending.afterSeconds) ? ending.afterSeconds : 0;
+  const delay = Math.max(asked, backoffSeconds(deps.lifecycle, job.attempts, deps.random));
   // The message stays on the queue (hidden for the backoff), so the job needs no sweep entry.
   // The next attempt starts over: the failed one's progress would only mislead.
   const requeued = await deps.store.transition(job.id, 'RUNNING', 'QUEUED', { lastError: ending.error, clear: ['runDeadline', 'progress'] }, { cancelRequested: false });

@@ -12,6 +12,9 @@ import type { AuthDecision, AuthRequest } from './auth.ts';
 /** HTTP API's payload limit. */
 const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
 
+/** Lambda's limit on a synchronous invocation's payload (the whole event, body and headers): 6 MB. */
+const MAX_INVOCATION_BYTES = 6 * 1024 * 1024;
+
 /** Invokes the function behind a route. */
 export type Invoke = (functionName: RouteSpec['function'], event: APIGatewayProxyEventV2) => Promise<unknown>;
 
@@ -240,6 +243,10 @@ export function createGateway(
           return send(res, decision.status, JSON.stringify({ message: decision.message }), { 'content-type': 'application/json', 'apigw-requestid': requestId });
         }
         if (decision.context) Object.assign(event.requestContext, { authorizer: decision.context });
+      }
+      // A body HTTP API accepts may still make an event Lambda refuses: the function never runs.
+      if (Buffer.byteLength(JSON.stringify(event)) > MAX_INVOCATION_BYTES) {
+        return send(res, 413, '{"message":"Request Too Long"}', { 'content-type': 'application/json', 'apigw-requestid': requestId });
       }
       const result = await invoke(found.route.spec.function, event);
       writeResult(res, result, requestId);

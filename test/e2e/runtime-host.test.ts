@@ -65,6 +65,27 @@ describe('the local runtime reports each invocation', () => {
     expect(worker[0]?.durationMs).toBeLessThan(10_000);
     expect(of('get-job')).toHaveLength(polls);
   });
+
+  it('as Lambda does not, for a body too large for an invocation: the gateway answers 413 itself', async () => {
+    // Prepare: within HTTP API's 10 MB, beyond the 6 MB an invocation takes; and one the function refuses itself.
+    const submitsBefore = reported.filter((invocation) => invocation.name === 'submit-job').length;
+    const post = (bytes: number) =>
+      fetch(`${runtime.url}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'echo', input: 'x'.repeat(bytes) }) });
+
+    // Act
+    const gateway = await post(7 * 1024 * 1024);
+    const gatewayBody = await gateway.text();
+    const function413 = await post(200 * 1024);
+    const functionBody = (await function413.json()) as { type: string };
+
+    // Assess
+    expect(gateway.status).toBe(413);
+    expect(JSON.parse(gatewayBody)).toEqual({ message: 'Request Too Long' });
+    expect(function413.status).toBe(413);
+    expect(function413.headers.get('content-type')).toBe('application/problem+json');
+    expect(functionBody.type).toMatch(/payload-too-large$/);
+    expect(reported.filter((invocation) => invocation.name === 'submit-job')).toHaveLength(submitsBefore + 1);
+  });
 });
 
 describe('stopping the local runtime', () => {

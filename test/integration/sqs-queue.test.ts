@@ -83,3 +83,48 @@ describe('SqsJobQueue.enqueue on fauxqs', () => {
     expect(JSON.parse(Messages[0]?.Body ?? '')).toEqual({ jobId: 'job_a', type: 'echo' });
   });
 });
+
+describe('SqsJobQueue.redeliveryOf', () => {
+  /** The visibility timeouts asked of SQS. */
+  function recordingQueue() {
+    const timeouts: unknown[] = [];
+    const client = { send: async (command: { input: { VisibilityTimeout?: number } }) => void timeouts.push(command.input.VisibilityTimeout) } as unknown as SQSClient;
+    return { queue: new SqsJobQueue(client, 'https://sqs.us-east-1.amazonaws.com/000000000000/jobs'), timeouts };
+  }
+
+  it('passes a wait SQS accepts as it is, in whole seconds', async () => {
+    // Prepare
+    const { queue, timeouts } = recordingQueue();
+
+    // Act
+    await queue.redeliveryOf('handle', Date.now()).delay(89.6);
+
+    // Assess
+    expect(timeouts).toEqual([90]);
+  });
+
+  it('cuts a wait to what is left of the 12 hours SQS allows from the receive, which it would refuse instead', async () => {
+    // Prepare: received ten minutes ago.
+    const { queue, timeouts } = recordingQueue();
+    const receivedAt = Date.now() - 600_000;
+
+    // Act
+    await queue.redeliveryOf('handle', receivedAt).delay(86_400);
+
+    // Assess: under 12 hours less the ten minutes held (and a minute's margin for the poll before the invocation).
+    const [timeout] = timeouts as number[];
+    expect(timeout).toBeLessThanOrEqual(12 * 3600 - 600 - 60);
+    expect(timeout).toBeGreaterThan(12 * 3600 - 600 - 60 - 5);
+  });
+
+  it('makes a wait that is not a number an immediate redelivery, not a refused request', async () => {
+    // Prepare
+    const { queue, timeouts } = recordingQueue();
+
+    // Act
+    await queue.redeliveryOf('handle').delay(Number.NaN);
+
+    // Assess
+    expect(timeouts).toEqual([0]);
+  });
+});

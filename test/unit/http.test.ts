@@ -186,8 +186,7 @@ describe('answer', () => {
     ['a validation problem', validationProblem([{ field: '/type', message: 'is required' }]), '/jobs', {}],
     ['an unknown job type', unknownJobTypeProblem('nope', ['echo', 'sleep']), '/jobs', {}],
     ['a missing job', jobNotFoundProblem('job_x'), '/jobs/job_x', {}],
-    ['an outage with Retry-After', unavailableProblem('try later', 3), '/jobs', { 'retry-after': '3' }],
-  ])('answers %s as application/problem+json', async (_, problem, path, extraHeaders) => {
+  ])('answers %s as application/problem+json, and logs nothing (the caller is at fault)', async (_, problem, path, extraHeaders) => {
     // Prepare
     const logger = quietLogger();
     const event = httpEvent('POST', '/jobs', path);
@@ -202,6 +201,29 @@ describe('answer', () => {
     expect(response.headers).toEqual({ 'content-type': 'application/problem+json', ...extraHeaders });
     expect(JSON.parse(String(response.body))).toEqual({ ...problem.problem, instance: path });
     expect(logger.error).not.toHaveBeenCalled();
+  });
+
+  it('answers an outage as a 503 problem with Retry-After, and logs the error behind it', async () => {
+    // Prepare
+    const logger = quietLogger();
+    const event = submitEvent({ type: 'echo' });
+    const cause = new Error('User is not authorized to perform: kms:GenerateDataKey');
+
+    // Act
+    const response = await answer(event, logger, async () => {
+      throw unavailableProblem('The job could not be queued right now.', 3, cause);
+    });
+
+    // Assess
+    expect(response.statusCode).toBe(503);
+    expect(response.headers).toEqual({ 'content-type': 'application/problem+json', 'retry-after': '3' });
+    expect(response.body).not.toContain('kms:');
+    expect(logger.error).toHaveBeenCalledOnce();
+    expect(logger.error.mock.calls[0]?.[1]).toMatchObject({
+      requestId: event.requestContext.requestId,
+      detail: 'The job could not be queued right now.',
+      error: { name: 'Error', message: cause.message },
+    });
   });
 
   it.each<[string, unknown]>([

@@ -2,9 +2,27 @@ import { describe, expect, it } from 'vitest';
 import { isJobId } from '#core/ids';
 import type { JobMessage, JobQueue } from '#core/ports';
 import { ProblemError, ProblemType } from '#core/problem';
+import { reconcile } from '#core/reconcile';
 import { MAX_DEPTH, type SubmitDeps, submitJob } from '#core/submit';
 import { lifecycle } from '#infra/config';
 import { InMemoryJobStore } from '../support/in-memory-store.ts';
+
+/** A store whose reconciler flag write fails, as when DynamoDB throttles while SQS is down. */
+class FlagFailingStore extends InMemoryJobStore {
+  flagFails = false;
+
+  override async scheduleSweep(...args: Parameters<InMemoryJobStore['scheduleSweep']>): Promise<boolean> {
+    if (this.flagFails) throw new Error('ProvisionedThroughputExceededException');
+    return super.scheduleSweep(...args);
+  }
+}
+
+/** What a reconciler run at `at` sends for the jobs in `store`. */
+async function sweepAt(store: InMemoryJobStore, at: Date): Promise<JobMessage[]> {
+  const queue = new FakeQueue();
+  await reconcile({ store, queue, lifecycle, batch: 100, now: () => at, logger: { warn: () => undefined } });
+  return queue.sent.map((sent) => sent.message);
+}
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
 
@@ -124,7 +142,7 @@ describe('submitJob', () => {
     expect(store.jobs.get(job.id)).not.toHaveProperty('sweepShard');
   });
 
-  it('flags a kept job for the reconciler when its message could not be sent, after it could have started', async () => {
+  it('flags a kept job for the reconciler when its message could not be sent, due when it may start', async () => {
     // Prepare
     const { store, queue, deps } = setup();
     queue.failure = new Error('SQS is down');
@@ -134,7 +152,8 @@ describe('submitJob', () => {
 
     // Assess
     const [kept] = [...store.jobs.values()];
-    expect(kept?.sweepAt).toBe(new Date(NOW.getTime() + (100 + lifecycle.staleQueuedSeconds) * 1000).toISOString());
+    // Due when it may start: the mark of a job known to have no message.
+    expect(kept?.sweepAt).toBe(new Date(NOW.getTime() + 100 * 1000).toISOString());
     expect(Number(kept?.sweepShard)).toBeGreaterThanOrEqual(0);
     expect(Number(kept?.sweepShard)).toBeLessThan(lifecycle.sweepShards);
   });
@@ -270,7 +289,8 @@ describe('submitJob', () => {
     expect(error.problem).toMatchObject({ type: ProblemType.unavailable, status: 503 });
     expect(error.problem.detail).toContain(`job ${kept?.id} may still run later`);
     expect(error.headers).toEqual({ 'retry-after': '2' });
-    expect(kept).toMatchObject({ status: 'QUEUED', sweepAt: new Date(NOW.getTime() + lifecycle.staleQueuedSeconds * 1000).toISOString() });
+    // Due at once (it may start now): the next reconciler run sends it.
+    expect(kept).toMatchObject({ status: 'QUEUED', sweepAt: NOW.toISOString() });
   });
 
   it('says the job stays QUEUED until cancelled when it could be neither removed nor flagged for the reconciler', async () => {
@@ -446,6 +466,92 @@ describe('submitJob with an Idempotency-Key', () => {
     // Assess
     expect(retry.replayed).toBe(true);
     expect(queue.sent).toEqual([{ message: { jobId: retry.job.id, type: 'echo' }, delaySeconds: 59 }]);
+  });
+
+  it('writes the reconciler entry with the record, due a stale-queue wait after the job may start', async () => {
+    // Prepare
+    const { store, deps } = setup();
+
+    // Act
+    const { job } = await submitJob(deps, 'alice', { type: 'echo', delaySeconds: 100 }, 'safety-net');
+
+    // Assess
+    expect(store.jobs.get(job.id)?.sweepAt).toBe(new Date(NOW.getTime() + (100 + lifecycle.staleQueuedSeconds) * 1000).toISOString());
+    expect(await sweepAt(store, new Date(NOW.getTime() + (100 + lifecycle.staleQueuedSeconds - 1) * 1000))).toEqual([]);
+  });
+
+  it('runs a job answered 202 on a retry after its send and its flag both failed', async () => {
+    // Prepare: SQS down, and the flag write throttled too.
+    let now = NOW;
+    const store = new FlagFailingStore();
+    const { queue, deps } = setup({ store, now: () => now });
+    queue.failure = new Error('SQS is down');
+    store.flagFails = true;
+    const first = await problemOf(submitJob(deps, 'alice', { type: 'echo' }, 'double-fault'));
+    queue.failure = undefined;
+    store.flagFails = false;
+    now = new Date(NOW.getTime() + 2_000);
+
+    // Act
+    const retry = await submitJob(deps, 'alice', { type: 'echo' }, 'double-fault');
+    const swept = await sweepAt(store, new Date(NOW.getTime() + (lifecycle.staleQueuedSeconds + 1) * 1000));
+
+    // Assess: the retry is told 202 (the record is there), and the reconciler sends the job.
+    expect(first.problem.status).toBe(503);
+    expect(retry.replayed).toBe(true);
+    expect(swept).toEqual([{ jobId: retry.job.id, type: 'echo' }]);
+  });
+
+  it('runs a job whose first request died between its record and its message, once a repeat was told 202', async () => {
+    // Prepare: the first request's SendMessage never answers (its Lambda is killed while it waits).
+    const { store, queue, deps } = setup();
+    queue.hang = true;
+    void submitJob(deps, 'alice', { type: 'echo' }, 'died');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    queue.hang = false;
+
+    // Act
+    const repeat = await submitJob(deps, 'alice', { type: 'echo' }, 'died');
+    const swept = await sweepAt(store, new Date(NOW.getTime() + (lifecycle.staleQueuedSeconds + 1) * 1000));
+
+    // Assess
+    expect(repeat.replayed).toBe(true);
+    expect(swept).toEqual([{ jobId: repeat.job.id, type: 'echo' }]);
+  });
+
+  it('answers 503 with Retry-After, not 500, when the retry after a 503 cannot send either', async () => {
+    // Prepare
+    const { store, queue, deps } = setup();
+    queue.failure = new Error('SQS is down');
+    await problemOf(submitJob(deps, 'alice', { type: 'echo' }, 'still-down'));
+
+    // Act
+    const error = await problemOf(submitJob(deps, 'alice', { type: 'echo' }, 'still-down'));
+
+    // Assess: still flagged, so the reconciler sends it if no later retry does.
+    expect(error.problem.status).toBe(503);
+    expect(error.headers).toEqual({ 'retry-after': '2' });
+    expect(error.cause).toBe(queue.failure);
+    expect(await sweepAt(store, NOW)).toHaveLength(1);
+  });
+
+  it('sends a flagged job once: repeats after the retry that sent it send nothing more', async () => {
+    // Prepare
+    let now = NOW;
+    const { store, queue, deps } = setup({ now: () => now });
+    queue.failure = new Error('SQS is down');
+    await problemOf(submitJob(deps, 'alice', { type: 'echo' }, 'once'));
+    queue.failure = undefined;
+    now = new Date(NOW.getTime() + 2_000);
+
+    // Act
+    await submitJob(deps, 'alice', { type: 'echo' }, 'once');
+    await submitJob(deps, 'alice', { type: 'echo' }, 'once');
+    const swept = await sweepAt(store, new Date(NOW.getTime() + 60_000));
+
+    // Assess
+    expect(queue.sent).toHaveLength(1);
+    expect(swept).toEqual([]);
   });
 
   it('sends nothing on a repeat of a queued job, however long it waits in the queue or out its delay', async () => {

@@ -353,6 +353,7 @@ describe('handleJobMessage', () => {
       ['after attempt 10, at most the cap', 9, undefined, 119],
       ['when the processor asks for longer, as long as it asks', 1, 30, 30],
       ['when the processor asks for less, the backoff', 2, 1, 8],
+      ['when the processor asks for a wait that is not a number, the backoff', 2, Number.NaN, 8],
     ])('delays the next attempt %s', async (_, attemptsSoFar, retryAfterSeconds, expectedDelay) => {
       // Prepare
       const { store, redelivery, deps, invocation } = setup(
@@ -645,6 +646,24 @@ describe('handleJobMessage', () => {
       expect(store.writes).toEqual(['QUEUED->RUNNING (lost)']);
       expect(publisher.accepted).toHaveLength(2);
       expect(publisher.accepted[1]).toEqual(publisher.accepted[0]);
+    });
+
+    it('publishes the same content again after the webhook delivery moved on: the event leaves out its own delivery state', async () => {
+      // Prepare: a job with a callback ends, and its webhook is delivered.
+      const { store, publisher, deps, invocation } = setup({ echo: async () => 'result' });
+      const job = await seed(store, 'echo', { callbackUrl: 'https://hooks.example.com/jobs', webhook: { status: 'pending', attempts: 0 } });
+      const message = { jobId: job.id, type: 'echo' };
+      await handleJobMessage(deps, message, invocation());
+      await store.recordWebhook(job.id, { status: 'delivered', attempts: 1, lastStatusCode: 204, eventId: publisher.accepted[0]?.id });
+
+      // Act: the same message comes again (its batch was retried).
+      await handleJobMessage(deps, message, invocation());
+
+      // Assess
+      expect(publisher.accepted).toHaveLength(2);
+      expect(publisher.accepted[1]).toEqual(publisher.accepted[0]);
+      expect(publisher.accepted[0]?.data).not.toHaveProperty('webhook');
+      expect(publisher.accepted[0]?.data).toMatchObject({ status: 'SUCCEEDED', callbackUrl: 'https://hooks.example.com/jobs' });
     });
 
     it('records the publish of a job in the sweep, so a later message does not announce it again', async () => {
