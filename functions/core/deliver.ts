@@ -2,6 +2,7 @@
  * Delivering one completion event to its job's callback URL: sign, send, judge the answer, record
  * it on the job, and say when to try again. Runs off the request path, fed by the topic.
  */
+import { isFinal } from './job.ts';
 import type { JobEvent, JobStore } from './ports.ts';
 import { MetricName, noTelemetry, type Telemetry } from './telemetry.ts';
 import { type AttemptVerdict, judgeResponse, maxAttempts, retryDelaySeconds, type WebhookState, webhookHeaders } from './webhooks.ts';
@@ -35,6 +36,12 @@ export async function deliverEvent(deps: DeliveryDeps, rawEvent: string, attempt
   const event = JSON.parse(rawEvent) as JobEvent;
   const job = await deps.store.get(event.data.id);
   if (!job?.callbackUrl) return { kind: 'done' };
+  // Only the one completion event the job's final write fixed is ever signed: the topic takes publishes
+  // from the worker alone, and this keeps a message from anywhere else from reaching a receiver as ours.
+  if (!isFinal(job.status) || job.eventId !== event.id) {
+    deps.logger.warn('not the completion event of its job; not delivered', { jobId: job.id, eventId: event.id, status: job.status });
+    return { kind: 'done' };
+  }
   const settled = job.webhook?.eventId === event.id && ['delivered', 'gone', 'refused'].includes(job.webhook.status);
   if (settled) return { kind: 'done' };
 

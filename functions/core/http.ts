@@ -51,6 +51,9 @@ export function header(event: HttpEvent, name: string): string | undefined {
 
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json$/i;
 
+/** Refuses malformed UTF-8 rather than repair it; a byte order mark stays, and JSON.parse refuses it as it always did. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 /** Parses a JSON request body after checking its media type and size; throws the matching problem. */
 export function readJsonBody(event: HttpEvent, maxBytes: number): unknown {
   const contentType = header(event, 'content-type');
@@ -61,7 +64,8 @@ export function readJsonBody(event: HttpEvent, maxBytes: number): unknown {
   if (bytes.length > maxBytes) throw payloadTooLargeProblem(bytes.length, maxBytes);
   if (bytes.length === 0) throw malformedJsonProblem('the body is empty');
   try {
-    return JSON.parse(bytes.toString('utf8'));
+    // JSON is UTF-8: bytes that are not are refused, never turned into U+FFFD and stored.
+    return JSON.parse(UTF8.decode(bytes));
   } catch (error) {
     throw malformedJsonProblem(error instanceof Error ? error.message : String(error));
   }

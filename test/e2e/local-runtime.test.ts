@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningStart, npmStart } from '../support/npm-start.ts';
+import { isRunning, processGroup, type RunningStart, npmStart } from '../support/npm-start.ts';
 import { localDocument, ResponseChecker } from '../support/openapi-check.ts';
 
 const checker = new ResponseChecker(localDocument());
@@ -184,6 +184,27 @@ describe('npm start on SIGTERM', () => {
       // Assess
       expect(app.output()).toContain('[local runtime] stopped');
       expect(app.groupAlive()).toBe(false);
+    } finally {
+      if (app.groupAlive()) await app.stop('SIGKILL');
+    }
+  }, 90_000);
+});
+
+describe('npm start --dynamodb-local ended outright (kill -9, a crash, the OOM killer)', () => {
+  it('leaves no DynamoDB Local running: its watchdog stops the Java process', async () => {
+    // Prepare
+    const app = await npmStart(['--dynamodb-local']);
+    try {
+      const group = processGroup(app.child.pid ?? 0);
+      const runtime = group.find((member) => member.args.startsWith('node infra/local/start.mjs'));
+      const java = group.find((member) => member.args.includes('DynamoDBLocal.jar'));
+      expect(runtime, group.map((member) => member.args).join('\n')).toBeDefined();
+      expect(java, group.map((member) => member.args).join('\n')).toBeDefined();
+      // Act: the runtime alone, so that nothing it would run on a signal runs
+      process.kill(runtime?.pid ?? 0, 'SIGKILL');
+      for (let waited = 0; isRunning(java?.pid ?? 0) && waited < 20_000; waited += 100) await sleep(100);
+      // Assess
+      expect(isRunning(java?.pid ?? 0)).toBe(false);
     } finally {
       if (app.groupAlive()) await app.stop('SIGKILL');
     }

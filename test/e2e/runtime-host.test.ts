@@ -3,6 +3,7 @@
  * each invocation (`onInvocation`, what Lambda bills and `npm run bench` prices), and it stops quietly
  * (Ctrl-C), whether it is still starting its instances or has a job running, without waiting for the job.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FunctionName } from '#infra/functions';
 import { type LocalRuntime, startLocalRuntime } from '#infra/local/runtime';
@@ -29,6 +30,19 @@ async function pollUntil(runtime: LocalRuntime, id: string, status: string): Pro
   return { status: seen, polls };
 }
 
+/** The addresses sockets listen on at `port`, from Linux's /proc/net/tcp and tcp6 (hex, as the kernel writes them). */
+function listeningAddresses(port: number): string[] {
+  const addresses: string[] = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const [, local = '', , state] = line.trim().split(/\s+/);
+      const [address = '', hexPort = ''] = local.split(':');
+      if (state === '0A' && Number.parseInt(hexPort, 16) === port) addresses.push(address); // 0A: LISTEN
+    }
+  }
+  return addresses;
+}
+
 describe('the local runtime reports each invocation', () => {
   let runtime: LocalRuntime;
   const reported: { name: FunctionName; durationMs: number }[] = [];
@@ -42,6 +56,13 @@ describe('the local runtime reports each invocation', () => {
   }, 60_000);
   afterAll(async () => {
     await runtime?.stop();
+  });
+
+  it('listens on loopback alone: nobody else on the network reaches the API, the table, the queues or the topic', () => {
+    // Assess: 127.0.0.1 is 0100007F as /proc writes it; 0.0.0.0 (every interface) would be 00000000
+    const ports = [runtime.url, runtime.endpoints.dynamodb, runtime.endpoints.sqs, runtime.endpoints.sns].map((url) => Number(new URL(url).port));
+    expect(new Set(ports).size).toBeGreaterThanOrEqual(3);
+    for (const port of ports) expect({ port, addresses: listeningAddresses(port) }).toEqual({ port, addresses: ['0100007F'] });
   });
 
   it('with the handler time of a job that sleeps 1.5 s, and one invocation per API request', async () => {

@@ -209,6 +209,7 @@ describe('a webhook delivered on Lambda (deliver-webhooks)', () => {
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     const id = newJobId();
     const at = '2026-11-24T12:00:00.000Z';
+    const eventId = newEventId();
     const job = toItem({
       id,
       owner: 'arn:aws:iam::000000000000:user/alice',
@@ -220,6 +221,8 @@ describe('a webhook delivered on Lambda (deliver-webhooks)', () => {
       attempts: 1,
       createdAt: at,
       updatedAt: at,
+      finishedAt: at,
+      eventId,
       callbackUrl: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`,
     });
     answers = {
@@ -227,7 +230,7 @@ describe('a webhook delivered on Lambda (deliver-webhooks)', () => {
       'secretsmanager.GetSecretValue': { status: 200, body: { SecretString: `whsec_${Buffer.alloc(32, 7).toString('base64')}` } },
     };
     calls.length = 0;
-    const event = { id: newEventId(), type: 'job.succeeded', timestamp: at, data: { id, status: 'SUCCEEDED', result: {} } };
+    const event = { id: eventId, type: 'job.succeeded', timestamp: at, data: { id, status: 'SUCCEEDED', result: {} } };
     run = await runOnLambda('deliver-webhooks', [sqsEvent([JSON.stringify(event)])], {
       TABLE_NAME: 'async-jobs',
       WEBHOOK_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/async-jobs-webhooks',

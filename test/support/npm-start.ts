@@ -3,6 +3,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -86,4 +87,39 @@ export async function npmStart(args: readonly string[] = [], env: Record<string,
     if (groupAlive()) process.kill(-pgid, 'SIGKILL');
     throw error;
   }
+}
+
+/** A process of this machine, as Linux's /proc tells it. */
+export interface ProcessInfo {
+  readonly pid: number;
+  /** Its command line, arguments joined by spaces. */
+  readonly args: string;
+  /** Z: exited, not yet reaped by its parent. */
+  readonly state: string;
+}
+
+function readProcess(pid: number): (ProcessInfo & { readonly group: number }) | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // pid (comm) state ppid pgrp …: comm may hold spaces and parentheses, so read after its last ')'.
+    const [state = '', , group = ''] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+    return { pid, args, state, group: Number(group) };
+  } catch {
+    return undefined; // gone meanwhile
+  }
+}
+
+/** The processes of process group `pgid` (Linux). */
+export function processGroup(pgid: number): ProcessInfo[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map((name) => readProcess(Number(name)))
+    .filter((info): info is ProcessInfo & { readonly group: number } => info !== undefined && info.group === pgid);
+}
+
+/** Whether `pid` is a process that has not exited (a zombie has: only its parent has not reaped it). */
+export function isRunning(pid: number): boolean {
+  const info = readProcess(pid);
+  return info !== undefined && info.state !== 'Z';
 }

@@ -129,6 +129,18 @@ describe('readJsonBody', () => {
     expect(error.problem.detail).toMatch(/^The request body is not valid JSON: ./);
   });
 
+  it('answers 400 for a base64 body whose bytes are not UTF-8, rather than alter them', () => {
+    // Prepare: bytes as a JSON media type API Gateway treats as binary (a +json one) passes them
+    const raw = Buffer.concat([Buffer.from('{"type":"echo","input":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
+
+    // Act
+    const error = problemOf(() => readJsonBody(postWith('application/vnd.api+json', raw.toString('base64'), true), LIMIT));
+
+    // Assess
+    expect(error.problem).toMatchObject({ type: ProblemType.malformedJson, status: 400 });
+    expect(error.problem.detail).toMatch(/^The request body is not valid JSON: .*(encoded|UTF-8|utf-8)/);
+  });
+
   it('decodes a base64 body', () => {
     // Prepare
     const raw = JSON.stringify({ type: 'echo', input: { text: 'grüße' } });

@@ -190,6 +190,23 @@ describe('submitJob', () => {
     expect(queue.sent).toEqual([]);
   });
 
+  it.each<[string, unknown, string[]]>([
+    ['beside another bad field', { type: 'echo', delaySeconds: 901, callbackUrl: 'ftp://hooks.example.com/jobs' }, ['/callbackUrl', '/delaySeconds']],
+    ['beside an unknown type (a 400 comes before the 422)', { type: 'resize-image', callbackUrl: 'ftp://hooks.example.com/jobs' }, ['/callbackUrl']],
+  ])('names a callback URL that is not https in the same 400, %s', async (_, body, fields) => {
+    // Prepare
+    const { store, deps } = setup();
+
+    // Act
+    const error = await problemOf(submitJob(deps, 'anonymous', body));
+
+    // Assess
+    expect(error.problem).toMatchObject({ type: ProblemType.validation, status: 400 });
+    expect(error.problem.errors?.map((entry) => entry.field).sort()).toEqual(fields);
+    expect(error.problem.errors).toContainEqual({ field: '/callbackUrl', message: 'must be an https URL' });
+    expect(store.jobs.size).toBe(0);
+  });
+
   it.each<[string, number, boolean]>([
     ['as deep as allowed', MAX_DEPTH, true],
     ['one level deeper than allowed', MAX_DEPTH + 1, false],
