@@ -11,7 +11,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { JobRecord, JobStatus, Progress } from '#core/job';
-import type { JobPage, JobStore, ListKey, TransitionChanges, TransitionGuard } from '#core/ports';
+import type { JobPage, JobStore, ListKey, SweepGuard, TransitionChanges, TransitionGuard } from '#core/ports';
 import { assertTransition } from '#core/state-machine';
 import type { WebhookState } from '#core/webhooks';
 
@@ -256,13 +256,19 @@ export class DynamoJobStore implements JobStore {
     return Items.map(fromItem);
   }
 
-  scheduleSweep(id: string, status: JobStatus, sweepAt: string, shard: string): Promise<boolean> {
+  scheduleSweep(id: string, status: JobStatus, sweepAt: string, shard: string, guard: SweepGuard = {}): Promise<boolean> {
     // Never back into the sweep once announced: it would have nothing left to do there.
-    return this.conditionalUpdate(id, 'SET sweepAt = :sweepAt, sweepShard = :shard', '#status = :status AND attribute_not_exists(publishedAt)', {
-      ':sweepAt': { S: sweepAt },
-      ':shard': { S: shard },
-      ':status': { S: status },
-    });
+    let condition = '#status = :status AND attribute_not_exists(publishedAt)';
+    const values: Item = { ':sweepAt': { S: sweepAt }, ':shard': { S: shard }, ':status': { S: status } };
+    if (guard.neverStarted) {
+      condition += ' AND attempts = :zero';
+      values[':zero'] = { N: '0' };
+    }
+    if (guard.seenSweepAt !== undefined) {
+      condition += ' AND sweepAt = :seen';
+      values[':seen'] = { S: guard.seenSweepAt };
+    }
+    return this.conditionalUpdate(id, 'SET sweepAt = :sweepAt, sweepShard = :shard', condition, values);
   }
 
   async recordWebhook(id: string, state: WebhookState): Promise<void> {

@@ -38,6 +38,17 @@ export interface JobPage {
   readonly next?: ListKey;
 }
 
+/** What must still hold of a job for a sweep write to be made. */
+export interface SweepGuard {
+  /**
+   * The job has never started (`attempts` is 0). A QUEUED job that has started is waiting out a retry
+   * on its own message, which a sweep would only cut short.
+   */
+  readonly neverStarted?: boolean;
+  /** The job's entry is still the one the caller read (its `sweepAt`): nothing cleared or moved it meanwhile. */
+  readonly seenSweepAt?: string;
+}
+
 /** Persistence of job records. Every state change is conditional on the expected current status. */
 export interface JobStore {
   /** Writes a new record; false when an unexpired record with this id exists (an expired one is replaced). */
@@ -64,11 +75,12 @@ export interface JobStore {
   /** Jobs of one sweep shard whose `sweepAt` has passed. */
   dueForSweep(shard: string, now: Date, limit: number): Promise<JobRecord[]>;
   /**
-   * Puts the job in the reconciler's sweep (or moves it later there) while it is still in `status`
-   * and its end is not recorded as announced; false when it is not. Only failure paths (and the cancel
-   * of a QUEUED job, in its own write) put a job there: the happy path writes no sweep index entry.
+   * Puts the job in the reconciler's sweep (or moves it later there) while it is still in `status`,
+   * its end is not recorded as announced and `guard` holds; false when it is not. Only failure paths,
+   * a repeat of a keyed submit answered from the record, and the cancel of a QUEUED job (in its own
+   * write) put a job there: the happy path writes no sweep index entry.
    */
-  scheduleSweep(id: string, status: JobStatus, sweepAt: string, shard: string): Promise<boolean>;
+  scheduleSweep(id: string, status: JobStatus, sweepAt: string, shard: string, guard?: SweepGuard): Promise<boolean>;
   /** Records how the webhook delivery of the job is going. */
   recordWebhook(id: string, state: WebhookState): Promise<void>;
 }

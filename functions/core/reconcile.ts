@@ -38,7 +38,10 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
         if (!(job.status === 'QUEUED' || (isFinal(job.status) && !job.publishedAt))) continue;
         const wait = deps.lifecycle[job.status === 'QUEUED' ? 'staleQueuedSeconds' : 'publishGraceSeconds'];
         const next = new Date(deps.now().getTime() + wait * 1000).toISOString();
-        if (!(await deps.store.scheduleSweep(job.id, job.status, next, job.sweepShard ?? shard))) continue;
+        // The index is read eventually consistent: only the entry read, still in place, is acted on. A job
+        // that started since (its start clears the entry) and went back to QUEUED for a retry is left alone.
+        const guard = job.sweepAt === undefined ? {} : { seenSweepAt: job.sweepAt };
+        if (!(await deps.store.scheduleSweep(job.id, job.status, next, job.sweepShard ?? shard, guard))) continue;
         await deps.queue.enqueue({ jobId: job.id, type: job.type });
         if (job.status === 'QUEUED') {
           deps.logger.warn('re-enqueued a job whose message was missing', { jobId: job.id });

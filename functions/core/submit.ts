@@ -133,14 +133,6 @@ export async function submitJob(deps: SubmitDeps, owner: string, body: unknown, 
   const id = idempotencyKey === undefined ? newJobId() : idempotentJobId(deps.idempotencySecret, owner, idempotencyKey);
   const requestHash = idempotencyKey === undefined ? undefined : requestFingerprint(body);
   const createdAt = now.toISOString();
-  // A repeat of a request with a key is answered 202 from the record alone, even if this request dies
-  // (or fails to flag the job) before its message is sent: the reconciler's entry, written with the
-  // record and cleared by the start, makes sure such a job runs. A job without a key needs none: nobody
-  // is told its id before its message is sent.
-  const sweep = requestHash && {
-    sweepAt: queuedSweepAt(deps.lifecycle, runnableAt({ createdAt, delaySeconds: request.delaySeconds })),
-    sweepShard: sweepShardOf(id, deps.lifecycle.sweepShards),
-  };
   const job: JobRecord = {
     id,
     owner,
@@ -153,7 +145,6 @@ export async function submitJob(deps: SubmitDeps, owner: string, body: unknown, 
     ...(requestHash && { requestHash }),
     ...(request.callbackUrl !== undefined && { callbackUrl: request.callbackUrl, webhook: { status: 'pending', attempts: 0 } }),
     attempts: 0,
-    ...sweep,
     createdAt,
     updatedAt: createdAt,
   };
@@ -184,7 +175,10 @@ export async function submitJob(deps: SubmitDeps, owner: string, body: unknown, 
  * no message, which a repeat of the request then sends (`mayLackMessage`).
  */
 function flagForReconciler(deps: SubmitDeps, job: JobRecord): Promise<boolean> {
-  return deps.store.scheduleSweep(job.id, 'QUEUED', runnableAt(job).toISOString(), sweepShardOf(job.id, deps.lifecycle.sweepShards)).catch(() => false);
+  // Not a job that started after all (a send given up at the deadline may have gone through): it has its message.
+  return deps.store
+    .scheduleSweep(job.id, 'QUEUED', runnableAt(job).toISOString(), sweepShardOf(job.id, deps.lifecycle.sweepShards), { neverStarted: true })
+    .catch(() => false);
 }
 
 /**
@@ -233,17 +227,19 @@ async function checkCallbackResolution(deps: SubmitDeps, raw: string): Promise<v
 /**
  * Whether a QUEUED job that never started may have no message. The request that created it flags it
  * for the reconciler when its SendMessage fails, before it answers 503: its entry is then due when the
- * job may start (`flagForReconciler`), where the entry written with the record is due a stale-queue wait
+ * job may start (`flagForReconciler`), where any other entry of a QUEUED job is due a stale-queue wait
  * later. So the caller's retry finds the flag and sends the message at once instead of leaving the job
- * to the next sweep. Without the flag (its own write failed too, the request died before it, or the
- * queue lost the message), a job still waiting long after it could have started is taken to have none,
- * and the reconciler sends it then anyway. A job that merely waits in the queue or out its
- * `delaySeconds` has its message: a repeat sends nothing.
+ * to the next sweep. Without the flag (its own write failed too, or the queue lost the message), a job
+ * still waiting a stale-queue wait after it could have started, or after its message was last sent,
+ * is taken to have none. A job that merely waits in the queue or out its `delaySeconds` has its
+ * message: a repeat sends nothing.
  */
 function mayLackMessage(job: JobRecord, settings: LifecycleSettings, now: Date): boolean {
   const stale = Date.parse(queuedSweepAt(settings, runnableAt(job)));
-  if (job.sweepAt !== undefined && Date.parse(job.sweepAt) < stale) return true;
-  return now.getTime() > stale;
+  if (job.sweepAt === undefined) return now.getTime() > stale;
+  // Any other entry is due a stale-queue wait after the job could start or a message was last sent.
+  const entry = Date.parse(job.sweepAt);
+  return entry < stale || now.getTime() > entry;
 }
 
 async function replay(deps: SubmitDeps, id: string, owner: string, requestHash: string, enqueueDeadline?: AbortSignal): Promise<Submitted> {
@@ -255,24 +251,39 @@ async function replay(deps: SubmitDeps, id: string, owner: string, requestHash: 
   // The id is derived from the owner, so an existing record is this caller's; check anyway.
   if (existing.owner !== owner) throw new Error(`idempotent job ${id} belongs to another owner`);
   if (existing.requestHash !== requestHash) throw idempotencyKeyReusedProblem();
+  if (existing.status !== 'QUEUED' || existing.attempts !== 0) return { job: existing, replayed: true };
   const now = deps.now();
-  if (existing.status === 'QUEUED' && existing.attempts === 0 && mayLackMessage(existing, deps.lifecycle, now)) {
-    // Sent with what is left of its delay: a repeat must not start a delayed job early. A message
-    // beside one that did arrive after all is harmless: starting a job is conditional on its status.
-    const wait = secondsUntilRunnable(existing, now);
-    try {
-      await deps.queue.enqueue({ jobId: existing.id, type: existing.type }, wait > 0 ? wait : undefined, enqueueDeadline);
-    } catch (error) {
-      // Still flagged: the reconciler sends it if no retry does first.
-      throw unavailableProblem(
-        'The job could not be queued right now. Retry with the same Idempotency-Key: the job will not be created twice.',
-        deps.limits.retryAfterSeconds,
-        error,
-      );
+  const shard = existing.sweepShard ?? sweepShardOf(existing.id, deps.lifecycle.sweepShards);
+  const neverStarted = { neverStarted: true };
+  if (!mayLackMessage(existing, deps.lifecycle, now)) {
+    // This answer says 202 from the record alone, yet the request that wrote it may have died before
+    // its message was sent (or may be sending it still): the reconciler's entry, cleared by the start,
+    // makes sure the job runs. Only repeats pay that write, and only the first of them.
+    if (existing.sweepAt === undefined) {
+      try {
+        await deps.store.scheduleSweep(existing.id, 'QUEUED', queuedSweepAt(deps.lifecycle, runnableAt(existing)), shard, neverStarted);
+      } catch (error) {
+        throw unavailableProblem('The job could not be confirmed as queued right now. Retry with the same Idempotency-Key: the job will not be created twice.', deps.limits.retryAfterSeconds, error);
+      }
     }
-    // Sent: the flag goes back to a stale-queue wait, so further repeats (and the reconciler) send nothing more.
-    const later = new Date(Math.max(now.getTime(), runnableAt(existing).getTime()));
-    await deps.store.scheduleSweep(existing.id, 'QUEUED', queuedSweepAt(deps.lifecycle, later), existing.sweepShard ?? sweepShardOf(existing.id, deps.lifecycle.sweepShards)).catch(() => false);
+    return { job: existing, replayed: true };
   }
+  // Sent with what is left of its delay: a repeat must not start a delayed job early. A message
+  // beside one that did arrive after all is harmless: starting a job is conditional on its status.
+  const wait = secondsUntilRunnable(existing, now);
+  try {
+    await deps.queue.enqueue({ jobId: existing.id, type: existing.type }, wait > 0 ? wait : undefined, enqueueDeadline);
+  } catch (error) {
+    // Flagged (if it was not yet), so that the reconciler sends it if no retry does first.
+    if (existing.sweepAt === undefined) await flagForReconciler(deps, existing);
+    throw unavailableProblem(
+      'The job could not be queued right now. Retry with the same Idempotency-Key: the job will not be created twice.',
+      deps.limits.retryAfterSeconds,
+      error,
+    );
+  }
+  // Sent: the entry goes to a stale-queue wait, so further repeats (and the reconciler) send nothing more.
+  const later = new Date(Math.max(now.getTime(), runnableAt(existing).getTime()));
+  await deps.store.scheduleSweep(existing.id, 'QUEUED', queuedSweepAt(deps.lifecycle, later), shard, neverStarted).catch(() => false);
   return { job: existing, replayed: true };
 }

@@ -131,7 +131,7 @@ export async function startDynamoDbLocal(dataDir?: string): Promise<Emulator> {
 /**
  * Stops the process `pid` once this process has ended by any means (a crash, `kill -9`, the OOM
  * killer), where `stop()` never runs: a shell that waits on a pipe from this process, which the
- * kernel closes when this process goes, and then sends SIGTERM. Killed by `stop()` before the child.
+ * kernel closes when this process goes, and then sends SIGTERM. Killed as soon as the child exits.
  */
 function startWatchdog(pid: number): ChildProcess {
   const watchdog = spawn('sh', ['-c', 'read -r _; kill "$1" 2>/dev/null', 'watchdog', String(pid)], { stdio: ['pipe', 'ignore', 'ignore'] });

@@ -532,6 +532,29 @@ export function defineHandlerSuite(engine: DynamoEngine): void {
         expect(Item?.sweepAt).toBeUndefined();
       });
 
+      it('makes a sweep write only while its guard holds: never a job that started, never over an entry it did not read', async () => {
+        // Prepare: one QUEUED job that never started, one that started and is QUEUED again for a retry
+        const { jobStoreFrom } = await import('#aws/wiring');
+        const store = jobStoreFrom(backends.clients.dynamodb);
+        const [fresh, retrying] = [json(await submit(submitEvent({ type: 'echo' }))).id as string, json(await submit(submitEvent({ type: 'echo' }))).id as string];
+        await backends.drain(backends.resources.queueUrl, 2);
+        await store.transition(retrying, 'QUEUED', 'RUNNING', { countAttempt: true });
+        await store.transition(retrying, 'RUNNING', 'QUEUED', {});
+        const [first, second, third] = ['2026-01-01T00:00:00.000Z', '2026-01-01T00:05:00.000Z', '2026-01-01T00:10:00.000Z'];
+        // Act
+        const outcomes = {
+          freshNeverStarted: await store.scheduleSweep(fresh, 'QUEUED', first, '0', { neverStarted: true }),
+          retryingNeverStarted: await store.scheduleSweep(retrying, 'QUEUED', first, '0', { neverStarted: true }),
+          freshSeenOther: await store.scheduleSweep(fresh, 'QUEUED', third, '0', { seenSweepAt: second }),
+          freshSeenItsOwn: await store.scheduleSweep(fresh, 'QUEUED', second, '0', { seenSweepAt: first }),
+          retryingSeenNone: await store.scheduleSweep(retrying, 'QUEUED', second, '0', { seenSweepAt: first }),
+        };
+        // Assess
+        expect(outcomes).toEqual({ freshNeverStarted: true, retryingNeverStarted: false, freshSeenOther: false, freshSeenItsOwn: true, retryingSeenNone: false });
+        expect((await store.get(fresh))?.sweepAt).toBe(second);
+        expect((await store.get(retrying))?.sweepAt).toBeUndefined();
+      });
+
       it('refuses to put a running job back in the queue once its owner asked it to stop', async () => {
         // Prepare: a RUNNING job, and one whose owner then asked it to stop
         const { jobStoreFrom } = await import('#aws/wiring');

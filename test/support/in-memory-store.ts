@@ -3,7 +3,7 @@
  * of the domain's races. The integration suites run the real store against the emulators.
  */
 import type { JobRecord, JobStatus, Progress } from '#core/job';
-import type { JobPage, JobStore, ListKey, TransitionChanges, TransitionGuard } from '#core/ports';
+import type { JobPage, JobStore, ListKey, SweepGuard, TransitionChanges, TransitionGuard } from '#core/ports';
 import { assertTransition } from '#core/state-machine';
 import type { WebhookState } from '#core/webhooks';
 
@@ -98,9 +98,11 @@ export class InMemoryJobStore implements JobStore {
     if (job) this.jobs.set(id, { ...job, webhook: state });
   }
 
-  async scheduleSweep(id: string, status: JobStatus, sweepAt: string, sweepShard: string): Promise<boolean> {
+  async scheduleSweep(id: string, status: JobStatus, sweepAt: string, sweepShard: string, guard: SweepGuard = {}): Promise<boolean> {
     const job = this.jobs.get(id);
     if (job?.status !== status || job.publishedAt !== undefined) return false;
+    if (guard.neverStarted && job.attempts !== 0) return false;
+    if (guard.seenSweepAt !== undefined && job.sweepAt !== guard.seenSweepAt) return false;
     this.jobs.set(id, { ...job, sweepAt, sweepShard });
     return true;
   }

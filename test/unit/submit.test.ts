@@ -485,16 +485,85 @@ describe('submitJob with an Idempotency-Key', () => {
     expect(queue.sent).toEqual([{ message: { jobId: retry.job.id, type: 'echo' }, delaySeconds: 59 }]);
   });
 
-  it('writes the reconciler entry with the record, due a stale-queue wait after the job may start', async () => {
+  it('writes no reconciler entry with the record: the first repeat answered from it writes one, due a stale-queue wait after the job may start', async () => {
     // Prepare
-    const { store, deps } = setup();
+    const { store, queue, deps } = setup();
 
     // Act
     const { job } = await submitJob(deps, 'alice', { type: 'echo', delaySeconds: 100 }, 'safety-net');
+    const afterFirst = store.jobs.get(job.id)?.sweepAt;
+    await submitJob(deps, 'alice', { type: 'echo', delaySeconds: 100 }, 'safety-net');
 
     // Assess
+    expect(afterFirst).toBeUndefined();
     expect(store.jobs.get(job.id)?.sweepAt).toBe(new Date(NOW.getTime() + (100 + lifecycle.staleQueuedSeconds) * 1000).toISOString());
+    expect(queue.sent).toHaveLength(1);
     expect(await sweepAt(store, new Date(NOW.getTime() + (100 + lifecycle.staleQueuedSeconds - 1) * 1000))).toEqual([]);
+  });
+
+  it('answers a repeat 503, not 202, when it cannot write the entry that makes sure the job runs', async () => {
+    // Prepare
+    const { store, deps } = setup();
+    await submitJob(deps, 'alice', { type: 'echo' }, 'table-down');
+    store.scheduleSweep = async () => {
+      throw new Error('ProvisionedThroughputExceededException');
+    };
+
+    // Act
+    const error = await problemOf(submitJob(deps, 'alice', { type: 'echo' }, 'table-down'));
+
+    // Assess
+    expect(error.problem).toMatchObject({ status: 503 });
+    expect(error.headers).toEqual({ 'retry-after': '2' });
+  });
+
+  it.each([
+    ['a repeat answered from the record', 0],
+    ['a repeat that sends the message of a job waiting long after it could have started', lifecycle.staleQueuedSeconds + 60],
+  ])('never sweeps a job that started meanwhile and waits out a retry on its own message: %s', async (_case, secondsLater) => {
+    // Prepare: between the repeat's read and its write, the job runs, fails retryably and is QUEUED again (hidden for an hour)
+    const { store, deps } = setup();
+    const { job } = await submitJob(deps, 'alice', { type: 'echo' }, 'retrying');
+    const read = store.get.bind(store);
+    store.get = async (id) => {
+      const seen = await read(id);
+      const stored = store.jobs.get(id);
+      if (stored) store.jobs.set(id, { ...stored, attempts: 1 });
+      return seen;
+    };
+    const later = new Date(NOW.getTime() + secondsLater * 1000);
+
+    // Act
+    const repeat = await submitJob({ ...deps, now: () => later }, 'alice', { type: 'echo' }, 'retrying');
+
+    // Assess
+    expect(repeat.replayed).toBe(true);
+    expect(store.jobs.get(job.id)?.sweepAt).toBeUndefined();
+    expect(await sweepAt(store, new Date(later.getTime() + 3_600_000))).toEqual([]);
+  });
+
+  it('the reconciler leaves alone a job whose entry it read was cleared meanwhile: it started, and waits out a retry', async () => {
+    // Prepare: a repeat wrote the entry; the index the reconciler reads still shows it after the start cleared it
+    const { store, deps } = setup();
+    const { job } = await submitJob(deps, 'alice', { type: 'echo' }, 'stale-index');
+    await submitJob(deps, 'alice', { type: 'echo' }, 'stale-index');
+    const due = store.dueForSweep.bind(store);
+    store.dueForSweep = async (...args) => {
+      const read = await due(...args);
+      const stored = store.jobs.get(job.id);
+      if (stored && read.some((entry) => entry.id === job.id)) {
+        const { sweepAt: _entry, sweepShard: _shard, ...started } = stored;
+        store.jobs.set(job.id, { ...started, attempts: 1 });
+      }
+      return read;
+    };
+
+    // Act
+    const sent = await sweepAt(store, new Date(NOW.getTime() + (lifecycle.staleQueuedSeconds + 1) * 1000));
+
+    // Assess
+    expect(sent).toEqual([]);
+    expect(store.jobs.get(job.id)?.sweepAt).toBeUndefined();
   });
 
   it('runs a job answered 202 on a retry after its send and its flag both failed', async () => {
@@ -571,19 +640,19 @@ describe('submitJob with an Idempotency-Key', () => {
     expect(swept).toEqual([]);
   });
 
-  it('sends nothing on a repeat of a queued job, however long it waits in the queue or out its delay', async () => {
+  it('sends nothing on a repeat of a queued job while it waits in the queue or out its delay, up to a stale-queue wait after it could have started', async () => {
     // Prepare
     let now = NOW;
     const { queue, deps } = setup({ now: () => now });
     const delayed = await submitJob(deps, 'alice', { type: 'echo', delaySeconds: 600 }, 'later');
     const waiting = await submitJob(deps, 'alice', { type: 'echo' }, 'backlog');
     const sentBySubmits = queue.sent.length;
-    // Act
-    now = new Date(NOW.getTime() + 120_000);
-    const repeats = [
-      await submitJob(deps, 'alice', { type: 'echo', delaySeconds: 600 }, 'later'),
-      await submitJob(deps, 'alice', { type: 'echo' }, 'backlog'),
-    ];
+    // Act: each repeat a second before its job would be taken to have lost its message
+    now = new Date(NOW.getTime() + (600 + lifecycle.staleQueuedSeconds - 1) * 1000);
+    const laterRepeat = await submitJob(deps, 'alice', { type: 'echo', delaySeconds: 600 }, 'later');
+    now = new Date(NOW.getTime() + (lifecycle.staleQueuedSeconds - 1) * 1000);
+    const backlogRepeat = await submitJob(deps, 'alice', { type: 'echo' }, 'backlog');
+    const repeats = [laterRepeat, backlogRepeat];
     // Assess
     expect(repeats.map((repeat) => [repeat.job.id, repeat.replayed])).toEqual([
       [delayed.job.id, true],
@@ -604,8 +673,20 @@ describe('submitJob with an Idempotency-Key', () => {
     const sentBeforeStale = queue.sent.length;
     now = new Date(NOW.getTime() + (30 + lifecycle.staleQueuedSeconds + 1) * 1000);
     await submitJob(deps, 'alice', { type: 'echo', delaySeconds: 30 }, 'lost');
+    const sentAtStale = queue.sent.length;
+    // …and the repeats that follow within a stale-queue wait send nothing more; one after it does
+    now = new Date(NOW.getTime() + (30 + 2 * lifecycle.staleQueuedSeconds) * 1000);
+    await submitJob(deps, 'alice', { type: 'echo', delaySeconds: 30 }, 'lost');
+    const sentWithinWait = queue.sent.length;
+    now = new Date(NOW.getTime() + (30 + 2 * lifecycle.staleQueuedSeconds + 2) * 1000);
+    await submitJob(deps, 'alice', { type: 'echo', delaySeconds: 30 }, 'lost');
     // Assess
     expect(sentBeforeStale).toBe(0);
-    expect(queue.sent).toEqual([{ message: { jobId: first.job.id, type: 'echo' }, delaySeconds: undefined }]);
+    expect(sentAtStale).toBe(1);
+    expect(sentWithinWait).toBe(1);
+    expect(queue.sent).toEqual([
+      { message: { jobId: first.job.id, type: 'echo' }, delaySeconds: undefined },
+      { message: { jobId: first.job.id, type: 'echo' }, delaySeconds: undefined },
+    ]);
   });
 });
