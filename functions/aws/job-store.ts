@@ -130,6 +130,11 @@ export class DynamoJobStore implements JobStore {
       names['#cancelRequestedAt'] = 'cancelRequestedAt';
       condition += ' AND attribute_not_exists(#cancelRequestedAt)';
     }
+    if (guard.retryDueBy !== undefined) {
+      names['#retryAt'] = 'retryAt';
+      values[':retryDueBy'] = { S: guard.retryDueBy };
+      condition += ' AND (attribute_not_exists(#retryAt) OR #retryAt <= :retryDueBy)';
+    }
     try {
       const { Attributes } = await this.client.send(
         new UpdateItemCommand({
@@ -185,9 +190,9 @@ export class DynamoJobStore implements JobStore {
         new DeleteItemCommand({
           TableName: this.tableName,
           Key: { id: { S: id } },
-          ConditionExpression: '#status = :status',
+          ConditionExpression: '#status = :status AND attempts = :zero',
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':status': { S: status } },
+          ExpressionAttributeValues: { ':status': { S: status }, ':zero': { N: '0' } },
         }),
       );
       return true;
@@ -268,6 +273,7 @@ export class DynamoJobStore implements JobStore {
       condition += ' AND sweepAt = :seen';
       values[':seen'] = { S: guard.seenSweepAt };
     }
+    if (guard.noEntry) condition += ' AND attribute_not_exists(sweepAt)';
     return this.conditionalUpdate(id, 'SET sweepAt = :sweepAt, sweepShard = :shard', condition, values);
   }
 

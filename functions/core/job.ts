@@ -58,6 +58,11 @@ export interface JobRecord {
   /** Why the last attempt failed when it will be retried (internal; `error` is for final states). */
   readonly lastError?: ProblemDetails;
   /**
+   * When a job that failed retryably may start again (ISO time; internal): its message is hidden until
+   * then, and a start refuses any other message that comes earlier (a duplicate, a repeat's re-send).
+   */
+  readonly retryAt?: string;
+  /**
    * When the reconciler should look at the job (ISO time), present only while the job may need it:
    * QUEUED (its message may be lost) or ended but not yet announced. Sparse GSI `sweep`.
    */

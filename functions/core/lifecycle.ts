@@ -36,7 +36,7 @@ export function finalChanges(settings: LifecycleSettings, now: Date): Transition
     finishedAt: now.toISOString(),
     expiresAt: Math.floor(now.getTime() / 1000) + settings.retentionDays * 86_400,
     eventId: newEventId(),
-    clear: ['runDeadline', 'cancelRequestedAt', 'lastError', 'sweepAt', 'sweepShard'],
+    clear: ['runDeadline', 'cancelRequestedAt', 'lastError', 'retryAt', 'sweepAt', 'sweepShard'],
   };
 }
 

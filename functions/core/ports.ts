@@ -9,13 +9,13 @@ import type { WebhookState } from './webhooks.ts';
 export type TransitionChanges = Partial<
   Pick<
     JobRecord,
-    'result' | 'error' | 'progress' | 'startedAt' | 'finishedAt' | 'expiresAt' | 'eventId' | 'runDeadline' | 'lastError' | 'sweepAt' | 'sweepShard'
+    'result' | 'error' | 'progress' | 'startedAt' | 'finishedAt' | 'expiresAt' | 'eventId' | 'runDeadline' | 'lastError' | 'retryAt' | 'sweepAt' | 'sweepShard'
   >
 > & {
   /** Adds one to `attempts` in the same write (a start). */
   readonly countAttempt?: boolean;
   /** Attributes removed in the same write. */
-  readonly clear?: readonly ('runDeadline' | 'sweepAt' | 'sweepShard' | 'cancelRequestedAt' | 'lastError' | 'progress')[];
+  readonly clear?: readonly ('runDeadline' | 'retryAt' | 'sweepAt' | 'sweepShard' | 'cancelRequestedAt' | 'lastError' | 'progress')[];
 };
 
 /** Extra conditions of a transition. */
@@ -24,6 +24,8 @@ export interface TransitionGuard {
   readonly runDeadline?: number;
   /** `false`: the owner must not have asked the job to stop (no `cancelRequestedAt`). */
   readonly cancelRequested?: false;
+  /** The job's `retryAt`, if it has one, is no later than this ISO time: its retry is due. */
+  readonly retryDueBy?: string;
 }
 
 /** A position in a caller's job list; opaque outside the store and the cursor codec. */
@@ -47,6 +49,8 @@ export interface SweepGuard {
   readonly neverStarted?: boolean;
   /** The job's entry is still the one the caller read (its `sweepAt`): nothing cleared or moved it meanwhile. */
   readonly seenSweepAt?: string;
+  /** The job has no entry yet: one written since the caller's read (a flag, say) stays as it is. */
+  readonly noEntry?: boolean;
 }
 
 /** Persistence of job records. Every state change is conditional on the expected current status. */
@@ -68,7 +72,10 @@ export interface JobStore {
   isCancelRequested(id: string, signal?: AbortSignal): Promise<boolean>;
   /** Records that the completion event `eventId` was accepted by the topic; the job leaves the sweep (failure paths only). */
   markPublished(id: string, eventId: string, at: string): Promise<void>;
-  /** Removes a record that never became visible to work (its message could not be sent); false when it is no longer in `status`. */
+  /**
+   * Removes a record that never became visible to work (its message could not be sent); false when it
+   * is no longer in `status` or has started (a send given up at the deadline may have gone through).
+   */
   discard(id: string, status: JobStatus): Promise<boolean>;
   /** A page of the owner's jobs, newest first, optionally of one status, without expired ones. */
   list(owner: string, query: { readonly limit: number; readonly status?: JobStatus; readonly after?: ListKey; readonly now: Date }): Promise<JobPage>;

@@ -30,7 +30,7 @@ export class NonRetryableError extends Error {
 export class RetryableError extends Error {
   constructor(
     message: string,
-    /** Wait at least this long before the next attempt (e.g. from a dependency's Retry-After). */
+    /** Wait at least this long before the next attempt (e.g. from a dependency's Retry-After), up to 11.5 hours. */
     readonly retryAfterSeconds?: number,
     options?: ErrorOptions,
   ) {

@@ -261,7 +261,8 @@ async function replay(deps: SubmitDeps, id: string, owner: string, requestHash: 
     // makes sure the job runs. Only repeats pay that write, and only the first of them.
     if (existing.sweepAt === undefined) {
       try {
-        await deps.store.scheduleSweep(existing.id, 'QUEUED', queuedSweepAt(deps.lifecycle, runnableAt(existing)), shard, neverStarted);
+        // Never over a flag the creating request wrote since this read: its caller's retry must still find it.
+        await deps.store.scheduleSweep(existing.id, 'QUEUED', queuedSweepAt(deps.lifecycle, runnableAt(existing)), shard, { ...neverStarted, noEntry: true });
       } catch (error) {
         throw unavailableProblem('The job could not be confirmed as queued right now. Retry with the same Idempotency-Key: the job will not be created twice.', deps.limits.retryAfterSeconds, error);
       }

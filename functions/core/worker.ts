@@ -43,6 +43,13 @@ export interface Invocation {
   readonly redelivery: Redelivery;
 }
 
+/**
+ * The longest wait before a retry: 11.5 hours. SQS hides a message at most 12 hours from its receive,
+ * and the invocation has held it for up to its timeout by then: a longer wait would bring the message
+ * back early, to be hidden again, each time a receive nearer the dead-letter queue.
+ */
+export const MAX_RETRY_DELAY_SECONDS = 41_400;
+
 /** `done`: the message can be deleted. `retry`: leave it on the queue to be delivered again. */
 export type MessageOutcome = 'done' | 'retry';
 
@@ -97,10 +104,12 @@ async function retryLater(
 ): Promise<MessageOutcome | 'cancelled'> {
   // A processor's own wait (a dependency's Retry-After) counts when it is a number of seconds; never less than the backoff.
   const asked = ending.afterSeconds !== undefined && Number.isFinite(ending.afterSeconds) ? ending.afterSeconds : 0;
-  const delay = Math.max(asked, backoffSeconds(deps.lifecycle, job.attempts, deps.random));
-  // The message stays on the queue (hidden for the backoff), so the job needs no sweep entry.
+  const delay = Math.min(MAX_RETRY_DELAY_SECONDS, Math.max(asked, backoffSeconds(deps.lifecycle, job.attempts, deps.random)));
+  // The message stays on the queue (hidden for the backoff), so the job needs no sweep entry; `retryAt`
+  // keeps any other message for the job (a duplicate) from starting it before then.
   // The next attempt starts over: the failed one's progress would only mislead.
-  const requeued = await deps.store.transition(job.id, 'RUNNING', 'QUEUED', { lastError: ending.error, clear: ['runDeadline', 'progress'] }, { cancelRequested: false });
+  const retryAt = new Date(deps.now().getTime() + delay * 1000).toISOString();
+  const requeued = await deps.store.transition(job.id, 'RUNNING', 'QUEUED', { lastError: ending.error, retryAt, clear: ['runDeadline', 'progress'] }, { cancelRequested: false });
   if (!requeued) {
     const current = await deps.store.get(job.id);
     if (current?.status === 'RUNNING' && current.cancelRequestedAt !== undefined) return 'cancelled';
@@ -117,15 +126,26 @@ async function retryLater(
  * over: that counts as a failed attempt.
  */
 async function start(deps: WorkerDeps, jobId: string, invocation: Invocation): Promise<JobRecord | MessageOutcome> {
+  const now = deps.now();
   const startChanges: TransitionChanges = {
-    startedAt: deps.now().toISOString(),
+    startedAt: now.toISOString(),
     runDeadline: invocation.endsAt,
     countAttempt: true,
-    clear: ['sweepAt', 'sweepShard'],
+    clear: ['retryAt', 'sweepAt', 'sweepShard'],
   };
-  const started = await deps.store.transition(jobId, 'QUEUED', 'RUNNING', startChanges);
+  // Not before its retry is due (a second's margin covers clock differences between instances).
+  const started = await deps.store.transition(jobId, 'QUEUED', 'RUNNING', startChanges, { retryDueBy: new Date(now.getTime() + 1_000).toISOString() });
   if (started) return started;
   const job = await deps.store.get(jobId);
+  if (job?.status === 'QUEUED' && job.retryAt !== undefined) {
+    // A message that came before the retry is due (a duplicate, or a repeat's re-send): hidden until then.
+    const early = Math.ceil((Date.parse(job.retryAt) - deps.now().getTime()) / 1000);
+    if (early > 0) {
+      deps.logger.info("message came before the job's retry is due; it will be delivered again then", { jobId, inSeconds: early });
+      await invocation.redelivery.delay(early);
+      return 'retry';
+    }
+  }
   // Lambda stops an invocation at its deadline; a second's margin covers clock differences.
   if (job?.status !== 'RUNNING' || job.runDeadline === undefined || job.runDeadline + 1_000 > Date.now()) {
     return settle(deps, jobId, invocation, job);

@@ -385,8 +385,19 @@ export function defineHandlerSuite(engine: DynamoEngine): void {
       it('fails a job after the configured attempts with a problem saying why', async () => {
         // Prepare
         const { id, messages } = await submitAndProcess({ type: 'flaky', input: { failAttempts: 99 } });
-        // Act
-        for (let i = 0; i < 5; i += 1) await processJobs(sqsEvent(messages), lambdaContext());
+        // Act: each redelivery once its backoff has passed (the test moves the retry's due time instead of waiting it out)
+        for (let i = 0; i < 5; i += 1) {
+          await backends.clients.dynamodb.send(
+            new UpdateItemCommand({
+              TableName: tableName(),
+              Key: { id: { S: id } },
+              UpdateExpression: 'SET retryAt = :due',
+              ConditionExpression: 'attribute_exists(retryAt)',
+              ExpressionAttributeValues: { ':due': { S: new Date(Date.now() - 1_000).toISOString() } },
+            }),
+          ).catch(() => undefined); // ended: no retry is due any more
+          await processJobs(sqsEvent(messages), lambdaContext());
+        }
         // Assess
         const job = json(await get(getEvent(id)));
         expect(job).toMatchObject({ status: 'FAILED', error: { type: '/problems/attempts-exhausted' } });
@@ -548,11 +559,40 @@ export function defineHandlerSuite(engine: DynamoEngine): void {
           freshSeenOther: await store.scheduleSweep(fresh, 'QUEUED', third, '0', { seenSweepAt: second }),
           freshSeenItsOwn: await store.scheduleSweep(fresh, 'QUEUED', second, '0', { seenSweepAt: first }),
           retryingSeenNone: await store.scheduleSweep(retrying, 'QUEUED', second, '0', { seenSweepAt: first }),
+          freshNoEntry: await store.scheduleSweep(fresh, 'QUEUED', third, '0', { noEntry: true }),
+          retryingDiscarded: await store.discard(retrying, 'QUEUED'),
         };
         // Assess
-        expect(outcomes).toEqual({ freshNeverStarted: true, retryingNeverStarted: false, freshSeenOther: false, freshSeenItsOwn: true, retryingSeenNone: false });
+        expect(outcomes).toEqual({
+          freshNeverStarted: true,
+          retryingNeverStarted: false,
+          freshSeenOther: false,
+          freshSeenItsOwn: true,
+          retryingSeenNone: false,
+          freshNoEntry: false,
+          retryingDiscarded: false,
+        });
         expect((await store.get(fresh))?.sweepAt).toBe(second);
         expect((await store.get(retrying))?.sweepAt).toBeUndefined();
+      });
+
+      it('starts a job waiting out a retry only once the retry is due', async () => {
+        // Prepare: a job that failed retryably, due again in a minute
+        const { jobStoreFrom } = await import('#aws/wiring');
+        const store = jobStoreFrom(backends.clients.dynamodb);
+        const id = json(await submit(submitEvent({ type: 'echo' }))).id as string;
+        await backends.drain(backends.resources.queueUrl, 1);
+        const now = Date.now();
+        await store.transition(id, 'QUEUED', 'RUNNING', { countAttempt: true });
+        await store.transition(id, 'RUNNING', 'QUEUED', { retryAt: new Date(now + 60_000).toISOString() });
+        const start = (at: number) => store.transition(id, 'QUEUED', 'RUNNING', { countAttempt: true, clear: ['retryAt'] }, { retryDueBy: new Date(at).toISOString() });
+        // Act
+        const early = await start(now + 10_000);
+        const due = await start(now + 60_000);
+        // Assess
+        expect(early).toBeUndefined();
+        expect(due).toMatchObject({ status: 'RUNNING', attempts: 2 });
+        expect(due).not.toHaveProperty('retryAt');
       });
 
       it('refuses to put a running job back in the queue once its owner asked it to stop', async () => {

@@ -28,6 +28,7 @@ export class InMemoryJobStore implements JobStore {
     if (job?.status !== from) return undefined;
     if (guard.runDeadline !== undefined && job.runDeadline !== guard.runDeadline) return undefined;
     if (guard.cancelRequested === false && job.cancelRequestedAt !== undefined) return undefined;
+    if (guard.retryDueBy !== undefined && job.retryAt !== undefined && job.retryAt > guard.retryDueBy) return undefined;
     const { countAttempt, clear = [], ...fields } = changes;
     const next: Record<string, unknown> = {
       ...job,
@@ -67,7 +68,8 @@ export class InMemoryJobStore implements JobStore {
   }
 
   async discard(id: string, status: JobStatus): Promise<boolean> {
-    if (this.jobs.get(id)?.status !== status) return false;
+    const job = this.jobs.get(id);
+    if (job?.status !== status || job.attempts !== 0) return false;
     this.jobs.delete(id);
     return true;
   }
@@ -103,6 +105,7 @@ export class InMemoryJobStore implements JobStore {
     if (job?.status !== status || job.publishedAt !== undefined) return false;
     if (guard.neverStarted && job.attempts !== 0) return false;
     if (guard.seenSweepAt !== undefined && job.sweepAt !== guard.seenSweepAt) return false;
+    if (guard.noEntry && job.sweepAt !== undefined) return false;
     this.jobs.set(id, { ...job, sweepAt, sweepShard });
     return true;
   }

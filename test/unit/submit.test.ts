@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isJobId } from '#core/ids';
+import { runnableAt } from '#core/job';
 import type { JobMessage, JobQueue } from '#core/ports';
 import { ProblemError, ProblemType } from '#core/problem';
 import { reconcile } from '#core/reconcile';
@@ -564,6 +565,29 @@ describe('submitJob with an Idempotency-Key', () => {
     // Assess
     expect(sent).toEqual([]);
     expect(store.jobs.get(job.id)?.sweepAt).toBeUndefined();
+  });
+
+  it('keeps the flag its creating request wrote after a concurrent repeat read the record: the 503’s retry still sends at once', async () => {
+    // Prepare: the repeat reads the record; the creator's send fails and it flags the job before the repeat writes
+    const { store, queue, deps } = setup();
+    const { job } = await submitJob(deps, 'alice', { type: 'echo' }, 'flag-race');
+    queue.sent.length = 0;
+    const read = store.get.bind(store);
+    store.get = async (id) => {
+      const seen = await read(id);
+      const stored = store.jobs.get(id);
+      if (stored) store.jobs.set(id, { ...stored, sweepAt: runnableAt(stored).toISOString(), sweepShard: '0' });
+      store.get = read;
+      return seen;
+    };
+    const repeat = await submitJob(deps, 'alice', { type: 'echo' }, 'flag-race');
+
+    // Act: the retry that follows the creator's 503
+    await submitJob(deps, 'alice', { type: 'echo' }, 'flag-race');
+
+    // Assess
+    expect(repeat.replayed).toBe(true);
+    expect(queue.sent.map((sent) => sent.message)).toEqual([{ jobId: job.id, type: 'echo' }]);
   });
 
   it('runs a job answered 202 on a retry after its send and its flag both failed', async () => {

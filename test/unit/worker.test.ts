@@ -6,7 +6,7 @@ import type { LifecycleSettings } from '#core/lifecycle';
 import type { EventPublisher, JobEvent, Redelivery, TransitionChanges, TransitionGuard } from '#core/ports';
 import { NonRetryableError, type Processor, type ProcessorContext, RetryableError } from '#core/processor';
 import { ProblemType } from '#core/problem';
-import { type Invocation, type WorkerDeps, handleJobMessage, parseJobMessage } from '#core/worker';
+import { type Invocation, MAX_RETRY_DELAY_SECONDS, type WorkerDeps, handleJobMessage, parseJobMessage } from '#core/worker';
 import { InMemoryJobStore } from '../support/in-memory-store.ts';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
@@ -344,6 +344,60 @@ describe('handleJobMessage', () => {
       expect(finished).toMatchObject({ status: 'SUCCEEDED', attempts: 2, result: { attempt: 2 } });
       expect(finished).not.toHaveProperty('lastError');
       expect(publisher.accepted.map((event) => event.type)).toEqual(['job.succeeded']);
+    });
+
+    it('keeps a retry’s wait against any other message for the job: one that comes early is hidden until the retry is due', async () => {
+      // Prepare: the first attempt asks for a minute (a dependency's Retry-After)
+      let now = NOW;
+      const attempts: number[] = [];
+      const { store, redelivery, deps, invocation } = setup(
+        {
+          flaky: async (_, { attempt }) => {
+            attempts.push(attempt);
+            if (attempt === 1) throw new RetryableError('upstream throttled', 60);
+            return { attempt };
+          },
+        },
+        { now: () => now },
+      );
+      const job = await seed(store, 'flaky');
+      const message = { jobId: job.id, type: 'flaky' };
+      await handleJobMessage(deps, message, invocation());
+
+      // Act: a duplicate of the message 10 s later, then the retry's own message when it is due
+      now = new Date(NOW.getTime() + 10_000);
+      const early = await handleJobMessage(deps, message, invocation());
+      const between = await stored(store, job.id);
+      now = new Date(NOW.getTime() + 60_000);
+      const due = await handleJobMessage(deps, message, invocation());
+
+      // Assess
+      expect(early).toBe('retry');
+      expect(between).toMatchObject({ status: 'QUEUED', attempts: 1 });
+      expect(redelivery.delays).toEqual([60, 50]);
+      expect(due).toBe('done');
+      expect(attempts).toEqual([1, 2]);
+      const finished = await stored(store, job.id);
+      expect(finished).toMatchObject({ status: 'SUCCEEDED', attempts: 2 });
+      expect(finished).not.toHaveProperty('retryAt');
+    });
+
+    it('waits at most 11.5 hours before a retry, however long the processor asks, and keeps the job due then', async () => {
+      // Prepare
+      const { store, redelivery, deps, invocation } = setup({
+        slow: async () => {
+          throw new RetryableError('come back tomorrow', 86_400);
+        },
+      });
+      const job = await seed(store, 'slow');
+
+      // Act
+      await handleJobMessage(deps, { jobId: job.id, type: 'slow' }, invocation());
+
+      // Assess
+      expect(redelivery.delays).toEqual([MAX_RETRY_DELAY_SECONDS]);
+      expect(MAX_RETRY_DELAY_SECONDS).toBe(11.5 * 3600);
+      expect((await stored(store, job.id))?.retryAt).toBe(new Date(NOW.getTime() + MAX_RETRY_DELAY_SECONDS * 1000).toISOString());
     });
 
     // With random() = 0.99 the jitter lands at the top of its range: the ceiling min(cap, base * 2^(attempt-1)).
