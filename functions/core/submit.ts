@@ -4,6 +4,7 @@ import { type JobRecord, jobPath, runnableAt, secondsUntilRunnable } from './job
 import { type LifecycleSettings, queuedSweepAt } from './lifecycle.ts';
 import type { JobQueue, JobStore } from './ports.ts';
 import {
+  type ProblemError,
   idempotencyKeyReusedProblem,
   invalidParameterProblem,
   unavailableProblem,
@@ -159,14 +160,15 @@ export async function submitJob(deps: SubmitDeps, owner: string, body: unknown, 
     // A concurrent identical request may already have been told 202 for this id: keep the record,
     // and flag it for the reconciler, which enqueues it unless a retry with the same key does first.
     await flagForReconciler(deps, job);
-    throw unavailableProblem(
-      'The job could not be queued right now. Retry with the same Idempotency-Key: the job will not be created twice.',
-      deps.limits.retryAfterSeconds,
-      error,
-    );
+    throw retryWithKeyProblem(deps, 'could not be queued', error);
   }
   (deps.telemetry ?? noTelemetry).count(MetricName.jobsSubmitted);
   return { job, replayed: false };
+}
+
+/** The 503 for a keyed job that is kept but not yet known to be queued: the caller retries with the same key. */
+function retryWithKeyProblem(deps: SubmitDeps, what: string, cause: unknown): ProblemError {
+  return unavailableProblem(`The job ${what} right now. Retry with the same Idempotency-Key: the job will not be created twice.`, deps.limits.retryAfterSeconds, cause);
 }
 
 /**
@@ -264,7 +266,7 @@ async function replay(deps: SubmitDeps, id: string, owner: string, requestHash: 
         // Never over a flag the creating request wrote since this read: its caller's retry must still find it.
         await deps.store.scheduleSweep(existing.id, 'QUEUED', queuedSweepAt(deps.lifecycle, runnableAt(existing)), shard, { ...neverStarted, noEntry: true });
       } catch (error) {
-        throw unavailableProblem('The job could not be confirmed as queued right now. Retry with the same Idempotency-Key: the job will not be created twice.', deps.limits.retryAfterSeconds, error);
+        throw retryWithKeyProblem(deps, 'could not be confirmed as queued', error);
       }
     }
     return { job: existing, replayed: true };
@@ -277,11 +279,7 @@ async function replay(deps: SubmitDeps, id: string, owner: string, requestHash: 
   } catch (error) {
     // Flagged (if it was not yet), so that the reconciler sends it if no retry does first.
     if (existing.sweepAt === undefined) await flagForReconciler(deps, existing);
-    throw unavailableProblem(
-      'The job could not be queued right now. Retry with the same Idempotency-Key: the job will not be created twice.',
-      deps.limits.retryAfterSeconds,
-      error,
-    );
+    throw retryWithKeyProblem(deps, 'could not be queued', error);
   }
   // Sent: the entry goes to a stale-queue wait, so further repeats (and the reconciler) send nothing more.
   const later = new Date(Math.max(now.getTime(), runnableAt(existing).getTime()));

@@ -50,6 +50,9 @@ export interface Invocation {
  */
 export const MAX_RETRY_DELAY_SECONDS = 41_400;
 
+/** Allowed between the clocks of the instances that write and read a time on a job (a deadline, a retry's due time). */
+const CLOCK_MARGIN_MS = 1_000;
+
 /** `done`: the message can be deleted. `retry`: leave it on the queue to be delivered again. */
 export type MessageOutcome = 'done' | 'retry';
 
@@ -133,8 +136,8 @@ async function start(deps: WorkerDeps, jobId: string, invocation: Invocation): P
     countAttempt: true,
     clear: ['retryAt', 'sweepAt', 'sweepShard'],
   };
-  // Not before its retry is due (a second's margin covers clock differences between instances).
-  const started = await deps.store.transition(jobId, 'QUEUED', 'RUNNING', startChanges, { retryDueBy: new Date(now.getTime() + 1_000).toISOString() });
+  // Not before its retry is due.
+  const started = await deps.store.transition(jobId, 'QUEUED', 'RUNNING', startChanges, { retryDueBy: new Date(now.getTime() + CLOCK_MARGIN_MS).toISOString() });
   if (started) return started;
   const job = await deps.store.get(jobId);
   if (job?.status === 'QUEUED' && job.retryAt !== undefined) {
@@ -146,8 +149,8 @@ async function start(deps: WorkerDeps, jobId: string, invocation: Invocation): P
       return 'retry';
     }
   }
-  // Lambda stops an invocation at its deadline; a second's margin covers clock differences.
-  if (job?.status !== 'RUNNING' || job.runDeadline === undefined || job.runDeadline + 1_000 > Date.now()) {
+  // Lambda stops an invocation at its deadline.
+  if (job?.status !== 'RUNNING' || job.runDeadline === undefined || job.runDeadline + CLOCK_MARGIN_MS > Date.now()) {
     return settle(deps, jobId, invocation, job);
   }
   const abandoned: ProblemDetails = {
