@@ -149,6 +149,19 @@ export interface AsyncJobsProps {
    */
   readonly defaultJobTimeout?: Duration;
   /**
+   * Most worker invocations at once, each running a batch of up to `config.worker.batchSize` jobs: the
+   * jobs queue's event source stops scaling there (Lambda allows 2 to 1,000), so a backlog cannot take
+   * the account's whole Lambda concurrency and throttle `POST /jobs` and `GET /jobs/{id}` with it.
+   * @default config.worker.maxConcurrency (50)
+   */
+  readonly workerMaxConcurrency?: number;
+  /**
+   * Most `deliver-webhooks` invocations at once, each delivering up to `config.webhooks.batchSize`
+   * events: it bounds how hard a burst of completions hits the callers' receivers (2 to 1,000).
+   * @default config.webhooks.maxConcurrency (5)
+   */
+  readonly webhookMaxConcurrency?: number;
+  /**
    * What happens to the jobs table when the stack is deleted.
    * @default RemovalPolicy.RETAIN
    */
@@ -228,6 +241,10 @@ export class AsyncJobs extends Construct {
     const throttle = props.throttle ?? { rateLimit: config.apiStage.rateLimit, burstLimit: config.apiStage.burstLimit };
     validateThrottle(throttle);
     validateAlarmEmail(props.alarmEmail);
+    const workerMaxConcurrency = props.workerMaxConcurrency ?? config.worker.maxConcurrency;
+    const webhookMaxConcurrency = props.webhookMaxConcurrency ?? config.webhooks.maxConcurrency;
+    validateMaxConcurrency('workerMaxConcurrency', workerMaxConcurrency);
+    validateMaxConcurrency('webhookMaxConcurrency', webhookMaxConcurrency);
     for (const origin of props.corsOrigins ?? []) validateCorsOrigin(origin);
     for (const flag of ['tracing', 'sourceMaps'] as const) {
       const value: unknown = props[flag];
@@ -418,13 +435,18 @@ export class AsyncJobs extends Construct {
           maxBatchingWindow: Duration.seconds(config.worker.maxBatchingWindowSeconds),
         }),
         reportBatchItemFailures: true,
+        maxConcurrency: workerMaxConcurrency,
       }),
     );
     functions[triggered('dead-letter-queue')].addEventSource(
-      new SqsEventSource(this.deadLetterQueue, { batchSize: config.worker.batchSize, reportBatchItemFailures: true }),
+      new SqsEventSource(this.deadLetterQueue, {
+        batchSize: config.worker.batchSize,
+        reportBatchItemFailures: true,
+        maxConcurrency: config.worker.deadLetterMaxConcurrency,
+      }),
     );
     functions[triggered('webhook-queue')].addEventSource(
-      new SqsEventSource(this.webhookQueue, { batchSize: config.webhooks.batchSize, reportBatchItemFailures: true }),
+      new SqsEventSource(this.webhookQueue, { batchSize: config.webhooks.batchSize, reportBatchItemFailures: true, maxConcurrency: webhookMaxConcurrency }),
     );
     // Who may publish is exactly the functions declared to: anyone else is denied, whatever IAM allows.
     const publishers = functionNames.filter((name) => (functionSpecs[name] as FunctionSpec).uses.topic?.includes('sns:Publish'));
@@ -586,6 +608,13 @@ function validateCorsOrigin(origin: string): void {
 }
 
 /** Fails at synth on throttling API Gateway would refuse, or that would refuse every request. */
+/** An SQS event source's maximum concurrency: Lambda takes whole numbers from 2 to 1,000. */
+function validateMaxConcurrency(prop: string, value: number): void {
+  if (!(Number.isInteger(value) && value >= 2 && value <= 1000)) {
+    throw new Error(`${prop} must be a whole number from 2 to 1000 (the SQS event source's limits); got ${value}`);
+  }
+}
+
 function validateThrottle(throttle: AsyncJobsThrottle): void {
   if (!(Number.isFinite(throttle.rateLimit) && throttle.rateLimit > 0)) {
     throw new Error(`throttle.rateLimit must be a positive number of requests per second; got ${throttle.rateLimit}`);

@@ -33,6 +33,14 @@ export const worker = {
   shutdownMarginMs: 3_000,
   /** Progress is written at most this often per job; the latest report always lands eventually. */
   progressIntervalMs: 1_000,
+  /**
+   * Most worker invocations at once (the SQS event source's maximum concurrency; Lambda allows 2 to
+   * 1,000): a backlog then runs at most this many batches side by side instead of scaling the worker
+   * until it takes the account's whole Lambda concurrency, throttling the API's functions with it.
+   */
+  maxConcurrency: 50,
+  /** The same for `on-dead-letter`, which sees a trickle: dead letters are rare. */
+  deadLetterMaxConcurrency: 2,
 } as const;
 
 /** Functions behind the HTTP API. */
@@ -111,6 +119,11 @@ export const webhooks = {
   memoryMb: 256,
   /** Deliveries handled per invocation, concurrently. */
   batchSize: 10,
+  /**
+   * Most `deliver-webhooks` invocations at once (the SQS event source's maximum concurrency): with
+   * the batch size, at most 50 deliveries in flight, so a burst of completions does not flood the receivers.
+   */
+  maxConcurrency: 5,
   /**
    * Seconds to wait after failed attempt n before attempt n+1 (each ±20% jitter): about a day in all,
    * every step within SQS's 12-hour visibility limit. After the last, the message goes to the webhook DLQ.

@@ -68,6 +68,8 @@ describe('with every prop set', () => {
         defaultJobTimeout: Duration.minutes(4),
         tableRemovalPolicy: RemovalPolicy.DESTROY,
         logRetention: RetentionDays.ONE_WEEK,
+        workerMaxConcurrency: 200,
+        webhookMaxConcurrency: 20,
       },
     });
     template = Template.fromStack(stack);
@@ -120,6 +122,24 @@ describe('with every prop set', () => {
     expect(threshold).toBe(2_700);
   });
 
+  it('caps the worker and the webhook deliverer at the concurrency asked for', () => {
+    // Act
+    const caps = Object.fromEntries(
+      Object.values(template.findResources('AWS::Lambda::EventSourceMapping') as Record<string, CfnResource>).map((mapping) => [
+        JSON.stringify(mapping.Properties?.FunctionName),
+        mapping.Properties?.ScalingConfig,
+      ]),
+    );
+    const ref = (name: FunctionName) => JSON.stringify({ Ref: stack.getLogicalId(stack.asyncJobs.functions[name].node.defaultChild as CfnElement) });
+
+    // Assess
+    expect(caps).toEqual({
+      [ref('process-jobs')]: { MaximumConcurrency: 200 },
+      [ref('deliver-webhooks')]: { MaximumConcurrency: 20 },
+      [ref('on-dead-letter')]: { MaximumConcurrency: config.worker.deadLetterMaxConcurrency },
+    });
+  });
+
   it('deletes the table, and the idempotency secret with it, when the stack goes', () => {
     // Assess
     template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });
@@ -135,6 +155,29 @@ describe('with every prop set', () => {
     // Assess
     expect(resourceOf(stack.asyncJobs.accessLogs).Properties?.RetentionInDays).toBe(7);
     expect(retention).toEqual([...functionNames, 'access log'].map(() => 7));
+  });
+});
+
+describe('concurrency limits', () => {
+  it.each<[string, AsyncJobsProps, string]>([
+    ['a worker cap of 1', { workerMaxConcurrency: 1 }, "workerMaxConcurrency must be a whole number from 2 to 1000 (the SQS event source's limits); got 1"],
+    ['a worker cap of 1001', { workerMaxConcurrency: 1001 }, "workerMaxConcurrency must be a whole number from 2 to 1000 (the SQS event source's limits); got 1001"],
+    ['a fractional webhook cap', { webhookMaxConcurrency: 2.5 }, "webhookMaxConcurrency must be a whole number from 2 to 1000 (the SQS event source's limits); got 2.5"],
+    ['a webhook cap of NaN', { webhookMaxConcurrency: Number.NaN }, "webhookMaxConcurrency must be a whole number from 2 to 1000 (the SQS event source's limits); got NaN"],
+  ])('refuses %s with an exact message', (_, props, message) => {
+    // Act
+    const error = errorOf(props);
+
+    // Assess
+    expect(error).toBe(message);
+  });
+
+  it.each([2, 1000])('accepts %i', (cap) => {
+    // Act
+    const error = errorOf({ workerMaxConcurrency: cap, webhookMaxConcurrency: cap });
+
+    // Assess
+    expect(error).toBeUndefined();
   });
 });
 

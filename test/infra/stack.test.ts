@@ -615,7 +615,7 @@ describe('queues', () => {
     expect(dead).not.toHaveProperty('RedrivePolicy');
   });
 
-  it('feeds the worker, the dead-letter handler and the webhook deliverer from their queues, reporting partial batch failures', () => {
+  it('feeds the worker, the dead-letter handler and the webhook deliverer from their queues, reporting partial batch failures, each at a bounded concurrency', () => {
     // Act
     const mappings = Object.fromEntries(
       resourcesOfType('AWS::Lambda::EventSourceMapping').map((mapping) => [JSON.stringify(mapping.Properties?.FunctionName), mapping.Properties]),
@@ -629,6 +629,7 @@ describe('queues', () => {
         EventSourceArn: stack.resolve(jobs.queue.queueArn),
         FunctionName: { Ref: logicalIdOf(jobs.functions['process-jobs']) },
         FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ScalingConfig: { MaximumConcurrency: config.worker.maxConcurrency },
         ...(config.worker.maxBatchingWindowSeconds > 0 && { MaximumBatchingWindowInSeconds: config.worker.maxBatchingWindowSeconds }),
       },
       [JSON.stringify({ Ref: logicalIdOf(jobs.functions['on-dead-letter']) })]: {
@@ -636,12 +637,14 @@ describe('queues', () => {
         EventSourceArn: stack.resolve(jobs.deadLetterQueue.queueArn),
         FunctionName: { Ref: logicalIdOf(jobs.functions['on-dead-letter']) },
         FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ScalingConfig: { MaximumConcurrency: config.worker.deadLetterMaxConcurrency },
       },
       [JSON.stringify({ Ref: logicalIdOf(jobs.functions['deliver-webhooks']) })]: {
         BatchSize: config.webhooks.batchSize,
         EventSourceArn: stack.resolve(jobs.webhookQueue.queueArn),
         FunctionName: { Ref: logicalIdOf(jobs.functions['deliver-webhooks']) },
         FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ScalingConfig: { MaximumConcurrency: config.webhooks.maxConcurrency },
       },
     });
     expect(triggered('jobs-queue')).toBe('process-jobs');
