@@ -26,6 +26,22 @@ export interface ReconcileReport {
   readonly failures: number;
 }
 
+/**
+ * Raised at the end of a run in which some jobs could not be reconciled (the others were): the run
+ * then counts as failed, so that a safety net that keeps failing for a job raises the reconciler alarm
+ * rather than leave that job QUEUED, or unannounced, without anyone told.
+ */
+export class ReconcileIncomplete extends Error {
+  constructor(readonly report: ReconcileReport) {
+    super(`${report.failures} ${report.failures === 1 ? 'job' : 'jobs'} could not be reconciled (requeued ${report.requeued}, announced ${report.announced}); a later run tries again`);
+    this.name = 'ReconcileIncomplete';
+  }
+}
+
+/**
+ * One pass over the due entries of every shard. A job that cannot be reconciled does not stop the pass;
+ * the pass then ends in {@link ReconcileIncomplete}.
+ */
 export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   let requeued = 0;
   let announced = 0;
@@ -56,5 +72,6 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
       }
     }
   }
+  if (failures > 0) throw new ReconcileIncomplete({ requeued, announced, failures });
   return { requeued, announced, failures };
 }

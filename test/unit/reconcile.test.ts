@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import type { JobMessage, JobQueue } from '#core/ports';
+import { ReconcileIncomplete, type ReconcileReport, reconcile } from '#core/reconcile';
+import { type SubmitDeps, submitJob } from '#core/submit';
+import { lifecycle } from '#infra/config';
+import { InMemoryJobStore } from '../support/in-memory-store.ts';
+
+const NOW = new Date('2026-03-01T12:00:00.000Z');
+
+/** A queue that refuses the messages of the jobs in `refused`, like SQS denying or throttling them, or everything while `down`. */
+class SelectiveQueue implements JobQueue {
+  readonly sent: JobMessage[] = [];
+  readonly refused = new Set<string>();
+  down = false;
+
+  async enqueue(message: JobMessage): Promise<string> {
+    if (this.down || this.refused.has(message.jobId)) throw new Error('AccessDenied');
+    this.sent.push(message);
+    return `message-${this.sent.length}`;
+  }
+}
+
+/** Two keyed jobs whose message never went out, flagged for the reconciler and due at NOW. */
+async function twoLostJobs(): Promise<{ store: InMemoryJobStore; queue: SelectiveQueue; ids: [string, string] }> {
+  const store = new InMemoryJobStore();
+  const queue = new SelectiveQueue();
+  const deps: SubmitDeps = {
+    store,
+    queue,
+    knownTypes: ['echo'],
+    limits: { maxDelaySeconds: 900, retryAfterSeconds: 2, defaultTimeoutSeconds: 60, maxTimeoutSeconds: 117 },
+    lifecycle,
+    idempotencySecret: 'test-secret',
+    webhooks: { mode: 'cloud', resolve: async () => [] },
+    now: () => NOW,
+  };
+  queue.down = true;
+  for (const key of ['first', 'second']) await submitJob(deps, 'anonymous', { type: 'echo' }, key).catch(() => undefined);
+  queue.down = false;
+  const ids = [...store.jobs.keys()];
+  if (ids.length !== 2 || !ids[0] || !ids[1]) throw new Error('expected two kept jobs');
+  return { store, queue, ids: [ids[0], ids[1]] };
+}
+
+async function run(store: InMemoryJobStore, queue: JobQueue): Promise<ReconcileReport> {
+  return reconcile({ store, queue, lifecycle, batch: 100, now: () => NOW, logger: { warn: () => undefined } });
+}
+
+describe('reconcile', () => {
+  it('sends every lost job and reports them', async () => {
+    // Prepare
+    const { store, queue, ids } = await twoLostJobs();
+
+    // Act
+    const report = await run(store, queue);
+
+    // Assess
+    expect(report).toEqual({ requeued: 2, announced: 0, failures: 0 });
+    expect(queue.sent.map((message) => message.jobId).sort()).toEqual([...ids].sort());
+  });
+
+  it('still sends the other jobs when one cannot be sent, and then fails the run, so the alarm hears of it', async () => {
+    // Prepare
+    const { store, queue, ids } = await twoLostJobs();
+    queue.refused.add(ids[0]);
+
+    // Act
+    const error = await run(store, queue).then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    );
+
+    // Assess
+    expect(error).toBeInstanceOf(ReconcileIncomplete);
+    expect((error as ReconcileIncomplete).report).toEqual({ requeued: 1, announced: 0, failures: 1 });
+    expect((error as Error).message).toBe('1 job could not be reconciled (requeued 1, announced 0); a later run tries again');
+    expect(queue.sent.map((message) => message.jobId)).toEqual([ids[1]]);
+  });
+});
