@@ -235,8 +235,9 @@ export function createGateway(
       }
       const event = toEvent(req, url, body, found.route, found.match, requestId);
       // Every route but the public ones (and the $default route) is behind the API's authorizer. With CORS
-      // on, the stack adds an OPTIONS route without authorization, which the fallback function serves.
-      const unauthorizedOptions = corsPolicy !== undefined && req.method === 'OPTIONS';
+      // on, the stack adds an OPTIONS route without authorization, which the fallback function serves. Its
+      // path is `/{proxy+}`, which a greedy variable matches only with at least one segment: `/` is not its.
+      const unauthorizedOptions = corsPolicy !== undefined && req.method === 'OPTIONS' && path !== '/';
       if (!found.route.spec.public && !unauthorizedOptions) {
         const decision = await authorize({ method: req.method ?? 'GET', url, headers: event.headers as Record<string, string>, body });
         if (!decision.allowed) {

@@ -59,6 +59,14 @@ describe('CORS for an allowed browser origin, with JWT auth', () => {
     expect(unknown.status).toBe(404);
   });
 
+  it('keeps `OPTIONS /` behind the authorizer, as the stack’s `/{proxy+}` OPTIONS route does not match it', async () => {
+    // Act
+    const root = await fetch(`${runtime.url}/`, { method: 'OPTIONS' });
+
+    // Assess
+    expect(root.status).toBe(401);
+  });
+
   it('gives another origin no CORS headers, so its browser keeps the answer from the page', async () => {
     // Act
     const preflight = await fetch(`${runtime.url}/jobs`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
