@@ -34,6 +34,9 @@ export class InvocationError extends Error {
   }
 }
 
+/** The share of a function's memory its instance's JS heap may take. */
+const HEAP_SHARE_OF_MEMORY = 0.9;
+
 interface Pending {
   resolve(value: unknown): void;
   reject(error: Error): void;
@@ -53,7 +56,11 @@ class Instance {
     // A Lambda instance starts plain Node with the function's NODE_OPTIONS (`--enable-source-maps` unless the
     // project deploys without source maps): not this process's options or loaders (tsx), which would double
     // an instance's start-up.
-    this.worker = new Worker(config.host, { env: { ...config.env }, workerData, stdout: capture, stderr: capture, execArgv: [] });
+    // The function's memory bounds the instance's heap, as Lambda's bounds its process: a function that
+    // would run out of memory deployed runs out here too, rather than only once it is in AWS. The heap is
+    // most of a Lambda's memory; this is an approximation, as the rest of the process is not counted.
+    const resourceLimits = { maxOldGenerationSizeMb: Math.floor(config.memoryMb * HEAP_SHARE_OF_MEMORY) };
+    this.worker = new Worker(config.host, { env: { ...config.env }, workerData, stdout: capture, stderr: capture, execArgv: [], resourceLimits });
     if (config.onOutput) {
       const onOutput = config.onOutput;
       this.worker.stdout.on('data', (chunk: Buffer) => onOutput('stdout', chunk));
@@ -111,7 +118,15 @@ class Instance {
     this.pending = undefined;
     if (current) {
       clearTimeout(current.call.timer);
-      current.call.reject(new InvocationError(this.config.name, { errorType: 'Runtime.ExitError', errorMessage: error.message }));
+      const outOfMemory = (error as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY';
+      current.call.reject(
+        new InvocationError(
+          this.config.name,
+          outOfMemory
+            ? { errorType: 'Runtime.OutOfMemory', errorMessage: `Runtime exited: out of memory (${this.config.memoryMb} MB): ${error.message}` }
+            : { errorType: 'Runtime.ExitError', errorMessage: error.message },
+        ),
+      );
     }
   }
 

@@ -52,6 +52,30 @@ describe('a local function instance', () => {
   });
 });
 
+describe("a function's memory", () => {
+  it('bounds its instance: a function that outgrows it fails with Runtime.OutOfMemory, and the next invocation gets a fresh instance', async () => {
+    // Prepare: a function that keeps what it allocates across invocations, 16 MB at a time, until told to stop
+    const bundle = await functionBundle(
+      'hungry',
+      'const kept = [];\nexport const handler = async (event) => { for (let i = 0; i < event.chunks; i++) kept.push(new Array(2 * 1024 * 1024).fill(i)); return { kept: kept.length }; };\n',
+    );
+    const pool = new LambdaPool({ name: 'hungry', bundle, host: bundles.host, env: {}, timeoutMs: 30_000, memoryMb: 128, maxInstances: 1 });
+
+    try {
+      // Act
+      const outgrown = await pool.invoke({ chunks: 64 }).catch((error: unknown) => error);
+      const after = await pool.invoke({ chunks: 1 });
+
+      // Assess
+      expect(outgrown).toBeInstanceOf(InvocationError);
+      expect((outgrown as InvocationError).error).toMatchObject({ errorType: 'Runtime.OutOfMemory' });
+      expect(after).toEqual({ kept: 1 });
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
 describe("an instance's Node options", () => {
   it.each([
     ['--enable-source-maps', { NODE_OPTIONS: '--enable-source-maps' }, true],
