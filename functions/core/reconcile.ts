@@ -57,8 +57,18 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
         // The index is read eventually consistent: only the entry read, still in place, is acted on. A job
         // that started since (its start clears the entry) and went back to QUEUED for a retry is left alone.
         const guard = job.sweepAt === undefined ? {} : { seenSweepAt: job.sweepAt };
-        if (!(await deps.store.scheduleSweep(job.id, job.status, next, job.sweepShard ?? shard, guard))) continue;
-        await deps.queue.enqueue({ jobId: job.id, type: job.type });
+        const sweepShard = job.sweepShard ?? shard;
+        if (!(await deps.store.scheduleSweep(job.id, job.status, next, sweepShard, guard))) continue;
+        try {
+          await deps.queue.enqueue({ jobId: job.id, type: job.type });
+        } catch (error) {
+          // Not sent: put the entry back as it was, due, so the next run tries again and a keyed retry of the
+          // submit still reads the job as lacking its message (a deferred entry would let it answer 202 unsent).
+          if (job.sweepAt !== undefined) {
+            await deps.store.scheduleSweep(job.id, job.status, job.sweepAt, sweepShard, { seenSweepAt: next }).catch(() => undefined);
+          }
+          throw error;
+        }
         if (job.status === 'QUEUED') {
           deps.logger.warn('re-enqueued a job whose message was missing', { jobId: job.id });
           requeued += 1;

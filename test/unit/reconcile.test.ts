@@ -21,7 +21,7 @@ class SelectiveQueue implements JobQueue {
 }
 
 /** Two keyed jobs whose message never went out, flagged for the reconciler and due at NOW. */
-async function twoLostJobs(): Promise<{ store: InMemoryJobStore; queue: SelectiveQueue; ids: [string, string] }> {
+async function twoLostJobs(): Promise<{ store: InMemoryJobStore; queue: SelectiveQueue; deps: SubmitDeps; ids: [string, string] }> {
   const store = new InMemoryJobStore();
   const queue = new SelectiveQueue();
   const deps: SubmitDeps = {
@@ -39,11 +39,11 @@ async function twoLostJobs(): Promise<{ store: InMemoryJobStore; queue: Selectiv
   queue.down = false;
   const ids = [...store.jobs.keys()];
   if (ids.length !== 2 || !ids[0] || !ids[1]) throw new Error('expected two kept jobs');
-  return { store, queue, ids: [ids[0], ids[1]] };
+  return { store, queue, deps, ids: [ids[0], ids[1]] };
 }
 
-async function run(store: InMemoryJobStore, queue: JobQueue): Promise<ReconcileReport> {
-  return reconcile({ store, queue, lifecycle, batch: 100, now: () => NOW, logger: { warn: () => undefined } });
+async function run(store: InMemoryJobStore, queue: JobQueue, at = NOW): Promise<ReconcileReport> {
+  return reconcile({ store, queue, lifecycle, batch: 100, now: () => at, logger: { warn: () => undefined } });
 }
 
 describe('reconcile', () => {
@@ -75,5 +75,24 @@ describe('reconcile', () => {
     expect((error as ReconcileIncomplete).report).toEqual({ requeued: 1, announced: 0, failures: 1 });
     expect((error as Error).message).toBe('1 job could not be reconciled (requeued 1, announced 0); a later run tries again');
     expect(queue.sent.map((message) => message.jobId)).toEqual([ids[1]]);
+  });
+
+  it('leaves a job it could not send due, so the next run and the caller’s keyed retry send it, not one five minutes later', async () => {
+    // Prepare: a run that fails to send one job, as during an SQS outage
+    const { store, queue, deps, ids } = await twoLostJobs();
+    queue.refused.add(ids[0]);
+    await run(store, queue).catch(() => undefined);
+    queue.refused.clear();
+    const sentBefore = queue.sent.length;
+
+    // Act: SQS is back; the caller retries with the same key, and the reconciler runs a minute later
+    const retried = await submitJob({ ...deps, now: () => new Date(NOW.getTime() + 30_000) }, 'anonymous', { type: 'echo' }, 'first');
+    const afterRetry = queue.sent.slice(sentBefore).map((message) => message.jobId);
+    const nextRun = await run(store, queue, new Date(NOW.getTime() + 60_000));
+
+    // Assess: the retry, answered from the record, sent the message it found missing
+    expect(retried.job.id).toBe(ids[0]);
+    expect(afterRetry).toEqual([ids[0]]);
+    expect(nextRun.failures).toBe(0);
   });
 });
