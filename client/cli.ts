@@ -2,11 +2,10 @@
  * `async-jobs`: the API from a shell. Prints JSON on stdout (indented on a terminal, one line
  * otherwise), messages on stderr, and tells outcomes apart by exit code (see {@link ExitCode}).
  */
-import { iamSignedFetch } from './iam-signer.ts';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { AsyncJobsClient, type FetchLike } from './client.ts';
-import { ApiError, JobCancelledError, JobFailedError, NetworkError, WaitTimeoutError } from './errors.ts';
+import { AsyncJobsClient, type FetchLike, newIdempotencyKey } from './client.ts';
+import { ApiError, type AsyncJobsError, JobCancelledError, JobFailedError, NetworkError, WaitTimeoutError } from './errors.ts';
 import { LiveProgressBar } from './progress-bar.ts';
 import type { Job, JobStatus, SubmitRequest } from './types.ts';
 
@@ -146,9 +145,11 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   if (!['iam', 'jwt', 'none'].includes(auth)) throw new UsageError(`--auth must be iam, jwt or none, got '${auth}'`);
   const token = values.token ?? io.env.ASYNC_JOBS_TOKEN;
   if (auth === 'jwt' && !token) throw new UsageError('--auth jwt needs --token or $ASYNC_JOBS_TOKEN');
+  // The signer pulls in the AWS SDK's credential chain: loaded only when the API uses IAM.
+  const iamSignedFetch = auth === 'iam' ? (await import('./iam-signer.ts')).iamSignedFetch : undefined;
   const client = new AsyncJobsClient({
     baseUrl: endpoint,
-    ...(auth === 'iam'
+    ...(iamSignedFetch
       ? { fetch: iamSignedFetch({ ...(io.fetch && { fetch: io.fetch }), ...(io.env.AWS_REGION && { region: io.env.AWS_REGION }) }) }
       : io.fetch && { fetch: io.fetch }),
     ...(auth === 'jwt' && { headers: { authorization: `Bearer ${token}` } }),
@@ -159,7 +160,10 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   switch (command) {
     case 'submit': {
       const request = await submitRequest(values);
-      const options = { ...(values['idempotency-key'] && { idempotencyKey: values['idempotency-key'] }), ...(signal && { signal }) };
+      // Chosen here, not by the client, so that even an interrupted submit can say which key gets its job back.
+      const idempotencyKey = values['idempotency-key'] || newIdempotencyKey();
+      const options = { idempotencyKey, ...(signal && { signal }) };
+      if (signal) interrupted.set(signal, { idempotencyKey });
       if (!values.wait) {
         if (values.timeout !== undefined) throw new UsageError('--timeout goes with --wait');
         printJson(io, await client.submit(request, options));
@@ -209,16 +213,30 @@ interface CliWaitOptions {
 async function waitWithProgress(io: CliIo, pendingLabel: string, wait: (options: CliWaitOptions) => Promise<Job>): Promise<number> {
   const bar = io.stdout.isTTY && io.stderr.isTTY ? new LiveProgressBar(io.stderr, pendingLabel) : undefined;
   bar?.start();
+  let lastJob: Job | undefined;
   try {
-    const job = await wait(bar ? { onPoll: (seen) => bar.update(seen) } : {});
+    const job = await wait({
+      onPoll: (seen) => {
+        lastJob = seen;
+        bar?.update(seen);
+      },
+    });
     bar?.stop();
     printJson(io, job);
     return ExitCode.ok;
   } catch (error) {
     bar?.stop();
+    // Interrupted: the job runs on, so print it as last seen (its id is what `cancel` needs), as a timeout does.
+    if (io.signal?.aborted && lastJob) {
+      printJson(io, lastJob);
+      interrupted.set(io.signal, { lastJob });
+    }
     throw error;
   }
 }
+
+/** What a command knew when its signal interrupted it: the job as last seen, or its submit's Idempotency-Key. */
+const interrupted = new WeakMap<AbortSignal, { readonly idempotencyKey?: string; readonly lastJob?: Job }>();
 
 async function submitRequest(values: Values): Promise<SubmitRequest> {
   if (!values.type) throw new UsageError('submit needs --type');
@@ -299,23 +317,39 @@ function report(error: unknown, io: CliIo): number {
   }
   if (error instanceof WaitTimeoutError) {
     if (error.lastJob) printJson(io, error.lastJob);
-    printError(io, error.message, { jobId: error.jobId, timeoutMs: error.timeoutMs });
+    printError(io, withKeyHint(error.message, error.jobId === undefined ? error.idempotencyKey : undefined), {
+      jobId: error.jobId,
+      timeoutMs: error.timeoutMs,
+      ...keyOf(error),
+    });
     return ExitCode.timedOut;
   }
   if (error instanceof ApiError) {
-    printError(io, error.message, { problem: error.problem });
+    printError(io, withKeyHint(error.message, error.idempotencyKey), { problem: error.problem, ...keyOf(error) });
     return ExitCode.apiError;
   }
   if (error instanceof NetworkError) {
-    printError(io, error.message, {});
+    printError(io, withKeyHint(error.message, error.idempotencyKey), { ...keyOf(error) });
     return ExitCode.apiError;
   }
   if (io.signal?.aborted) {
-    printError(io, 'interrupted', {});
+    const { idempotencyKey, lastJob } = interrupted.get(io.signal) ?? {};
+    if (lastJob) printError(io, `interrupted; job ${lastJob.id} runs on (async-jobs cancel ${lastJob.id} stops it)`, { jobId: lastJob.id });
+    else printError(io, withKeyHint('interrupted', idempotencyKey), { ...(idempotencyKey && { idempotencyKey }) });
     return ExitCode.interrupted;
   }
   io.stderr.write(`async-jobs: unexpected error (a bug): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   return ExitCode.internal;
+}
+
+/** The submit's Idempotency-Key of an error, as a field of the error line. */
+function keyOf(error: AsyncJobsError): { idempotencyKey?: string } {
+  return error.idempotencyKey ? { idempotencyKey: error.idempotencyKey } : {};
+}
+
+/** A submit that failed may still have made its job: the message says how to get that job rather than a second one. */
+function withKeyHint(message: string, idempotencyKey: string | undefined): string {
+  return idempotencyKey ? `${message} (the job may exist: submit again with --idempotency-key ${idempotencyKey} to get it, not a second one)` : message;
 }
 
 /** Runs the process's command line: Ctrl-C stops a wait cleanly; sets the exit code. */

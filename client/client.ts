@@ -4,7 +4,7 @@
  * retries a submit with the same `Idempotency-Key` so a retry never creates a second job.
  */
 import { type BackoffOptions, fullJitterDelay, parseRetryAfter, sleep } from './backoff.ts';
-import { ApiError, JobCancelledError, JobFailedError, NetworkError, WaitTimeoutError } from './errors.ts';
+import { ApiError, AsyncJobsError, JobCancelledError, JobFailedError, NetworkError, WaitTimeoutError } from './errors.ts';
 import { FINAL_STATUSES, type Job, type JobPage, type JobStatus, type ProblemDetails, type Progress, type SubmitRequest } from './types.ts';
 
 /** The part of `fetch` the client uses; `globalThis.fetch` fits, and so does a test double. */
@@ -14,6 +14,12 @@ export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 export interface RetryOptions extends Partial<BackoffOptions> {
   /** Retries after the first attempt. @default 3 */
   readonly retries?: number;
+  /**
+   * The longest `Retry-After` a retry (or a failed poll of a wait) waits out. A busy answer asking for
+   * longer is not retried: it rejects at once with its {@link ApiError}, whose `retry-after` header says when
+   * the API expects the caller back. @default 60 000 (one minute)
+   */
+  readonly maxRetryAfterMs?: number;
 }
 
 /** Options of {@link AsyncJobsClient}. */
@@ -32,7 +38,11 @@ export interface AsyncJobsClientOptions {
 
 /** Options of {@link AsyncJobsClient.submit}. */
 export interface SubmitOptions {
-  /** Sent as `Idempotency-Key`. @default a new random UUID per call, reused by that call's retries */
+  /**
+   * Sent as `Idempotency-Key`. @default a new random UUID per call, reused by that call's retries; an
+   * error of the call carries it as `idempotencyKey`. Pass your own when the call may be aborted (an
+   * abort rejects with your signal's reason, which cannot carry it) and you may want to submit again.
+   */
   readonly idempotencyKey?: string;
   readonly signal?: AbortSignal;
 }
@@ -90,7 +100,7 @@ interface RawResponse {
 /** Statuses that mean "busy or briefly unreachable": retrying the same request is the right answer. */
 const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
 
-const DEFAULT_RETRY = { retries: 3, initialDelayMs: 200, maxDelayMs: 5_000 };
+const DEFAULT_RETRY = { retries: 3, initialDelayMs: 200, maxDelayMs: 5_000, maxRetryAfterMs: 60_000 };
 const DEFAULT_POLL_INTERVAL: BackoffOptions = { initialDelayMs: 1_000, maxDelayMs: 30_000 };
 /** The shortest wait between two polls. */
 const MIN_POLL_DELAY_MS = 100;
@@ -115,12 +125,14 @@ export class AsyncJobsClient {
   }
 
   /**
-   * Submits a job. Resolves with the accepted job (status `QUEUED`): accepted, not done. Retries
-   * after a network error or a busy answer reuse the same `Idempotency-Key` and body, so the
-   * server creates at most one job.
+   * Submits a job. Resolves with the accepted job: accepted, not done (`QUEUED`; a repeat of a keyed
+   * submit resolves with the job as it is now). Retries after a network error or a busy answer reuse the
+   * same `Idempotency-Key` and body, so the server creates at most one job; when the call still fails,
+   * its error carries that key as `idempotencyKey`, for a later submit of the same job.
    */
   async submit(request: SubmitRequest, options: SubmitOptions = {}): Promise<Job> {
-    return (await this.#submit(request, options)).job;
+    const idempotencyKey = options.idempotencyKey ?? newIdempotencyKey();
+    return (await withKey(idempotencyKey, this.#submit(request, idempotencyKey, options.signal))).job;
   }
 
   /** The job as it is now: `QUEUED` or `RUNNING` while it runs, or its final state. */
@@ -141,10 +153,14 @@ export class AsyncJobsClient {
 
   /** Submits a job and waits for it; `timeoutMs` covers both. See {@link submit} and {@link wait}. */
   submitAndWait(request: SubmitRequest, options: SubmitOptions & WaitOptions = {}): Promise<Job> {
-    return this.#withDeadline(undefined, options, async (signal, seen) => {
-      const accepted = await this.#submit(request, { ...options, signal });
-      return this.#pollUntilDone(accepted.job.id, accepted, options, signal, seen);
-    });
+    const idempotencyKey = options.idempotencyKey ?? newIdempotencyKey();
+    return withKey(
+      idempotencyKey,
+      this.#withDeadline(undefined, options, async (signal, seen) => {
+        const accepted = await this.#submit(request, idempotencyKey, signal);
+        return this.#pollUntilDone(accepted.job.id, accepted, options, signal, seen);
+      }),
+    );
   }
 
   /**
@@ -181,8 +197,7 @@ export class AsyncJobsClient {
     } while (cursor);
   }
 
-  async #submit(request: SubmitRequest, options: SubmitOptions): Promise<Answer> {
-    const idempotencyKey = options.idempotencyKey ?? globalThis.crypto.randomUUID();
+  async #submit(request: SubmitRequest, idempotencyKey: string, signal: AbortSignal | undefined): Promise<Answer> {
     const response = await this.#request(
       {
         method: 'POST',
@@ -190,7 +205,7 @@ export class AsyncJobsClient {
         headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
         // Serialized once: every retry sends the same bytes, so the server sees the same fingerprint.
         body: JSON.stringify(request),
-        signal: options.signal,
+        signal,
       },
     );
     return { job: toJob(response.body), retryAfterMs: parseRetryAfter(response.headers.get('retry-after')) };
@@ -221,6 +236,7 @@ export class AsyncJobsClient {
           const transient = error instanceof NetworkError || (error instanceof ApiError && (error.status >= 500 || RETRYABLE_STATUSES.has(error.status)));
           if (signal.aborted || !transient || (options.timeoutMs === undefined && failures >= MAX_FAILED_POLLS_WITHOUT_DEADLINE)) throw error;
           const retryAfter = error instanceof ApiError ? parseRetryAfter(error.headers.get('retry-after')) : undefined;
+          if (retryAfter !== undefined && retryAfter > this.#retry.maxRetryAfterMs) throw error;
           await sleep(Math.max(MIN_POLL_DELAY_MS, retryAfter ?? fullJitterDelay(failures, interval, this.#random)), signal);
         }
       }
@@ -315,8 +331,9 @@ export class AsyncJobsClient {
         const reason = error instanceof Error ? `${error.message}${error.cause instanceof Error ? `: ${error.cause.message}` : ''}` : String(error);
         throw new NetworkError(`${request.method} ${url} failed: ${reason}`, { cause: error });
       }
-      if (!response.ok && canRetry && RETRYABLE_STATUSES.has(response.status)) {
-        const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
+      const retryAfter = response.ok ? undefined : parseRetryAfter(response.headers.get('retry-after'));
+      // A busy answer is retried unless it asks for a longer wait than the caller allows (a day, say).
+      if (!response.ok && canRetry && RETRYABLE_STATUSES.has(response.status) && !(retryAfter !== undefined && retryAfter > this.#retry.maxRetryAfterMs)) {
         await sleep(retryAfter ?? fullJitterDelay(attempt, this.#retry, this.#random), signal);
         continue;
       }
@@ -326,6 +343,29 @@ export class AsyncJobsClient {
       return { status: response.status, headers: response.headers, body };
     }
   }
+}
+
+/** Gives what `call` throws on the client's own account the submit's Idempotency-Key. */
+async function withKey<T>(idempotencyKey: string, call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    if (error instanceof AsyncJobsError) error.idempotencyKey ??= idempotencyKey;
+    throw error;
+  }
+}
+
+/**
+ * A random UUID (version 4). `crypto.randomUUID` exists only in secure contexts (https, localhost): a page
+ * served over plain http elsewhere has `crypto.getRandomValues` alone, which makes the same.
+ */
+export function newIdempotencyKey(): string {
+  if (typeof globalThis.crypto.randomUUID === 'function') return globalThis.crypto.randomUUID();
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x40;
+  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
+  const hex = Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 function parseBodyOrUndefined(text: string): unknown {

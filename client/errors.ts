@@ -9,6 +9,12 @@ import type { Job, ProblemDetails } from './types.ts';
 /** Base class of every error the client throws on its own account. */
 export class AsyncJobsError extends Error {
   override readonly name: string = 'AsyncJobsError';
+  /**
+   * Set on what `submit` and `submitAndWait` throw: the `Idempotency-Key` the submit sent. The job may
+   * exist even so (the API may have created it and its answer been lost, or it answered 503 after
+   * keeping the job); submit again with this key (`idempotencyKey`) to get that job rather than a second one.
+   */
+  idempotencyKey: string | undefined;
 }
 
 /** The API answered with an HTTP error; `problem` is its problem details body. */

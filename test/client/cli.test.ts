@@ -169,6 +169,49 @@ describe('async-jobs exit codes and output', () => {
     expect(JSON.parse(run.stderr)).toEqual({ error: "404 Job not found: There is no job 'job_1'.", problem: notFound });
   });
 
+  it('exits 4 naming the Idempotency-Key of a submit that failed, so a rerun with it gets the job the API may have kept', async () => {
+    // Prepare
+    const internal = { type: '/problems/internal', title: 'Internal error', status: 500 };
+    // Act
+    const run = await cli(['submit', '--type', 'echo'], [{ status: 500, body: internal }]);
+    // Assess
+    const sent = run.calls[0]?.headers.get('idempotency-key');
+    expect(run.code).toBe(ExitCode.apiError);
+    expect(sent).toMatch(/^[0-9a-f-]{36}$/);
+    expect(JSON.parse(run.stderr)).toEqual({
+      error: `500 Internal error (the job may exist: submit again with --idempotency-key ${sent} to get it, not a second one)`,
+      problem: internal,
+      idempotencyKey: sent,
+    });
+  });
+
+  it.each([
+    ['while its submit is unanswered: the key that gets the job back', ['hang'] as Scripted[], false],
+    ['once it was accepted: the job as last seen, whose id `cancel` takes', [{ status: 202, body: jobResource('QUEUED'), headers: { 'retry-after': '60' } }] as Scripted[], true],
+  ])('interrupted (Ctrl-C), submit --wait exits 130 and prints what it knows %s', async (_what, script, acceptedFirst) => {
+    // Prepare
+    const api = fakeApi(script);
+    const [stdout, stderr] = [capture(false), capture(false)];
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 50);
+    // Act
+    const code = await runCli(['submit', '--type', 'echo', '--wait'], { stdout, stderr, env: {}, fetch: api.fetch, signal: controller.signal });
+    // Assess
+    const sent = api.calls[0]?.headers.get('idempotency-key');
+    const id = 'job_AAAAAAAAAAAAAAAAAAAAAA';
+    expect(code).toBe(ExitCode.interrupted);
+    if (acceptedFirst) {
+      expect(JSON.parse(stdout.text())).toMatchObject({ id, status: 'QUEUED' });
+      expect(JSON.parse(stderr.text())).toEqual({ error: `interrupted; job ${id} runs on (async-jobs cancel ${id} stops it)`, jobId: id });
+    } else {
+      expect(stdout.text()).toBe('');
+      expect(JSON.parse(stderr.text())).toEqual({
+        error: `interrupted (the job may exist: submit again with --idempotency-key ${sent} to get it, not a second one)`,
+        idempotencyKey: sent,
+      });
+    }
+  });
+
   it('on a terminal, draws the progress line on stderr and prints indented JSON on stdout', async () => {
     // Prepare
     const running = jobResource('RUNNING', { progress: { completed: 1, total: 2, percent: 50, message: 'half way' } });

@@ -92,6 +92,47 @@ describe('submit() and its Idempotency-Key', () => {
   });
 
   it.each([
+    ['a NetworkError', new TypeError('fetch failed'), NetworkError],
+    ['an ApiError 503', unavailable, ApiError],
+  ])('hands back the key it sent on %s, so the caller can submit the same job again, not a second one', async (_what, failure, type) => {
+    // Prepare: every attempt fails (the API may still have kept the job)
+    const { api, client } = clientFor([failure, failure, failure, failure, accepted]);
+    const first = settle(client.submit({ type: 'echo', input: { order: 4711 } }));
+    await vi.runAllTimersAsync();
+    const result = await first;
+    const error = 'error' in result ? result.error : undefined;
+
+    // Act: the caller submits again with that key
+    const again = settle(client.submit({ type: 'echo', input: { order: 4711 } }, { idempotencyKey: (error as ApiError).idempotencyKey }));
+    await vi.runAllTimersAsync();
+
+    // Assess
+    expect(error).toBeInstanceOf(type);
+    expect((error as ApiError).idempotencyKey).toMatch(UUID);
+    expect(new Set(api.calls.map((call) => call.headers.get('idempotency-key')))).toEqual(new Set([(error as ApiError).idempotencyKey]));
+    expect(await again).toHaveProperty('value');
+  });
+
+  it('makes its key from crypto.getRandomValues where crypto.randomUUID is missing (a page served over plain http)', async () => {
+    // Prepare
+    const randomUUID = globalThis.crypto.randomUUID;
+    Object.defineProperty(globalThis.crypto, 'randomUUID', { value: undefined, configurable: true, writable: true });
+    const { api, client } = clientFor([accepted, accepted]);
+    try {
+      // Act
+      await client.submit({ type: 'echo' });
+      await client.submit({ type: 'echo' });
+    } finally {
+      Object.defineProperty(globalThis.crypto, 'randomUUID', { value: randomUUID, configurable: true, writable: true });
+    }
+    // Assess
+    const [first, second] = api.calls.map((call) => call.headers.get('idempotency-key'));
+    expect(first).toMatch(UUID);
+    expect(second).toMatch(UUID);
+    expect(second).not.toBe(first);
+  });
+
+  it.each([
     [400, 'Invalid request'],
     [422, 'Unknown job type'],
     [500, 'Internal error'],
@@ -106,6 +147,38 @@ describe('submit() and its Idempotency-Key', () => {
     expect(error).toBeInstanceOf(ApiError);
     expect(error).toMatchObject({ status, problem, message: `${status} ${title}: because` });
     expect(api.calls).toHaveLength(1);
+  });
+});
+
+describe('a busy answer’s Retry-After', () => {
+  it.each([
+    ['delta-seconds', '86400'],
+    ['an HTTP date a month ahead', new Date(START + 30 * 86_400_000).toUTCString()],
+  ])('does not sit out a Retry-After longer than a minute (%s): it rejects at once with the ApiError', async (_what, retryAfter) => {
+    // Prepare
+    const { api, client } = clientFor([{ status: 429, body: { type: 'about:blank', title: 'Too Many Requests', status: 429 }, headers: { 'retry-after': retryAfter } }]);
+    // Act
+    const outcome = settle(client.get('job_AAAAAAAAAAAAAAAAAAAAAA'));
+    await vi.advanceTimersByTimeAsync(0);
+    const result = await outcome;
+    // Assess
+    const error = 'error' in result ? result.error : undefined;
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error).toMatchObject({ status: 429 });
+    expect((error as ApiError).headers.get('retry-after')).toBe(retryAfter);
+    expect(api.calls).toHaveLength(1);
+  });
+
+  it('waits out a longer Retry-After when told it may', async () => {
+    // Prepare
+    const api = fakeApi([{ status: 503, body: { type: 'x', title: 'busy', status: 503 }, headers: { 'retry-after': '120' } }, accepted]);
+    const client = new AsyncJobsClient({ baseUrl: 'http://api.test', fetch: api.fetch, retry: { maxRetryAfterMs: 300_000 } });
+    // Act
+    const outcome = settle(client.submit({ type: 'echo' }));
+    await vi.runAllTimersAsync();
+    // Assess
+    expect(await outcome).toHaveProperty('value');
+    expect(gaps(api.calls)).toEqual([120_000]);
   });
 });
 
@@ -246,6 +319,6 @@ describe('submitAndWait()', () => {
     const result = await outcome;
     // Assess
     expect(Date.now() - START).toBe(3000);
-    expect('error' in result && result.error).toMatchObject({ name: 'WaitTimeoutError', jobId: undefined, lastJob: undefined });
+    expect('error' in result && result.error).toMatchObject({ name: 'WaitTimeoutError', jobId: undefined, lastJob: undefined, idempotencyKey: expect.stringMatching(UUID) });
   });
 });
