@@ -95,13 +95,22 @@ export interface Logger {
 }
 
 /**
+ * A request path as a URI reference, for a problem's `instance`. HTTP API hands functions the path
+ * percent-decoded (`/jobs/a b`), so what cannot stand in a URI path is encoded again; what is already
+ * an escape (`%3F`) stays as it is.
+ */
+export function asUriPath(path: string): string {
+  return path.replace(/%(?![0-9A-Fa-f]{2})|[^A-Za-z0-9\-._~!$&'()*+,;=:@/%]/gu, (char) => encodeURIComponent(char));
+}
+
+/**
  * Runs an HTTP handler body and turns any thrown problem into its response. Anything else is a bug
  * or an outage: it is logged with the request id and answered as a 500 problem that reveals nothing.
  * A problem of the service's own (5xx, such as a 503 when the queue is down) is logged too, with the
  * error that caused it: the caller is told to retry, the operator why.
  */
 export async function answer(event: HttpEvent, logger: Logger, body: () => Promise<HttpResult>): Promise<HttpResult> {
-  const instance = event.rawPath;
+  const instance = asUriPath(event.rawPath);
   try {
     return await body();
   } catch (error) {

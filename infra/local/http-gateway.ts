@@ -75,6 +75,19 @@ function requestUrl(req: IncomingMessage): URL | undefined {
   }
 }
 
+/**
+ * The path as HTTP API passes it to a function: percent-decoded (`rawPath` and `requestContext.http.path`
+ * alike, as captures of deployed APIs show), except the escapes of `/`, `?`, `#` and the other reserved
+ * characters, which `decodeURI` keeps. A path that is not valid percent-encoding passes as sent.
+ */
+function decodedPath(pathname: string): string {
+  try {
+    return decodeURI(pathname);
+  } catch {
+    return pathname;
+  }
+}
+
 /** Builds the payload 2.0 event of a request, as HTTP API does. */
 export function toEvent(req: IncomingMessage, url: URL, body: Buffer, route: CompiledRoute, match: RegExpExecArray, requestId: string): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {};
@@ -102,7 +115,7 @@ export function toEvent(req: IncomingMessage, url: URL, body: Buffer, route: Com
   return {
     version: '2.0',
     routeKey,
-    rawPath: url.pathname,
+    rawPath: decodedPath(url.pathname),
     rawQueryString: url.search.slice(1),
     ...(cookies.length > 0 && { cookies }),
     headers,
@@ -115,7 +128,7 @@ export function toEvent(req: IncomingMessage, url: URL, body: Buffer, route: Com
       domainPrefix: (headers.host ?? 'localhost').split('.')[0] ?? 'localhost',
       http: {
         method: req.method ?? 'GET',
-        path: url.pathname,
+        path: decodedPath(url.pathname),
         protocol: `HTTP/${req.httpVersion}`,
         sourceIp: req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1',
         userAgent: headers['user-agent'] ?? '',

@@ -161,6 +161,14 @@ describe.each([
     expect(response.headers.get('allow') ?? undefined).toBe(allow);
   });
 
+  it('hands the function the path percent-decoded, as HTTP API does, and the problem names it as a URI path again', async () => {
+    // Act
+    const response = await request(`${app.url}/files/caf%C3%A9%20menu`);
+    // Assess
+    expect(response.status).toBe(404);
+    expect(response.body).toMatchObject({ instance: '/files/caf%C3%A9%20menu', detail: expect.stringContaining("There is no resource at '/files/café menu'.") });
+  });
+
   it('stops everything it started on Ctrl-C (SIGINT)', async () => {
     // Act
     await app.stop('SIGINT');

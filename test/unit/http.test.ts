@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { type HttpEvent, answer, callerOf, jsonResponse, readJsonBody } from '#core/http';
+import { type HttpEvent, answer, asUriPath, callerOf, jsonResponse, readJsonBody } from '#core/http';
 import {
   ProblemError,
   ProblemType,
@@ -348,3 +348,19 @@ function withAuthorizer(authorizer: NonNullable<HttpEvent['requestContext']['aut
   const event = getEvent('job_1');
   return { ...event, requestContext: { ...event.requestContext, authorizer } };
 }
+
+describe('asUriPath', () => {
+  it.each([
+    ['a plain path', '/jobs/job_abc', '/jobs/job_abc'],
+    ['a space and a non-ASCII letter', '/files/café menu', '/files/caf%C3%A9%20menu'],
+    ['an escape HTTP API left encoded', '/a%3Fb%2Fc', '/a%3Fb%2Fc'],
+    ['a bare percent sign', '/100%', '/100%25'],
+    ['a quote and brackets', '/"x"<y>', '/%22x%22%3Cy%3E'],
+  ])('writes %s as a URI path', (_, path, expected) => {
+    // Act
+    const uri = asUriPath(path);
+
+    // Assess
+    expect(uri).toBe(expected);
+  });
+});
