@@ -16,11 +16,15 @@ export const handler = instrumented(
   (event: HttpEvent): Promise<HttpResult> =>
     answer(event, log, async () => {
       const path = event.rawPath;
-      const allowed = patterns.filter((route) => route.pattern.test(path)).map((route) => route.method);
-      if (allowed.length === 0) throw routeNotFoundProblem(path);
+      const method = event.requestContext.http.method;
+      const allowed: string[] = patterns.filter((route) => route.pattern.test(path)).map((route) => route.method);
+      // This function runs only when no route took the request. A route of this method matching the path
+      // means the path matched only once decoded (GET /job%73: routes match the path as sent, this function
+      // gets it decoded), so no route answers it: 404, not a 405 that lists the method it refuses.
+      if (allowed.length === 0 || allowed.includes(method)) throw routeNotFoundProblem(path);
       // OPTIONS asks what a path supports: that is the answer, not an error (a CORS preflight API Gateway passes on gets it too).
-      if (event.requestContext.http.method === 'OPTIONS') return { statusCode: 204, headers: { allow: [...allowed, 'OPTIONS'].join(', ') } };
-      throw methodNotAllowedProblem(event.requestContext.http.method, path, allowed);
+      if (method === 'OPTIONS') return { statusCode: 204, headers: { allow: [...allowed, 'OPTIONS'].join(', ') } };
+      throw methodNotAllowedProblem(method, path, allowed);
     }),
   (event) => event.requestContext.requestId,
 );

@@ -96,11 +96,28 @@ export interface Logger {
 
 /**
  * A request path as a URI reference, for a problem's `instance`. HTTP API hands functions the path
- * percent-decoded (`/jobs/a b`), so what cannot stand in a URI path is encoded again; what is already
- * an escape (`%3F`) stays as it is.
+ * percent-decoded (`/jobs/a b`) but for the escapes of reserved characters (`%3F`, `%2F`), which
+ * `decodeURI` keeps too: those stay as they are, and what cannot stand in a URI path is encoded again,
+ * including a `%` that a decoded `%25` left (`/jobs/%2541` arrives as `/jobs/%41`). A path that is not
+ * valid percent-encoding was passed on as sent, so its escapes stay as they are.
  */
 export function asUriPath(path: string): string {
-  return path.replace(/%(?![0-9A-Fa-f]{2})|[^A-Za-z0-9\-._~!$&'()*+,;=:@/%]/gu, (char) => encodeURIComponent(char));
+  const decoded = isDecodable(path);
+  return path.replace(/%[0-9A-Fa-f]{2}|[^A-Za-z0-9\-._~!$&'()*+,;=:@/]/gu, (match) =>
+    match.length === 3 && (!decoded || RESERVED_ESCAPE.test(match)) ? match : encodeURIComponent(match),
+  );
+}
+
+/** The escape of a character `decodeURI` leaves encoded: `#$&+,/:;=?@`. */
+const RESERVED_ESCAPE = /^%(?:2[346BCF]|3[ABDF]|40)$/i;
+
+function isDecodable(path: string): boolean {
+  try {
+    decodeURI(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

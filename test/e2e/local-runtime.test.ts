@@ -152,6 +152,9 @@ describe.each([
     ['GET', '/openapi.jsonx', 404, undefined],
     ['POST', '/openapi.json', 405, 'GET'],
     ['PUT', '/jobs/job_AAAAAAAAAAAAAAAAAAAAAA', 405, 'GET, DELETE'],
+    // A path that matches a route of its method only once decoded: no route took it, so no route answers it.
+    ['GET', '/job%73', 404, undefined],
+    ['GET', '/openapi%2Ejson', 404, undefined],
   ])('answers %s %s with %i problem+json from the fallback route', async (method, path, status, allow) => {
     // Act
     const response = await request(`${app.url}${path}`, { method });

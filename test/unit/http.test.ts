@@ -356,6 +356,9 @@ describe('asUriPath', () => {
     ['an escape HTTP API left encoded', '/a%3Fb%2Fc', '/a%3Fb%2Fc'],
     ['a bare percent sign', '/100%', '/100%25'],
     ['a quote and brackets', '/"x"<y>', '/%22x%22%3Cy%3E'],
+    ['a percent sign a decoded %25 left before two hex digits', '/jobs/%41/x', '/jobs/%2541/x'],
+    ['a lower-case escape of a reserved character', '/a%2fb', '/a%2fb'],
+    ['a path passed on as sent, not being valid percent-encoding', '/jobs/%E9', '/jobs/%E9'],
   ])('writes %s as a URI path', (_, path, expected) => {
     // Act
     const uri = asUriPath(path);
