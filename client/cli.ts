@@ -230,10 +230,17 @@ async function waitWithProgress(io: CliIo, pendingLabel: string, wait: (options:
     if (io.signal?.aborted && lastJob) {
       printJson(io, lastJob);
       interrupted.set(io.signal, { lastJob });
+    } else if (lastJob && (error instanceof ApiError || error instanceof NetworkError)) {
+      // A poll failed once the job was known: print it as last seen; its id (not a key to submit again with) finds it.
+      printJson(io, lastJob);
+      acceptedJobs.set(error, lastJob);
     }
     throw error;
   }
 }
+
+/** The job as last seen before a poll of a wait failed, by the error it failed with. */
+const acceptedJobs = new WeakMap<AsyncJobsError, Job>();
 
 /** What a command knew when its signal interrupted it: the job as last seen, or its submit's Idempotency-Key. */
 const interrupted = new WeakMap<AbortSignal, { readonly idempotencyKey?: string; readonly lastJob?: Job }>();
@@ -324,12 +331,12 @@ function report(error: unknown, io: CliIo): number {
     });
     return ExitCode.timedOut;
   }
-  if (error instanceof ApiError) {
-    printError(io, withKeyHint(error.message, error.idempotencyKey), { problem: error.problem, ...keyOf(error) });
-    return ExitCode.apiError;
-  }
-  if (error instanceof NetworkError) {
-    printError(io, withKeyHint(error.message, error.idempotencyKey), { ...keyOf(error) });
+  if (error instanceof ApiError || error instanceof NetworkError) {
+    const job = acceptedJobs.get(error);
+    const message = job
+      ? `${error.message}; job ${job.id} was last seen ${job.status} (async-jobs wait ${job.id} follows it)`
+      : withKeyHint(error.message, mayHaveMadeJob(error) ? error.idempotencyKey : undefined);
+    printError(io, message, { ...(error instanceof ApiError && { problem: error.problem }), ...(job && { jobId: job.id }), ...keyOf(error) });
     return ExitCode.apiError;
   }
   if (io.signal?.aborted) {
@@ -345,6 +352,15 @@ function report(error: unknown, io: CliIo): number {
 /** The submit's Idempotency-Key of an error, as a field of the error line. */
 function keyOf(error: AsyncJobsError): { idempotencyKey?: string } {
   return error.idempotencyKey ? { idempotencyKey: error.idempotencyKey } : {};
+}
+
+/**
+ * Whether a failed request may have made its job even so: its answer was lost, or the API failed or was
+ * busy (a retry after a lost answer may get that). A 4xx the API chose (a 400, a 422 for a reused key)
+ * refused the request: no job, and the same key gets the same answer.
+ */
+function mayHaveMadeJob(error: ApiError | NetworkError): boolean {
+  return error instanceof NetworkError || error.status >= 500 || error.status === 429;
 }
 
 /** A submit that failed may still have made its job: the message says how to get that job rather than a second one. */

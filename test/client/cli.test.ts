@@ -186,6 +186,37 @@ describe('async-jobs exit codes and output', () => {
   });
 
   it.each([
+    ['a 400, the request being invalid', { type: '/problems/validation', title: 'Invalid request', status: 400 }],
+    ['a 422, the key being in use for another body', { type: '/problems/idempotency-key-reused', title: 'Idempotency key reused', status: 422 }],
+  ])('exits 4 on %s without telling the caller to submit again with its key (no job was made; the key gets the same answer)', async (_what, problem) => {
+    // Act
+    const run = await cli(['submit', '--type', 'echo', '--idempotency-key', 'k-1'], [{ status: problem.status, body: problem }]);
+    // Assess
+    expect(run.code).toBe(ExitCode.apiError);
+    expect(JSON.parse(run.stderr)).toEqual({ error: `${problem.status} ${problem.title}`, problem, idempotencyKey: 'k-1' });
+  });
+
+  it('exits 4 when a poll of submit --wait fails after the job was accepted, printing the job as last seen and naming its id, not a key to submit again with', async () => {
+    // Prepare
+    const id = 'job_AAAAAAAAAAAAAAAAAAAAAA';
+    const forbidden = { type: '/problems/forbidden', title: 'Forbidden', status: 403 };
+    // Act
+    const run = await cli(['submit', '--type', 'echo', '--wait', '--idempotency-key', 'k-1'], [
+      { status: 202, body: jobResource('QUEUED'), headers: { 'retry-after': '0' } },
+      { status: 403, body: forbidden },
+    ]);
+    // Assess
+    expect(run.code).toBe(ExitCode.apiError);
+    expect(JSON.parse(run.stdout)).toMatchObject({ id, status: 'QUEUED' });
+    expect(JSON.parse(run.stderr)).toEqual({
+      error: `403 Forbidden; job ${id} was last seen QUEUED (async-jobs wait ${id} follows it)`,
+      problem: forbidden,
+      jobId: id,
+      idempotencyKey: 'k-1',
+    });
+  });
+
+  it.each([
     ['while its submit is unanswered: the key that gets the job back', ['hang'] as Scripted[], false],
     ['once it was accepted: the job as last seen, whose id `cancel` takes', [{ status: 202, body: jobResource('QUEUED'), headers: { 'retry-after': '60' } }] as Scripted[], true],
   ])('interrupted (Ctrl-C), submit --wait exits 130 and prints what it knows %s', async (_what, script, acceptedFirst) => {
