@@ -2,14 +2,18 @@
  * `npm run build:cli`: the compiled CLI that client/bin/async-jobs.mjs prefers runs with plain Node, and
  * loads the AWS SDK's credential chain only for `--auth iam`.
  */
+import { execFile } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CliStream, runCli as RunCli } from '../../client/cli.ts';
 import { buildCli } from '../../scripts/build-cli.ts';
-import { fakeApi, jobResource } from './fake-api.ts';
+import { jobResource } from './fake-api.ts';
 
 let outdir: string;
 
@@ -21,24 +25,33 @@ afterAll(async () => {
   if (outdir) await rm(outdir, { recursive: true, force: true });
 });
 
-function capture(): CliStream & { text(): string } {
-  const chunks: string[] = [];
-  return { isTTY: false, write: (chunk: string) => chunks.push(chunk), text: () => chunks.join('') };
-}
-
 describe('the compiled CLI', () => {
-  it('runs a command with plain Node', async () => {
-    // Prepare
-    const { runCli } = (await import(pathToFileURL(path.join(outdir, 'cli.js')).href)) as { runCli: typeof RunCli };
-    const api = fakeApi([{ status: 200, body: jobResource('SUCCEEDED', { result: 7 }) }]);
-    const [stdout, stderr] = [capture(), capture()];
+  it('runs a command with plain Node, no TypeScript loader', async () => {
+    // Prepare: an API that answers the one GET.
+    const server = createServer((req, res) => {
+      const found = req.method === 'GET' && req.url === '/jobs/job_AAAAAAAAAAAAAAAAAAAAAA';
+      res.writeHead(found ? 200 : 404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(found ? jobResource('SUCCEEDED', { result: 7 }) : {}));
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    try {
+      // Act: a fresh Node process runs the bundle's main() with the command line, as client/bin/async-jobs.mjs does.
+      const cli = pathToFileURL(path.join(outdir, 'cli.js')).href;
+      const run = promisify(execFile)(
+        process.execPath,
+        ['--input-type=module', '-e', 'await (await import(process.argv[1])).main();', cli, 'get', 'job_AAAAAAAAAAAAAAAAAAAAAA', '--endpoint', `http://127.0.0.1:${port}`],
+        { env: { PATH: process.env.PATH ?? '' } },
+      );
+      const { stdout, stderr } = await run;
 
-    // Act
-    const code = await runCli(['get', 'job_AAAAAAAAAAAAAAAAAAAAAA'], { stdout, stderr, env: {}, fetch: api.fetch });
-
-    // Assess
-    expect(code).toBe(0);
-    expect(JSON.parse(stdout.text())).toMatchObject({ status: 'SUCCEEDED', result: 7 });
+      // Assess
+      expect(stderr).toBe('');
+      expect(JSON.parse(stdout)).toMatchObject({ status: 'SUCCEEDED', result: 7 });
+    } finally {
+      server.close();
+    }
   });
 
   it('keeps the IAM signer and the SDK it imports out of the module every command loads', async () => {
