@@ -62,10 +62,12 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
         try {
           await deps.queue.enqueue({ jobId: job.id, type: job.type });
         } catch (error) {
-          // Not sent: put the entry back as it was, due, so the next run tries again and a keyed retry of the
-          // submit still reads the job as lacking its message (a deferred entry would let it answer 202 unsent).
+          // Not sent: make the entry due again, so the next run tries again and a keyed retry of the submit
+          // still reads the job as lacking its message (a deferred entry would let it answer 202 unsent). Due
+          // now, not at its old time: behind the entries already due, so a run's batch is not taken by the
+          // same jobs failing over and over while others wait.
           if (job.sweepAt !== undefined) {
-            await deps.store.scheduleSweep(job.id, job.status, job.sweepAt, sweepShard, { seenSweepAt: next }).catch(() => undefined);
+            await deps.store.scheduleSweep(job.id, job.status, deps.now().toISOString(), sweepShard, { seenSweepAt: next }).catch(() => undefined);
           }
           throw error;
         }

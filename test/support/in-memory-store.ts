@@ -91,6 +91,8 @@ export class InMemoryJobStore implements JobStore {
   async dueForSweep(shard: string, now: Date, limit: number): Promise<JobRecord[]> {
     return [...this.jobs.values()]
       .filter((job) => job.sweepShard === shard && job.sweepAt !== undefined && job.sweepAt <= now.toISOString())
+      // Oldest entry first, as the sweep index's sort key orders a query.
+      .sort((a, b) => ((a.sweepAt as string) < (b.sweepAt as string) ? -1 : (a.sweepAt as string) > (b.sweepAt as string) ? 1 : 0))
       .slice(0, limit)
       .map((job) => structuredClone(job));
   }

@@ -42,8 +42,8 @@ async function twoLostJobs(): Promise<{ store: InMemoryJobStore; queue: Selectiv
   return { store, queue, deps, ids: [ids[0], ids[1]] };
 }
 
-async function run(store: InMemoryJobStore, queue: JobQueue, at = NOW): Promise<ReconcileReport> {
-  return reconcile({ store, queue, lifecycle, batch: 100, now: () => at, logger: { warn: () => undefined } });
+async function run(store: InMemoryJobStore, queue: JobQueue, at = NOW, batch = 100): Promise<ReconcileReport> {
+  return reconcile({ store, queue, lifecycle, batch, now: () => at, logger: { warn: () => undefined } });
 }
 
 describe('reconcile', () => {
@@ -94,5 +94,22 @@ describe('reconcile', () => {
     expect(retried.job.id).toBe(ids[0]);
     expect(afterRetry).toEqual([ids[0]]);
     expect(nextRun.failures).toBe(0);
+  });
+
+  it('puts a job it could not send behind the others due, so a job that keeps failing does not hold up the rest of its shard', async () => {
+    // Prepare: two lost jobs a second apart in one shard; a run reads one entry per shard; the older one cannot be sent
+    const { store, queue } = await twoLostJobs();
+    const [older, newer] = [...store.jobs.values()];
+    if (!older || !newer) throw new Error('expected two jobs');
+    await store.scheduleSweep(older.id, 'QUEUED', NOW.toISOString(), '0', {});
+    await store.scheduleSweep(newer.id, 'QUEUED', new Date(NOW.getTime() + 1_000).toISOString(), '0', {});
+    queue.refused.add(older.id);
+
+    // Act: two runs a minute apart
+    await run(store, queue, new Date(NOW.getTime() + 60_000), 1).catch(() => undefined);
+    await run(store, queue, new Date(NOW.getTime() + 120_000), 1).catch(() => undefined);
+
+    // Assess: the second run reached the newer job
+    expect(queue.sent.map((message) => message.jobId)).toEqual([newer.id]);
   });
 });
