@@ -138,9 +138,15 @@ export function secondsUntilRunnable(job: Pick<JobRecord, 'createdAt' | 'delaySe
   return Math.max(0, Math.ceil((runnableAt(job).getTime() - now.getTime()) / 1000));
 }
 
-/** The `Retry-After` of a pending job: the API's polling interval, or what is left of a QUEUED job's delay. */
+/**
+ * The `Retry-After` of a pending job: the API's polling interval, or, for a QUEUED job, what is left of
+ * its delay or of the wait before its retry (a backoff, or the `retryAfterSeconds` its processor asked
+ * for), within which nothing but a cancel can change it.
+ */
 export function pollAfterSeconds(job: JobRecord, now: Date, intervalSeconds: number): number {
-  return Math.max(intervalSeconds, job.status === 'QUEUED' ? secondsUntilRunnable(job, now) : 0);
+  if (job.status !== 'QUEUED') return intervalSeconds;
+  const untilRetry = job.retryAt === undefined ? 0 : Math.ceil((Date.parse(job.retryAt) - now.getTime()) / 1000);
+  return Math.max(intervalSeconds, secondsUntilRunnable(job, now), untilRetry);
 }
 
 /** True when the job's retention has passed: it reads as gone even before DynamoDB's TTL deletes it. */

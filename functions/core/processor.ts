@@ -5,7 +5,11 @@ export interface ProcessorContext {
   readonly jobId: string;
   /** 1 for the first attempt. */
   readonly attempt: number;
-  /** Fires when the job must stop: it timed out or the worker is about to be stopped. Check it, or pass it on. */
+  /**
+   * Fires when the job must stop: its owner cancelled it, it ran out of time, or the worker is about to be
+   * stopped. Check it in loops, or pass it on (to `fetch`, to timers); a processor that ignores it is
+   * abandoned at that point anyway.
+   */
   readonly signal: AbortSignal;
   /** Reports progress; cheap to call often, the worker writes it at most once per interval. */
   progress(completed: number, total?: number, message?: string): void;

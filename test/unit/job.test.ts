@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type JobRecord, type JobStatus, type Progress, boundedText, isExpired, makeProgress, toResource } from '#core/job';
+import { type JobRecord, type JobStatus, type Progress, boundedText, isExpired, makeProgress, pollAfterSeconds, toResource } from '#core/job';
 import { ProblemType } from '#core/problem';
 
 const ERROR = { type: ProblemType.jobFailed, title: 'Job failed', status: 500, detail: 'bad input' };
@@ -139,6 +139,25 @@ describe('toResource', () => {
 
     // Assess
     expect(resource.expiresAt).toBe('1970-01-01T00:00:00.000Z');
+  });
+});
+
+describe('pollAfterSeconds (Retry-After of a pending job)', () => {
+  const createdAt = '2026-01-01T00:00:00.000Z';
+  const at = (seconds: number) => new Date(Date.parse(createdAt) + seconds * 1000);
+
+  it.each<[string, number, number, Partial<JobRecord>]>([
+    ['a QUEUED job that may start', 10, 1, { status: 'QUEUED', delaySeconds: 0 }],
+    ['a QUEUED job with delaySeconds 30', 25.8, 5, { status: 'QUEUED', delaySeconds: 30 }],
+    ['a QUEUED job waiting until 700 s to retry', 100, 600, { status: 'QUEUED', delaySeconds: 0, retryAt: at(700).toISOString() }],
+    ['a QUEUED job whose retry is due', 100, 1, { status: 'QUEUED', delaySeconds: 0, retryAt: at(100).toISOString() }],
+    ['a RUNNING job', 10, 1, { status: 'RUNNING', delaySeconds: 30, retryAt: at(700).toISOString() }],
+  ])('for %s, %d s after its creation, is %d s', (_, nowSeconds, expected, fields) => {
+    // Act
+    const seconds = pollAfterSeconds(record('QUEUED', { createdAt, ...fields }), at(nowSeconds), 1);
+
+    // Assess
+    expect(seconds).toBe(expected);
   });
 });
 
