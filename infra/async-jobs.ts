@@ -406,6 +406,17 @@ export class AsyncJobs extends Construct {
           // esbuild resolves aliases from its working directory: in Docker, the project root mounted here (local bundling runs in it anyway).
           workingDirectory: AssetStaging.BUNDLING_INPUT_DIR,
           externalModules: [],
+          // The map names its sources from the project root, not from the assembly's folder, so the asset's
+          // hash does not depend on where `cdk synth` writes (scripts/stable-source-maps.cjs).
+          ...(sourceMaps && {
+            commandHooks: {
+              beforeBundling: () => [],
+              beforeInstall: () => [],
+              afterBundling: (inputDir: string, outputDir: string) => [
+                `node "${path.posix.join(inputDir.split(path.sep).join('/'), 'scripts/stable-source-maps.cjs')}" "${outputDir}" "${inputDir}"`,
+              ],
+            },
+          }),
         },
       });
       // Grant exactly the actions the function's code performs, on exactly its resources.

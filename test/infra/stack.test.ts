@@ -2,7 +2,7 @@
  * Template assertions on the default stack. Synthesis bundles every function with esbuild, so the
  * stack is synthesized once for the whole file.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { App, type CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
@@ -279,16 +279,19 @@ function sourceMapOf(name: FunctionName): SourceMap {
  */
 const NOT_SET_BY_THE_STACK = [...Object.keys(bundleDefines({ tracing: true })).map((key) => key.replace(/^process\.env\./, '')), '_HANDLER'];
 
+/** The project's root: a deployed map names its sources from there (scripts/stable-source-maps.cjs). */
+const projectRoot = path.resolve(import.meta.dirname, '../..');
+
 /**
  * Variables the project code bundled into a function reads, found in the project files its source
- * map names (maps name the sources, relative to the bundle's folder, without their text).
+ * map names (maps name the sources, relative to the project root, without their text).
  */
 function variablesReadBy(name: FunctionName): string[] {
   const map = sourceMapOf(name);
   const variables = new Set<string>();
   for (const source of map.sources) {
     if (source.includes('node_modules/')) continue;
-    const text = readFileSync(path.resolve(assetDirectory(name), source), 'utf8');
+    const text = readFileSync(path.resolve(projectRoot, source), 'utf8');
     for (const match of text.matchAll(/requiredEnv\(\s*'([A-Z0-9_]+)'\s*\)|process\.env\.([A-Z0-9_]+)/g)) {
       const variable = match[1] ?? match[2];
       if (variable && !NOT_SET_BY_THE_STACK.includes(variable)) variables.add(variable);
@@ -389,6 +392,15 @@ describe('functions', () => {
       const callsAws = Object.values(functionSpecs[name].uses as FunctionSpec['uses']).some((actions) => actions.length > 0);
       expect(/\bfrom\s*["'](?:node:)?http["']|\bimport\(\s*["'](?:node:)?http["']\s*\)/.test(bundle), 'imports node:http as an ES module').toBe(false);
       expect(sources.some((source) => source.endsWith('functions/shims/node-http.cjs')), 'stand-in').toBe(callsAws);
+    });
+
+    it('names its sources from the project root, so its asset (and the hash that decides a deploy) is the same wherever the assembly is written', () => {
+      // Act (this assembly is written outside the project, in a temporary folder)
+      const { sources } = sourceMapOf(name);
+
+      // Assess
+      expect(sources.filter((source) => source.startsWith('../') || path.isAbsolute(source))).toEqual([]);
+      expect(sources.filter((source) => !existsSync(path.join(projectRoot, source)))).toEqual([]);
     });
 
     it('ships a source map of its own entry point without the sources\' text, and enables source maps at run time', () => {
