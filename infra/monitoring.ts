@@ -35,6 +35,7 @@ export type AlarmName =
   | 'worker-throttles'
   | 'reconciler-errors'
   | 'api-5xx-rate'
+  | 'webhook-dead-lettered'
   | 'webhook-dead-letters';
 
 /** Properties of {@link AsyncJobsMonitoring}: the resources to watch. */
@@ -193,6 +194,20 @@ export class AsyncJobsMonitoring extends Construct {
         config.alarms.api5xxRatePercent,
         `More than ${config.alarms.api5xxRatePercent}% of API requests answered 5xx.`,
       ),
+      // Per failure, not per state: the DLQ is consumed by no one, so its depth stays above 0 (and the alarm below in
+      // ALARM, notifying nobody again) until an operator redrives it, while each new failure should be heard of.
+      'webhook-dead-lettered': alarm(
+        'webhook-dead-lettered',
+        new Metric({
+          namespace: config.metrics.namespace,
+          metricName: config.metrics.names.webhooksDeadLettered,
+          dimensionsMap: { [config.metrics.serviceDimension]: config.metrics.service },
+          statistic: 'Sum',
+          period,
+        }),
+        0,
+        'Webhook deliveries failed their last attempt and went to the webhook dead-letter queue.',
+      ),
       'webhook-dead-letters': alarm(
         'webhook-dead-letters',
         props.webhookDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
@@ -292,6 +307,7 @@ export class AsyncJobsMonitoring extends Construct {
         title: 'Webhooks',
         left: [
           custom(names.webhookDeliveries, 'Sum', 'delivered'),
+          custom(names.webhooksDeadLettered, 'Sum', 'gave up (to the DLQ)'),
           props.webhookQueue.metricApproximateNumberOfMessagesVisible({ ...minute, statistic: 'Maximum', label: 'waiting' }),
           props.webhookQueue.metricApproximateNumberOfMessagesNotVisible({ ...minute, statistic: 'Maximum', label: 'in flight or backing off' }),
           props.webhookDeliverer.metricErrors({ ...minute, statistic: 'Sum', label: 'deliverer errors' }),

@@ -75,6 +75,7 @@ export async function deliverEvent(deps: DeliveryDeps, rawEvent: string, attempt
   }
   const last = attempt >= maxAttempts(deps.schedule);
   await deps.store.recordWebhook(job.id, { ...base, ...code, status: last ? 'failed' : 'retrying', lastError: verdict.reason });
+  if (last) telemetry.count(MetricName.webhooksDeadLettered);
   deps.logger.warn(last ? 'webhook failed for good; the message goes to the DLQ' : 'webhook attempt failed; will retry', {
     jobId: job.id,
     eventId: event.id,

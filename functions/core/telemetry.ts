@@ -13,7 +13,10 @@ export const MetricName = {
   /** From submit to the first start, in milliseconds. */
   timeInQueue: 'TimeInQueue',
   webhookDeliveries: 'WebhookDeliveries',
+  /** A delivery attempt that failed (it is retried, unless it was the last). */
   webhookFailures: 'WebhookFailures',
+  /** A webhook that failed its last attempt: its message goes to the webhook dead-letter queue. */
+  webhooksDeadLettered: 'WebhooksDeadLettered',
 } as const;
 
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];

@@ -35,6 +35,8 @@ const EXPECTED_ALARMS: readonly ExpectedAlarm[] = [
   ['worker-throttles', 'AWS/Lambda', 'Throttles', 'Sum', 0, functionDimension],
   ['reconciler-errors', 'AWS/Lambda', 'Errors', 'Sum', 2, reconcilerDimension],
   ['webhook-dead-letters', 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'Maximum', 0, queueDimension(() => jobs.webhookDeadLetterQueue)],
+  // Each delivery that gives up, counted by the deliverer: no one consumes the webhook DLQ, so its depth alone would alarm once.
+  ['webhook-dead-lettered', 'AsyncJobs', 'WebhooksDeadLettered', 'Sum', 0, () => ({ Name: 'service', Value: 'async-jobs' })],
 ];
 
 function alarmProperties(name: AlarmName): Record<string, unknown> {
@@ -42,9 +44,9 @@ function alarmProperties(name: AlarmName): Record<string, unknown> {
 }
 
 describe('alarms', () => {
-  it('are the eight listed here, and only those', () => {
+  it('are the nine listed here, and only those', () => {
     // Assess
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
     expect(Object.keys(jobs.monitoring.alarms).sort()).toEqual([...EXPECTED_ALARMS.map(([name]) => name), 'api-5xx-rate'].sort());
   });
 
@@ -246,8 +248,9 @@ describe('the dashboard', () => {
     );
     expect(metricsOf('Time in queue and job duration (ms)')).toEqual(['TimeInQueue', 'TimeInQueue', 'JobDuration', 'JobDuration'].map(custom));
     expect(metricsOf('Webhooks')).toContain(custom('WebhookDeliveries'));
+    expect(metricsOf('Webhooks')).toContain(custom('WebhooksDeadLettered'));
     expect(Object.values(config.metrics.names).sort()).toEqual(
-      ['JobsSubmitted', 'JobsSucceeded', 'JobsFailed', 'JobsCancelled', 'JobDuration', 'TimeInQueue', 'WebhookDeliveries', 'WebhookFailures'].sort(),
+      ['JobsSubmitted', 'JobsSucceeded', 'JobsFailed', 'JobsCancelled', 'JobDuration', 'TimeInQueue', 'WebhookDeliveries', 'WebhookFailures', 'WebhooksDeadLettered'].sort(),
     );
   });
 

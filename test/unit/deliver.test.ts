@@ -89,4 +89,26 @@ describe('deliverEvent', () => {
     expect((await store.get(record.id))?.webhook).toEqual({ status: 'pending', attempts: 0 });
     expect(warnings).toEqual(['not the completion event of its job; not delivered']);
   });
+
+  it.each([
+    ['an attempt before the last', 1, 'retrying', []],
+    ['the last attempt', 3, 'failed', ['WebhooksDeadLettered']],
+  ])('counts a failed delivery, and on %s one that went to the dead-letter queue, for the alarm', async (_case, attempt, status, deadLettered) => {
+    // Prepare (a schedule of two retries: three attempts)
+    const store = new InMemoryJobStore();
+    const ended = job();
+    store.jobs.set(ended.id, ended);
+    const { deps } = deliverer(store);
+    const counted: string[] = [];
+    const failing: DeliveryDeps = {
+      ...deps,
+      send: async () => ({ status: 503 }),
+      telemetry: { count: (name) => counted.push(name), milliseconds: () => undefined },
+    };
+    // Act
+    await deliverEvent(failing, JSON.stringify(completionEvent(ended)), attempt);
+    // Assess
+    expect((await store.get(ended.id))?.webhook?.status).toBe(status);
+    expect(counted).toEqual(['WebhookFailures', ...deadLettered]);
+  });
 });
