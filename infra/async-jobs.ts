@@ -20,6 +20,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { maxAttempts } from '../functions/core/webhooks.ts';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleAliases, bundleDefines, bundlingOptions } from './bundling.ts';
@@ -40,6 +41,17 @@ import {
 } from './functions.ts';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * The esbuild this project pins (package.json): NodejsFunction bundles with it, or, where it is not
+ * installed, in Docker with the version named here, so the bundles (and their hashes) are the same either way.
+ */
+const pinnedEsbuild: string = (() => {
+  const manifest = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { devDependencies?: Record<string, string>; dependencies?: Record<string, string> };
+  const version = manifest.devDependencies?.esbuild ?? manifest.dependencies?.esbuild;
+  if (!version) throw new Error('package.json pins no esbuild version');
+  return version;
+})();
 
 /** Lambda's hard limit on a function timeout. */
 const MAX_LAMBDA_TIMEOUT = Duration.minutes(15);
@@ -406,6 +418,7 @@ export class AsyncJobs extends Construct {
           // esbuild resolves aliases from its working directory: in Docker, the project root mounted here (local bundling runs in it anyway).
           workingDirectory: AssetStaging.BUNDLING_INPUT_DIR,
           externalModules: [],
+          esbuildVersion: pinnedEsbuild,
           // The map names its sources from the project root, not from the assembly's folder, so the asset's
           // hash does not depend on where `cdk synth` writes (scripts/stable-source-maps.cjs).
           ...(sourceMaps && {
