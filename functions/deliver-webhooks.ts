@@ -7,7 +7,7 @@ import { requiredEnv } from '#aws/env';
 import { SqsJobQueue } from '#aws/job-queue';
 import { SigningSecrets } from '#aws/signing-secrets';
 import { jobStoreFrom } from '#aws/wiring';
-import { type DeliveryDeps, deliverEvent } from '#core/deliver';
+import { type DeliveryDeps, handleDelivery } from '#core/deliver';
 import { measured, telemetry } from '#aws/metrics';
 import { tracedHandler } from '#aws/tracing';
 import { instrumented, log } from '#aws/observability';
@@ -46,7 +46,7 @@ export const handler = tracedHandler(
       const failures = await Promise.all(
         event.Records.map(async (record) => {
           try {
-            const outcome = await deliverEvent(deps, record.body, Number(record.attributes.ApproximateReceiveCount) || 1);
+            const outcome = await handleDelivery(deps, record.body, Number(record.attributes.ApproximateReceiveCount) || 1);
             if (outcome.kind === 'done') return undefined;
             await queue.redeliveryOf(record.receiptHandle, invokedAt).delay(outcome.delaySeconds);
           } catch (error) {

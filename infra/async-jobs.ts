@@ -49,7 +49,7 @@ const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 const pinnedEsbuild: string = (() => {
   const manifest = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { devDependencies?: Record<string, string>; dependencies?: Record<string, string> };
   const version = manifest.devDependencies?.esbuild ?? manifest.dependencies?.esbuild;
-  if (!version) throw new Error('package.json pins no esbuild version');
+  if (!version || !/^\d+\.\d+\.\d+$/.test(version)) throw new Error(`package.json must pin esbuild to an exact version (as its lock file has it); got ${version ?? 'none'}`);
   return version;
 })();
 

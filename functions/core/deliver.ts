@@ -28,6 +28,25 @@ export interface DeliveryDeps {
 export type DeliveryOutcome = { readonly kind: 'done' } | { readonly kind: 'retry'; readonly delaySeconds: number };
 
 /**
+ * One receive of a delivery message: its attempt ({@link deliverEvent}), and, when the receive is the
+ * last the webhook queue allows (its redrive then moves the message to the DLQ), the count of a dead
+ * letter, whatever ended the attempt: a failed delivery, or an error on the way (a store or secret
+ * that could not be read).
+ */
+export async function handleDelivery(deps: DeliveryDeps, rawEvent: string, attempt: number): Promise<DeliveryOutcome> {
+  const last = attempt >= maxAttempts(deps.schedule);
+  const deadLettered = () => (deps.telemetry ?? noTelemetry).count(MetricName.webhooksDeadLettered);
+  try {
+    const outcome = await deliverEvent(deps, rawEvent, attempt);
+    if (outcome.kind === 'retry' && last) deadLettered();
+    return outcome;
+  } catch (error) {
+    if (last) deadLettered();
+    throw error;
+  }
+}
+
+/**
  * One attempt. `attempt` is the delivery's receive count (1 for the first). The body sent is the
  * event exactly as published; `webhook-id` is the event id, the same on every attempt; each attempt
  * is signed with its own timestamp.
@@ -75,7 +94,6 @@ export async function deliverEvent(deps: DeliveryDeps, rawEvent: string, attempt
   }
   const last = attempt >= maxAttempts(deps.schedule);
   await deps.store.recordWebhook(job.id, { ...base, ...code, status: last ? 'failed' : 'retrying', lastError: verdict.reason });
-  if (last) telemetry.count(MetricName.webhooksDeadLettered);
   deps.logger.warn(last ? 'webhook failed for good; the message goes to the DLQ' : 'webhook attempt failed; will retry', {
     jobId: job.id,
     eventId: event.id,

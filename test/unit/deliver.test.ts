@@ -3,7 +3,7 @@
  * fixed is ever signed and sent, whatever else reaches the delivery queue.
  */
 import { describe, expect, it } from 'vitest';
-import { type DeliveryDeps, deliverEvent } from '#core/deliver';
+import { type DeliveryDeps, deliverEvent, handleDelivery } from '#core/deliver';
 import { newEventId } from '#core/ids';
 import type { JobRecord } from '#core/job';
 import { completionEvent } from '#core/lifecycle';
@@ -91,10 +91,12 @@ describe('deliverEvent', () => {
   });
 
   it.each([
-    ['an attempt before the last', 1, 'retrying', []],
-    ['the last attempt', 3, 'failed', ['WebhooksDeadLettered']],
-  ])('counts a failed delivery, and on %s one that went to the dead-letter queue, for the alarm', async (_case, attempt, status, deadLettered) => {
-    // Prepare (a schedule of two retries: three attempts)
+    ['a failed attempt before the last', 1, 'answers 503', []],
+    ['a failed last attempt', 3, 'answers 503', ['WebhooksDeadLettered']],
+    ['an error before the last attempt', 1, 'cannot be read', []],
+    ['an error on the last attempt', 3, 'cannot be read', ['WebhooksDeadLettered']],
+  ])('counts a dead letter once the message goes to the DLQ: %s, when the store %s', async (_case, attempt, trouble, deadLettered) => {
+    // Prepare (a schedule of two retries: three attempts, the queue's maxReceiveCount)
     const store = new InMemoryJobStore();
     const ended = job();
     store.jobs.set(ended.id, ended);
@@ -102,13 +104,22 @@ describe('deliverEvent', () => {
     const counted: string[] = [];
     const failing: DeliveryDeps = {
       ...deps,
-      send: async () => ({ status: 503 }),
+      ...(trouble === 'answers 503'
+        ? { send: async () => ({ status: 503 }) }
+        : {
+            store: Object.assign(Object.create(store) as InMemoryJobStore, {
+              get: async () => {
+                throw new Error('ProvisionedThroughputExceededException');
+              },
+            }),
+          }),
       telemetry: { count: (name) => counted.push(name), milliseconds: () => undefined },
     };
     // Act
-    await deliverEvent(failing, JSON.stringify(completionEvent(ended)), attempt);
+    const outcome = await handleDelivery(failing, JSON.stringify(completionEvent(ended)), attempt).catch((error: unknown) => error);
     // Assess
-    expect((await store.get(ended.id))?.webhook?.status).toBe(status);
-    expect(counted).toEqual(['WebhookFailures', ...deadLettered]);
+    expect(counted.filter((name) => name === 'WebhooksDeadLettered')).toEqual(deadLettered);
+    if (trouble === 'answers 503') expect(outcome).toMatchObject({ kind: 'retry' });
+    else expect(outcome).toBeInstanceOf(Error);
   });
 });
