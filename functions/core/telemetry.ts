@@ -13,7 +13,7 @@ export const MetricName = {
   /** From submit to the first start, in milliseconds. */
   timeInQueue: 'TimeInQueue',
   webhookDeliveries: 'WebhookDeliveries',
-  /** A delivery attempt that failed (it is retried, unless it was the last). */
+  /** A delivery attempt the receiver did not take: an error or no answer (retried, unless it was the last), or 410 Gone. */
   webhookFailures: 'WebhookFailures',
   /** A webhook that failed its last attempt: its message goes to the webhook dead-letter queue. */
   webhooksDeadLettered: 'WebhooksDeadLettered',
