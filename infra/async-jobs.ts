@@ -631,7 +631,6 @@ function validateCorsOrigin(origin: string): void {
   }
 }
 
-/** Fails at synth on throttling API Gateway would refuse, or that would refuse every request. */
 /** An SQS event source's maximum concurrency: Lambda takes whole numbers from 2 to 1,000. */
 function validateMaxConcurrency(prop: string, value: number): void {
   if (!(Number.isInteger(value) && value >= 2 && value <= 1000)) {
@@ -639,6 +638,7 @@ function validateMaxConcurrency(prop: string, value: number): void {
   }
 }
 
+/** Fails at synth on throttling API Gateway would refuse, or that would refuse every request. */
 function validateThrottle(throttle: AsyncJobsThrottle): void {
   if (!(Number.isFinite(throttle.rateLimit) && throttle.rateLimit > 0)) {
     throw new Error(`throttle.rateLimit must be a positive number of requests per second; got ${throttle.rateLimit}`);

@@ -194,17 +194,11 @@ export class AsyncJobsMonitoring extends Construct {
         config.alarms.api5xxRatePercent,
         `More than ${config.alarms.api5xxRatePercent}% of API requests answered 5xx.`,
       ),
-      // Per failure, not per state: the DLQ is consumed by no one, so its depth stays above 0 (and the alarm below in
-      // ALARM, notifying nobody again) until an operator redrives it, while each new failure should be heard of.
+      // On the failures, not the DLQ's depth: nothing consumes the DLQ, so its depth stays above 0 (and the alarm
+      // below in ALARM, notifying nobody again) until an operator redrives it; this one recovers after a quiet period.
       'webhook-dead-lettered': alarm(
         'webhook-dead-lettered',
-        new Metric({
-          namespace: config.metrics.namespace,
-          metricName: config.metrics.names.webhooksDeadLettered,
-          dimensionsMap: { [config.metrics.serviceDimension]: config.metrics.service },
-          statistic: 'Sum',
-          period,
-        }),
+        customMetric(config.metrics.names.webhooksDeadLettered, 'Sum', period),
         0,
         'Webhook deliveries failed their last attempt and went to the webhook dead-letter queue.',
       ),
@@ -222,15 +216,7 @@ export class AsyncJobsMonitoring extends Construct {
     }
 
     this.dashboard = new Dashboard(this, 'dashboard', { defaultInterval: Duration.hours(3) });
-    const custom = (metricName: string, statistic: string, label: string) =>
-      new Metric({
-        namespace: config.metrics.namespace,
-        metricName,
-        dimensionsMap: { [config.metrics.serviceDimension]: config.metrics.service },
-        statistic,
-        period: Duration.minutes(1),
-        label,
-      });
+    const custom = (metricName: string, statistic: string, label: string) => customMetric(metricName, statistic, Duration.minutes(1), label);
     const names = config.metrics.names;
     const minute = { period: Duration.minutes(1) };
     this.dashboard.addWidgets(
@@ -318,4 +304,16 @@ export class AsyncJobsMonitoring extends Construct {
       new AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 12 }),
     );
   }
+}
+
+/** A metric the handlers emit (embedded metric format): the project's namespace and its one `service` dimension. */
+function customMetric(metricName: string, statistic: string, period: Duration, label?: string): Metric {
+  return new Metric({
+    namespace: config.metrics.namespace,
+    metricName,
+    dimensionsMap: { [config.metrics.serviceDimension]: config.metrics.service },
+    statistic,
+    period,
+    ...(label !== undefined && { label }),
+  });
 }

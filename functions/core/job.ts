@@ -133,9 +133,14 @@ export function runnableAt(job: Pick<JobRecord, 'createdAt' | 'delaySeconds'>): 
   return new Date(Date.parse(job.createdAt) + (job.delaySeconds ?? 0) * 1000);
 }
 
+/** Whole seconds from `now` until `at` (an instant, or its ISO string), rounded up; 0 or less once it has come. */
+export function secondsUntil(at: Date | string, now: Date): number {
+  return Math.ceil(((typeof at === 'string' ? Date.parse(at) : at.getTime()) - now.getTime()) / 1000);
+}
+
 /** Whole seconds left of a job's `delaySeconds` (0 once it may start). */
 export function secondsUntilRunnable(job: Pick<JobRecord, 'createdAt' | 'delaySeconds'>, now: Date): number {
-  return Math.max(0, Math.ceil((runnableAt(job).getTime() - now.getTime()) / 1000));
+  return Math.max(0, secondsUntil(runnableAt(job), now));
 }
 
 /**
@@ -145,7 +150,7 @@ export function secondsUntilRunnable(job: Pick<JobRecord, 'createdAt' | 'delaySe
  */
 export function pollAfterSeconds(job: JobRecord, now: Date, intervalSeconds: number): number {
   if (job.status !== 'QUEUED') return intervalSeconds;
-  const untilRetry = job.retryAt === undefined ? 0 : Math.ceil((Date.parse(job.retryAt) - now.getTime()) / 1000);
+  const untilRetry = job.retryAt === undefined ? 0 : secondsUntil(job.retryAt, now);
   return Math.max(intervalSeconds, secondsUntilRunnable(job, now), untilRetry);
 }
 

@@ -4,7 +4,7 @@
  * twice nor finishes it twice, and an ended job whose event may not have been published gets it
  * published (with the same event id) by whichever delivery comes next.
  */
-import { boundedText, isFinal, type JobRecord, makeProgress, type Progress } from './job.ts';
+import { boundedText, isFinal, type JobRecord, makeProgress, type Progress, secondsUntil } from './job.ts';
 import { announce, backoffSeconds, finalChanges, type LifecycleSettings } from './lifecycle.ts';
 import type { EventPublisher, JobMessage, JobStore, Redelivery, TransitionChanges } from './ports.ts';
 import { NonRetryableError, type Processor, RetryableError } from './processor.ts';
@@ -142,7 +142,7 @@ async function start(deps: WorkerDeps, jobId: string, invocation: Invocation): P
   const job = await deps.store.get(jobId);
   if (job?.status === 'QUEUED' && job.retryAt !== undefined) {
     // A message that came before the retry is due (a duplicate, or a repeat's re-send): hidden until then.
-    const early = Math.ceil((Date.parse(job.retryAt) - deps.now().getTime()) / 1000);
+    const early = secondsUntil(job.retryAt, deps.now());
     if (early > 0) {
       deps.logger.info("message came before the job's retry is due; it will be delivered again then", { jobId, inSeconds: early });
       await invocation.redelivery.delay(early);
