@@ -162,11 +162,24 @@ export class DynamoJobStore implements JobStore {
     });
   }
 
-  requestCancel(id: string, at: string): Promise<boolean> {
-    return this.conditionalUpdate(id, 'SET cancelRequestedAt = :at, updatedAt = :at', '#status = :running', {
-      ':at': { S: at },
-      ':running': { S: 'RUNNING' },
-    });
+  async requestCancel(id: string, at: string): Promise<JobRecord | undefined> {
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { id: { S: id } },
+          UpdateExpression: 'SET cancelRequestedAt = :at, updatedAt = :at',
+          ConditionExpression: '#status = :running',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':at': { S: at }, ':running': { S: 'RUNNING' } },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return Attributes ? fromItem(Attributes) : undefined;
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
   }
 
   async isCancelRequested(id: string, signal?: AbortSignal): Promise<boolean> {

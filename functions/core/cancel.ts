@@ -64,9 +64,11 @@ export async function cancelJob(deps: CancelDeps, owner: string, id: string): Pr
         }
         return { outcome: 'cancelled', job: cancelled };
       }
-    } else if (await deps.store.requestCancel(id, deps.now().toISOString())) {
-      const current = await deps.store.get(id);
-      return { outcome: 'stopping', job: current ?? job };
+    } else {
+      // The record as this write left it: RUNNING and asked to stop. (A read after it could already find
+      // the job ended, and a 202 with Retry-After for a finished job would tell the caller to wait for nothing.)
+      const asked = await deps.store.requestCancel(id, deps.now().toISOString());
+      if (asked) return { outcome: 'stopping', job: asked };
     }
     // It moved on between the read and the write: look again.
     job = await readJob(deps.store, owner, id, deps.now());

@@ -66,8 +66,8 @@ export interface JobStore {
   transition(id: string, from: JobStatus, to: JobStatus, changes: TransitionChanges, guard?: TransitionGuard): Promise<JobRecord | undefined>;
   /** Records progress while the job is RUNNING; false when it no longer is. */
   reportProgress(id: string, progress: Progress, at: string): Promise<boolean>;
-  /** Asks a RUNNING job to stop; false when it is not RUNNING. */
-  requestCancel(id: string, at: string): Promise<boolean>;
+  /** Asks a RUNNING job to stop and returns the record as that write left it; undefined when it is not RUNNING. */
+  requestCancel(id: string, at: string): Promise<JobRecord | undefined>;
   /** True when the owner asked the job to stop; the read is abandoned (and rejects) when `signal` aborts. */
   isCancelRequested(id: string, signal?: AbortSignal): Promise<boolean>;
   /** Records that the completion event `eventId` was accepted by the topic; the job leaves the sweep (failure paths only). */

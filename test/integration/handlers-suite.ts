@@ -602,7 +602,8 @@ export function defineHandlerSuite(engine: DynamoEngine): void {
         const [asked, notAsked] = [json(await submit(submitEvent({ type: 'echo' }))).id as string, json(await submit(submitEvent({ type: 'echo' }))).id as string];
         await backends.drain(backends.resources.queueUrl, 2);
         for (const id of [asked, notAsked]) await store.transition(id, 'QUEUED', 'RUNNING', { countAttempt: true });
-        expect(await store.requestCancel(asked, new Date().toISOString())).toBe(true);
+        const askedAt = new Date().toISOString();
+        expect(await store.requestCancel(asked, askedAt)).toMatchObject({ id: asked, status: 'RUNNING', cancelRequestedAt: askedAt });
         // Act
         const requeued = await Promise.all([asked, notAsked].map((id) => store.transition(id, 'RUNNING', 'QUEUED', {}, { cancelRequested: false })));
         // Assess

@@ -49,11 +49,12 @@ export class InMemoryJobStore implements JobStore {
     return true;
   }
 
-  async requestCancel(id: string, at: string): Promise<boolean> {
+  async requestCancel(id: string, at: string): Promise<JobRecord | undefined> {
     const job = this.jobs.get(id);
-    if (job?.status !== 'RUNNING') return false;
-    this.jobs.set(id, { ...job, cancelRequestedAt: at, updatedAt: at });
-    return true;
+    if (job?.status !== 'RUNNING') return undefined;
+    const asked = { ...job, cancelRequestedAt: at, updatedAt: at };
+    this.jobs.set(id, asked);
+    return asked;
   }
 
   async isCancelRequested(id: string, _signal?: AbortSignal): Promise<boolean> {

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { type CancelDeps, cancelJob } from '#core/cancel';
 import { newJobId } from '#core/ids';
-import { type JobRecord, isFinal } from '#core/job';
+import { type JobRecord, isFinal, toResource } from '#core/job';
 import type { EventPublisher, JobEvent, Redelivery } from '#core/ports';
 import type { Processor } from '#core/processor';
 import { type WorkerDeps, handleJobMessage } from '#core/worker';
@@ -26,7 +26,7 @@ const redelivery: Redelivery = { delay: async () => undefined };
 /** A store that runs `hook` just before the first write of a kind, to force an interleaving. */
 class InterleavingStore extends InMemoryJobStore {
   private readonly hooks = new Map<string, () => Promise<unknown>>();
-  before(kind: 'start' | 'finish' | 'requestCancel', hook: () => Promise<unknown>): void {
+  before(kind: 'start' | 'finish' | 'requestCancel' | 'afterRequestCancel', hook: () => Promise<unknown>): void {
     this.hooks.set(kind, hook);
   }
   private async fire(kind: string): Promise<void> {
@@ -40,9 +40,11 @@ class InterleavingStore extends InMemoryJobStore {
     if (from === 'RUNNING' && isFinal(to)) await this.fire('finish');
     return super.transition(...args);
   }
-  override async requestCancel(id: string, at: string): Promise<boolean> {
+  override async requestCancel(id: string, at: string) {
     await this.fire('requestCancel');
-    return super.requestCancel(id, at);
+    const asked = await super.requestCancel(id, at);
+    await this.fire('afterRequestCancel');
+    return asked;
   }
 }
 
@@ -226,6 +228,25 @@ describe('cancel versus finish', () => {
     expect(asked?.outcome).toBe('stopping');
     await assertOneEnding(store, topic, job, 'SUCCEEDED');
     expect(topic.events).toHaveLength(1);
+  });
+
+  it('the job ends right after the cancel request: the 202 shows it as the request left it, RUNNING and asked to stop', async () => {
+    // Prepare
+    let finish: (result: string) => void = () => undefined;
+    const { store, job, deliver, cancel } = setup(() => new Promise((resolve) => (finish = resolve)));
+    await store.create(job, new Date());
+    const running = deliver();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    store.before('afterRequestCancel', async () => {
+      finish('result');
+      await running;
+    });
+    // Act
+    const asked = await cancel();
+    // Assess
+    expect((await store.get(job.id))?.status).toMatch(/^(SUCCEEDED|CANCELLED)$/);
+    expect(asked.outcome).toBe('stopping');
+    expect(toResource(asked.job)).toMatchObject({ status: 'RUNNING', done: false, cancelRequested: true });
   });
 });
 

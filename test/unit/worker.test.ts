@@ -551,7 +551,7 @@ describe('handleJobMessage', () => {
 
       // Assess
       const finished = await stored(store, job.id);
-      expect(asked).toBe(true);
+      expect(asked).toMatchObject({ status: 'RUNNING', cancelRequestedAt: NOW.toISOString() });
       expect(outcome).toBe('done');
       expect(seen.reason).toMatchObject({ name: 'AbortError' });
       expect(finished).toMatchObject({
@@ -822,7 +822,7 @@ describe('handleJobMessage', () => {
       const run = vi.fn(async () => 'charged again');
       const { store, publisher, deps, invocation } = setup({ charge: run });
       const job = await seed(store, 'charge', { status: 'RUNNING', attempts, runDeadline: Date.now() - 5_000 });
-      expect(await store.requestCancel(job.id, NOW.toISOString())).toBe(true);
+      expect(await store.requestCancel(job.id, NOW.toISOString())).toMatchObject({ status: 'RUNNING', cancelRequestedAt: NOW.toISOString() });
 
       // Act
       const outcome = await handleJobMessage(deps, { jobId: job.id, type: 'charge' }, invocation());
