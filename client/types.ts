@@ -50,16 +50,36 @@ export interface Job<Result = unknown> {
   readonly metadata?: Readonly<Record<string, string>>;
   readonly attempts: number;
   /** Seconds one attempt may run. */
-  readonly timeoutSeconds?: number;
+  readonly timeoutSeconds: number;
   /** Seconds the start was deferred by, when asked at submit. */
   readonly delaySeconds?: number;
   /** True once a cancel reached a RUNNING job that has not stopped yet. */
   readonly cancelRequested?: boolean;
+  /** Where the completion event is delivered as a signed webhook, when the job was submitted with one. */
+  readonly callbackUrl?: string;
+  /** How the webhook delivery is going, when the job has a `callbackUrl` (never in an event's `data`). */
+  readonly webhook?: WebhookDelivery;
   readonly createdAt: string;
   readonly startedAt?: string;
   readonly finishedAt?: string;
   readonly expiresAt?: string;
   readonly links: { readonly self: string };
+}
+
+/** What a job's resource shows of its webhook delivery. */
+export interface WebhookDelivery {
+  /**
+   * `pending` until the job ends; `retrying` after a failed attempt; then `delivered`, `gone` (the
+   * receiver answered 410 and gets no more), `failed` (the attempts ran out) or `refused` (the target
+   * is one the SSRF rules reject).
+   */
+  readonly status: 'pending' | 'retrying' | 'delivered' | 'gone' | 'failed' | 'refused';
+  readonly attempts: number;
+  /** The HTTP status of the last attempt, when it got one. */
+  readonly lastStatusCode?: number;
+  /** Why the last attempt failed, when it did. */
+  readonly lastError?: string;
+  readonly lastAttemptAt?: string;
 }
 
 /** The body of `POST /jobs`. */
@@ -90,5 +110,6 @@ export interface JobEvent {
   readonly id: string;
   readonly type: 'job.succeeded' | 'job.failed' | 'job.cancelled';
   readonly timestamp: string;
-  readonly data: Job;
+  /** The job as it ended, without its `webhook` member (which reports on this event's own delivery). */
+  readonly data: Omit<Job, 'webhook'>;
 }

@@ -67,6 +67,7 @@ export function jobResource(status: JobStatus, extra: { progress?: Progress; res
     ...(extra.result !== undefined && { result: extra.result }),
     ...(extra.error && { error: extra.error }),
     attempts: status === 'QUEUED' ? 0 : 1,
+    timeoutSeconds: 60,
     createdAt: '2026-01-01T00:00:00.000Z',
     links: { self: `/jobs/${id}` },
   };
