@@ -23,8 +23,10 @@ export const handler = instrumented(
       // gets it decoded), so no route answers it: 404, not a 405 that lists the method it refuses.
       if (allowed.length === 0 || allowed.includes(method)) throw routeNotFoundProblem(path);
       // OPTIONS asks what a path supports: that is the answer, not an error (a CORS preflight API Gateway passes on gets it too).
-      if (method === 'OPTIONS') return { statusCode: 204, headers: { allow: [...allowed, 'OPTIONS'].join(', ') } };
-      throw methodNotAllowedProblem(method, path, allowed);
+      // It is one of the path's methods, so the 405's Allow names it as well.
+      const allow = [...allowed, 'OPTIONS'];
+      if (method === 'OPTIONS') return { statusCode: 204, headers: { allow: allow.join(', ') } };
+      throw methodNotAllowedProblem(method, path, allowed, allow);
     }),
   (event) => event.requestContext.requestId,
 );

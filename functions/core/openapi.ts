@@ -366,7 +366,7 @@ export function openApiDocument(limits: OpenApiLimits, served: readonly RouteSpe
         '',
         '`202` is never success: it means accepted, or not finished yet. A `200` whose job is `FAILED` or `CANCELLED` is a final answer; `done` is true exactly for the final states.',
         '',
-        `Every error is \`${PROBLEM_JSON}\` (RFC 9457). A path the API does not serve answers \`404\`, a served path with another method \`405\` with \`Allow\` (see components.responses). API Gateway itself may answer \`429\`, \`500\`, \`503\` or \`504\` with \`{"message": …}\` when throttling or when a function fails.`,
+        `Every error is \`${PROBLEM_JSON}\` (RFC 9457). A path the API does not serve answers \`404\`, a served path with another method \`405\` with \`Allow\` (see components.responses; \`HEAD\` is not served), and \`OPTIONS\` on a served path \`204\` with the same \`Allow\`. API Gateway itself may answer \`429\`, \`500\`, \`503\` or \`504\` with \`{"message": …}\` when throttling or when a function fails.`,
       ].join('\n'),
     },
     tags: [
@@ -409,7 +409,7 @@ export function openApiDocument(limits: OpenApiLimits, served: readonly RouteSpe
           type: 'object',
           title: 'JobEvent',
           description:
-            'The completion event: published once per final transition (at least once; a retry carries the same `id`) to the SNS topic, with message attributes `type`, `status` and `jobType`, and delivered to the `callbackUrl` as a webhook.',
+            'The completion event: published once per final transition (at least once; a retry carries the same `id`) to the SNS topic, with message attributes `type`, `status`, `jobType` and `callback` (`true` when the job has a `callbackUrl`), and delivered to the `callbackUrl` as a webhook.',
           required: ['id', 'type', 'timestamp', 'data'],
           additionalProperties: false,
           properties: {

@@ -164,8 +164,8 @@ export function routeNotFoundProblem(path: string): ProblemError {
   });
 }
 
-/** `405`: the path exists but not with this method; `Allow` lists the methods it has. */
-export function methodNotAllowedProblem(method: string, path: string, allowed: readonly string[]): ProblemError {
+/** `405`: the path exists but not with this method; the detail names the methods to use, `Allow` every one the path has (`allow`, by default the same). */
+export function methodNotAllowedProblem(method: string, path: string, allowed: readonly string[], allow: readonly string[] = allowed): ProblemError {
   return new ProblemError(
     {
       type: ProblemType.methodNotAllowed,
@@ -173,6 +173,6 @@ export function methodNotAllowedProblem(method: string, path: string, allowed: r
       status: 405,
       detail: `${method} is not supported on '${path}'; use ${allowed.join(', ')}.`,
     },
-    { allow: allowed.join(', ') },
+    { allow: allow.join(', ') },
   );
 }

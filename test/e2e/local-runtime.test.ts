@@ -2,10 +2,13 @@
  * `npm start` as a user runs it: the API over HTTP from outside, the events it prints, and a clean
  * stop on Ctrl-C or SIGTERM with nothing left running.
  */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRunning, processGroup, type RunningStart, npmStart } from '../support/npm-start.ts';
 import { localDocument, ResponseChecker } from '../support/openapi-check.ts';
+import { projectRoot } from '../support/run-command.ts';
 
 const checker = new ResponseChecker(localDocument());
 
@@ -66,6 +69,21 @@ describe.each([
     expect(pending.every((answer) => answer.retryAfter !== null)).toBe(true);
     expect(pending.some((answer) => (answer.progress as { percent?: number } | undefined)?.percent === 50)).toBe(true);
     expect(final.body).toMatchObject({ status: 'SUCCEEDED', done: true, result: { sleptSeconds: 2 } });
+  });
+
+  it('answers the README’s first curl as the README shows it: the same status, headers and members', async () => {
+    // Prepare: the quick start's command and the answer printed under it
+    const readme = await readFile(path.join(projectRoot, 'README.md'), 'utf8');
+    const command = /curl -i -X POST localhost:3000\/jobs -H 'content-type: application\/json' -d '(.+)'/.exec(readme);
+    const shown = /```http\n(HTTP\/1\.1 (\d+) .*)\n([\s\S]*?)\n\n(\{.*\})\n```/.exec(readme);
+    if (!command?.[1] || !shown?.[2] || !shown[3] || !shown[4]) throw new Error('README has no quick-start curl and answer');
+    const shownHeaders = shown[3].split('\n').map((line) => line.split(':')[0]?.toLowerCase());
+    // Act
+    const answer = await request(`${app.url}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: command[1] });
+    // Assess
+    expect(answer.status).toBe(Number(shown[2]));
+    for (const name of shownHeaders) expect(answer.headers.has(name ?? ''), name).toBe(true);
+    expect(Object.keys(answer.body ?? {})).toEqual(Object.keys(JSON.parse(shown[4]) as object));
   });
 
   it('prints the job.succeeded event published to the topic', async () => {
@@ -150,8 +168,9 @@ describe.each([
   it.each([
     ['GET', '/openapi_json', 404, undefined],
     ['GET', '/openapi.jsonx', 404, undefined],
-    ['POST', '/openapi.json', 405, 'GET'],
-    ['PUT', '/jobs/job_AAAAAAAAAAAAAAAAAAAAAA', 405, 'GET, DELETE'],
+    ['POST', '/openapi.json', 405, 'GET, OPTIONS'],
+    ['PUT', '/jobs/job_AAAAAAAAAAAAAAAAAAAAAA', 405, 'GET, DELETE, OPTIONS'],
+    ['PATCH', '/jobs', 405, 'POST, GET, OPTIONS'],
     // A path that matches a route of its method only once decoded: no route took it, so no route answers it.
     ['GET', '/job%73', 404, undefined],
     ['GET', '/openapi%2Ejson', 404, undefined],
@@ -162,6 +181,16 @@ describe.each([
     expect(response.status).toBe(status);
     expect(response.headers.get('content-type')).toBe('application/problem+json');
     expect(response.headers.get('allow') ?? undefined).toBe(allow);
+  });
+
+  it.each(['/jobs', '/jobs/job_AAAAAAAAAAAAAAAAAAAAAA', '/openapi.json'])('names the same methods for %s in the Allow of OPTIONS (204) and of a 405', async (path) => {
+    // Act
+    const options = await fetch(`${app.url}${path}`, { method: 'OPTIONS' });
+    const refused = await request(`${app.url}${path}`, { method: 'PUT' });
+    // Assess
+    expect(options.status).toBe(204);
+    expect(refused.status).toBe(405);
+    expect(refused.headers.get('allow')).toBe(options.headers.get('allow'));
   });
 
   it('hands the function the path percent-decoded, as HTTP API does, and the problem names it as a URI path again', async () => {

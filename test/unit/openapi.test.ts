@@ -6,8 +6,11 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { HttpResult } from '#core/http';
+import type { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { SnsEventPublisher } from '#aws/event-publisher';
 import { type JobRecord, type JobResource, toResource } from '#core/job';
 import { jobResourceSchema } from '#core/job-schema';
+import { completionEvent } from '#core/lifecycle';
 import { LIST_LIMITS, parseListQuery } from '#core/list';
 import { ifNoneMatchHits, openApiDocument } from '#core/openapi';
 import { ProblemError, ProblemType } from '#core/problem';
@@ -93,6 +96,20 @@ describe('the OpenAPI document', () => {
   it('documents the job resource with the schema of core/job.ts', () => {
     // Act / Assess
     expect(document.components.schemas.Job).toBe(jobResourceSchema);
+  });
+
+  it('names every message attribute the topic’s events carry, which subscribers filter on', async () => {
+    // Prepare: what the publisher sends for a job with a callback
+    const sent: PublishCommand[] = [];
+    const client = { send: async (command: PublishCommand) => void sent.push(command) } as unknown as SNSClient;
+    const job = record('SUCCEEDED', { callbackUrl: 'https://example.com/hook', eventId: 'evt_AAAAAAAAAAAAAAAAAAAAAA' });
+    // Act
+    await new SnsEventPublisher(client, 'arn:aws:sns:us-east-1:000000000000:jobs').publish(completionEvent(job));
+    // Assess
+    const description = (document.components.schemas.JobEvent as { description: string }).description;
+    const attributes = Object.keys(sent[0]?.input.MessageAttributes ?? {});
+    expect(attributes.length).toBeGreaterThan(0);
+    for (const attribute of attributes) expect(description, attribute).toContain(`\`${attribute}\``);
   });
 
   it('names every problem type the API or a job can return, in the response or member that returns it', () => {
