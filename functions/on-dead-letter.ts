@@ -1,4 +1,4 @@
-/** Consumes the jobs DLQ: a message there means the worker kept stopping on it; its job ends FAILED. */
+/** Consumes the jobs DLQ: a message there means the worker kept stopping on it; its job ends FAILED (unless it is fine: see core/dead-letter.ts). */
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { dynamodb } from '#aws/clients/dynamodb';
 import { sns } from '#aws/clients/sns';

@@ -1,13 +1,19 @@
 /**
  * Ending jobs whose message reached the dead-letter queue: the worker kept crashing or timing out on
  * it. Without this, such a job would stay RUNNING (or QUEUED) forever.
+ *
+ * A job can have a second message (an SQS duplicate, or a re-send by the reconciler or a keyed repeat),
+ * and every "come back later" answer to it uses up one of its receives: such a message can reach the
+ * DLQ while the job is fine. A job that a live invocation is running, or that waits out a retry's
+ * backoff for its own message, is therefore not ended here.
  */
 import { isFinal } from './job.ts';
+import { sweepShardOf } from './ids.ts';
 import { announce, finalChanges, type LifecycleSettings } from './lifecycle.ts';
 import type { EventPublisher, JobMessage, JobStore } from './ports.ts';
 import { type ProblemDetails, ProblemType } from './problem.ts';
 import { noTelemetry, type Telemetry } from './telemetry.ts';
-import { cancelledProblem, NOT_RUN_AGAIN, recordEnd } from './worker.ts';
+import { CLOCK_MARGIN_MS, cancelledProblem, NOT_RUN_AGAIN, recordEnd } from './worker.ts';
 
 /** What the dead-letter handler needs. */
 export interface DeadLetterDeps {
@@ -38,6 +44,23 @@ export async function handleDeadLetter(deps: DeadLetterDeps, message: JobMessage
       return;
     }
     if (isFinal(job.status)) return announce(deps.store, deps.publisher, job, deps.now);
+    const now = deps.now().getTime();
+    // Running in an invocation that has not reached its deadline: that one holds the job's own message,
+    // which brings the job back if the invocation stops. This was another message.
+    if (job.status === 'RUNNING' && job.runDeadline !== undefined && job.runDeadline + CLOCK_MARGIN_MS > now) {
+      deps.logger.warn('dead letter for a job another invocation is running; left to it', { jobId: job.id, attempt: job.attempts });
+      return;
+    }
+    // Waiting out a retry's backoff: its own message is hidden until then. In case this was that message,
+    // the reconciler re-sends one if the job has not started a while after it was due.
+    if (job.status === 'QUEUED' && job.retryAt !== undefined && Date.parse(job.retryAt) > now + CLOCK_MARGIN_MS) {
+      const sweepAt = new Date(Date.parse(job.retryAt) + deps.lifecycle.staleQueuedSeconds * 1000).toISOString();
+      if (await deps.store.scheduleSweep(job.id, 'QUEUED', sweepAt, sweepShardOf(job.id, deps.lifecycle.sweepShards))) {
+        deps.logger.warn('dead letter for a job waiting to retry; the reconciler re-sends it if it has not started by then', { jobId: job.id, retryAt: job.retryAt, sweepAt });
+        return;
+      }
+      continue;
+    }
     // The lifecycle only fails a RUNNING job: a QUEUED one is started first, in a separate write.
     const running =
       job.status === 'RUNNING'

@@ -51,7 +51,7 @@ export interface Invocation {
 export const MAX_RETRY_DELAY_SECONDS = 41_400;
 
 /** Allowed between the clocks of the instances that write and read a time on a job (a deadline, a retry's due time). */
-const CLOCK_MARGIN_MS = 1_000;
+export const CLOCK_MARGIN_MS = 1_000;
 
 /** `done`: the message can be deleted. `retry`: leave it on the queue to be delivered again. */
 export type MessageOutcome = 'done' | 'retry';
