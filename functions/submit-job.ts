@@ -26,6 +26,7 @@ const deps: SubmitDeps = {
     // Set by the construct: its defaultJobTimeout, and the limit its worker function's timeout sets.
     defaultTimeoutSeconds: Number(requiredEnv('DEFAULT_JOB_TIMEOUT_SECONDS')),
     maxTimeoutSeconds: Number(requiredEnv('MAX_JOB_TIMEOUT_SECONDS')),
+    maxBodyBytes: api.maxBodyBytes,
   },
   lifecycle,
   idempotencySecret: requiredEnv('IDEMPOTENCY_SECRET'),

@@ -199,7 +199,7 @@ function operations(limits: OpenApiLimits): Readonly<Record<string, OperationObj
           ProblemType.malformedJson,
           ProblemType.validation,
         ]),
-        '413': problemOrGateway(413, `The body is over ${limits.maxBodyBytes} bytes (a body too large for an invocation, over about 6 MB, API Gateway answers itself).`, [ProblemType.payloadTooLarge]),
+        '413': problemOrGateway(413, `The body is over ${limits.maxBodyBytes} bytes, as sent or as stored (parsed and written as JSON again; a body too large for an invocation, over about 6 MB, API Gateway answers itself).`, [ProblemType.payloadTooLarge]),
         '415': problem(415, 'The content type is not `application/json`.', [ProblemType.unsupportedMediaType]),
         '422': problem(422, 'No processor handles `type`, or the Idempotency-Key was used before with another body.', [
           ProblemType.unknownJobType,

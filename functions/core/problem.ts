@@ -82,12 +82,13 @@ export function unsupportedMediaTypeProblem(contentType: string | undefined): Pr
 }
 
 /** `413`: the body is over the documented limit. */
-export function payloadTooLargeProblem(size: number, limit: number): ProblemError {
+export function payloadTooLargeProblem(size: number, limit: number, asStored = false): ProblemError {
+  const measured = asStored ? ' once parsed and written as JSON again, as the job stores it (numbers in full: 1e20 takes 21 bytes)' : '';
   return new ProblemError({
     type: ProblemType.payloadTooLarge,
     title: 'Payload too large',
     status: 413,
-    detail: `The request body is ${size} bytes; the limit is ${limit} bytes.`,
+    detail: `The request body is ${size} bytes${measured}; the limit is ${limit} bytes.`,
   });
 }
 

@@ -7,6 +7,7 @@ import {
   type ProblemError,
   idempotencyKeyReusedProblem,
   invalidParameterProblem,
+  payloadTooLargeProblem,
   unavailableProblem,
   unknownJobTypeProblem,
   validationProblem,
@@ -22,6 +23,8 @@ export interface SubmitLimits {
   readonly defaultTimeoutSeconds: number;
   /** The longest attempt the worker function allows. */
   readonly maxTimeoutSeconds: number;
+  /** The largest body, as sent and as stored (the record must also hold the result in one DynamoDB item). */
+  readonly maxBodyBytes: number;
 }
 
 /** The `POST /jobs` body schema. */
@@ -126,6 +129,9 @@ export async function submitJob(deps: SubmitDeps, owner: string, body: unknown, 
   const callbackUrl = body !== null && typeof body === 'object' ? (body as { callbackUrl?: unknown }).callbackUrl : undefined;
   if (typeof callbackUrl === 'string' && !errors.some((error) => error.field === '/callbackUrl')) errors.push(...callbackUrlErrors(callbackUrl, deps.webhooks.mode));
   if (errors.length > 0) throw validationProblem(errors);
+  // The record holds the body as parsed: written out again, it can be larger than it was sent.
+  const storedBytes = Buffer.byteLength(JSON.stringify(body));
+  if (storedBytes > deps.limits.maxBodyBytes) throw payloadTooLargeProblem(storedBytes, deps.limits.maxBodyBytes, true);
   const request = body as SubmitBody;
   if (!deps.knownTypes.includes(request.type)) throw unknownJobTypeProblem(request.type, deps.knownTypes);
   if (request.callbackUrl !== undefined) await checkCallbackResolution(deps, request.callbackUrl);

@@ -5,7 +5,7 @@
  * published (with the same event id) by whichever delivery comes next.
  */
 import { boundedText, isFinal, type JobRecord, makeProgress, type Progress, secondsUntil } from './job.ts';
-import { announce, backoffSeconds, finalChanges, type LifecycleSettings } from './lifecycle.ts';
+import { announce, backoffSeconds, completionEvent, finalChanges, type LifecycleSettings } from './lifecycle.ts';
 import type { EventPublisher, JobMessage, JobStore, Redelivery, TransitionChanges } from './ports.ts';
 import { NonRetryableError, type Processor, RetryableError } from './processor.ts';
 import { type ProblemDetails, ProblemType } from './problem.ts';
@@ -52,6 +52,9 @@ export const MAX_RETRY_DELAY_SECONDS = 41_400;
 
 /** Allowed between the clocks of the instances that write and read a time on a job (a deadline, a retry's due time). */
 export const CLOCK_MARGIN_MS = 1_000;
+
+/** The largest completion event: SNS takes messages of up to 256 KiB, message attributes included; they get 1 KiB of it. */
+export const MAX_EVENT_BYTES = 262_144 - 1_024;
 
 /** `done`: the message can be deleted. `retry`: leave it on the queue to be delivered again. */
 export type MessageOutcome = 'done' | 'retry';
@@ -292,11 +295,26 @@ async function runProcessor(deps: WorkerDeps, job: JobRecord, invocation: Invoca
       signal: controller.signal,
       progress: (completed, total, message) => progress.report(makeProgress(completed, total, message)),
     }), stopped]);
-    const size = Buffer.byteLength(JSON.stringify(result ?? null) ?? 'null');
+    const text = jsonText(result ?? null);
+    if (text === undefined) {
+      return failed(ProblemType.jobFailed, 'Job failed', 'The processor returned a value JSON cannot represent (a function, a symbol, a BigInt or a cycle).', progress.latest);
+    }
+    const size = Buffer.byteLength(text);
     if (size > deps.maxResultBytes) {
       return failed(ProblemType.resultTooLarge, 'Result too large', `The result is ${size} bytes; the limit is ${deps.maxResultBytes} bytes.`, progress.latest);
     }
-    return { kind: 'final', status: 'SUCCEEDED', changes: { result: result ?? null, ...(progress.latest && { progress: progress.latest }) } };
+    const changes: TransitionChanges = { result: result ?? null, ...(progress.latest && { progress: progress.latest }) };
+    // The rest of the event (metadata, progress message) counts too: the topic takes no larger message.
+    const eventSize = size - 'null'.length + Buffer.byteLength(JSON.stringify(completionEvent({ ...job, ...finalChanges(deps.lifecycle, deps.now()), ...changes, status: 'SUCCEEDED', result: null })));
+    if (eventSize > MAX_EVENT_BYTES) {
+      return failed(
+        ProblemType.resultTooLarge,
+        'Result too large',
+        `The result is ${size} bytes; with the rest of the job, its completion event would be ${eventSize} bytes, over the ${MAX_EVENT_BYTES} the topic takes.`,
+        progress.latest,
+      );
+    }
+    return { kind: 'final', status: 'SUCCEEDED', changes };
   } catch (error) {
     const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined;
     if (reason instanceof StopReason && reason.why === 'cancelled') return cancelled(progress.latest);
@@ -341,6 +359,15 @@ export const NOT_RUN_AGAIN = 'its worker had stopped (crashed or timed out), and
 /** The end of a job its owner asked to stop while it ran. */
 function cancelled(progress?: Progress, why?: string): FinalEnding {
   return { kind: 'final', status: 'CANCELLED', changes: { error: cancelledProblem(why), ...(progress && { progress }) } };
+}
+
+/** A value as JSON text; undefined when JSON cannot represent it (a function, a symbol, a BigInt, a cycle). */
+function jsonText(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return undefined;
+  }
 }
 
 function failed(type: string, title: string, detail: string, progress?: Progress): FinalEnding {

@@ -28,7 +28,7 @@ async function twoLostJobs(): Promise<{ store: InMemoryJobStore; queue: Selectiv
     store,
     queue,
     knownTypes: ['echo'],
-    limits: { maxDelaySeconds: 900, retryAfterSeconds: 2, defaultTimeoutSeconds: 60, maxTimeoutSeconds: 117 },
+    limits: { maxDelaySeconds: 900, retryAfterSeconds: 2, defaultTimeoutSeconds: 60, maxTimeoutSeconds: 117, maxBodyBytes: 131_072 },
     lifecycle,
     idempotencySecret: 'test-secret',
     webhooks: { mode: 'cloud', resolve: async () => [] },

@@ -52,7 +52,7 @@ function setup(overrides: Partial<SubmitDeps> = {}) {
     store,
     queue,
     knownTypes: ['echo', 'sleep', 'fail'],
-    limits: { maxDelaySeconds: 900, retryAfterSeconds: 2, defaultTimeoutSeconds: 60, maxTimeoutSeconds: 117 },
+    limits: { maxDelaySeconds: 900, retryAfterSeconds: 2, defaultTimeoutSeconds: 60, maxTimeoutSeconds: 117, maxBodyBytes: 131_072 },
     lifecycle,
     idempotencySecret: 'test-secret',
     webhooks: { mode: 'cloud', resolve: async (host) => (host === 'hooks.example.com' ? ['93.184.216.34'] : host === 'internal.example.com' ? ['10.1.2.3'] : []) },
@@ -249,6 +249,40 @@ describe('submitJob', () => {
 
     // Assess
     expect(error.problem.errors).toEqual([{ field: '', message: `the body nests deeper than ${MAX_DEPTH} levels` }]);
+  });
+
+  it('answers 413 for a body under the limit as sent that is over it as stored, and creates nothing', async () => {
+    // Prepare: 1e20 is 4 bytes sent and 21 stored (JSON writes it out in full), so 46.5 KB sent is 204 KB stored
+    const raw = `{"type":"echo","input":[${Array.from({ length: 9_305 }, () => '1e20').join(',')}]}`;
+    const { store, queue, deps } = setup();
+    expect(Buffer.byteLength(raw)).toBeLessThan(deps.limits.maxBodyBytes);
+
+    // Act
+    const error = await problemOf(submitJob(deps, 'anonymous', JSON.parse(raw)));
+
+    // Assess
+    const stored = Buffer.byteLength(JSON.stringify(JSON.parse(raw)));
+    expect(error.problem).toMatchObject({
+      type: ProblemType.payloadTooLarge,
+      status: 413,
+      detail: `The request body is ${stored} bytes once parsed and written as JSON again, as the job stores it (numbers in full: 1e20 takes 21 bytes); the limit is 131072 bytes.`,
+    });
+    expect(store.jobs.size).toBe(0);
+    expect(queue.sent).toEqual([]);
+  });
+
+  it('accepts a body exactly at the limit as stored', async () => {
+    // Prepare
+    const frame = JSON.stringify({ type: 'echo', input: '' });
+    const { deps } = setup();
+    const body = { type: 'echo', input: 'x'.repeat(deps.limits.maxBodyBytes - Buffer.byteLength(frame)) };
+
+    // Act
+    const { job } = await submitJob(deps, 'anonymous', body);
+
+    // Assess
+    expect(Buffer.byteLength(JSON.stringify(body))).toBe(deps.limits.maxBodyBytes);
+    expect(job.status).toBe('QUEUED');
   });
 
   it('answers 422 for an unknown type, listing the known ones, and creates nothing', async () => {

@@ -6,7 +6,7 @@ import type { LifecycleSettings } from '#core/lifecycle';
 import type { EventPublisher, JobEvent, Redelivery, TransitionChanges, TransitionGuard } from '#core/ports';
 import { NonRetryableError, type Processor, type ProcessorContext, RetryableError } from '#core/processor';
 import { ProblemType } from '#core/problem';
-import { type Invocation, MAX_RETRY_DELAY_SECONDS, type WorkerDeps, handleJobMessage, parseJobMessage } from '#core/worker';
+import { type Invocation, MAX_EVENT_BYTES, MAX_RETRY_DELAY_SECONDS, type WorkerDeps, handleJobMessage, parseJobMessage } from '#core/worker';
 import { InMemoryJobStore } from '../support/in-memory-store.ts';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
@@ -959,6 +959,74 @@ describe('handleJobMessage', () => {
         expect(finished).not.toHaveProperty('result');
       } else {
         expect(finished.result).toEqual({ t: text });
+      }
+    });
+  });
+
+  describe('results JSON cannot hold', () => {
+    it.each<[string, unknown]>([
+      ['a function', () => 1],
+      ['a symbol', Symbol('result')],
+      ['a BigInt', 10n],
+      ['an object that contains itself', (() => {
+        const cyclic: Record<string, unknown> = {};
+        cyclic.self = cyclic;
+        return cyclic;
+      })()],
+    ])('%s ends the job FAILED after one run, saying why', async (_, value) => {
+      // Prepare
+      let runs = 0;
+      const { store, publisher, deps, invocation } = setup({
+        odd: async () => {
+          runs += 1;
+          return value;
+        },
+      });
+      const job = await seed(store, 'odd');
+
+      // Act
+      const outcome = await handleJobMessage(deps, { jobId: job.id, type: 'odd' }, invocation());
+
+      // Assess
+      expect(outcome).toBe('done');
+      expect(runs).toBe(1);
+      expect(await stored(store, job.id)).toMatchObject({
+        status: 'FAILED',
+        error: { type: ProblemType.jobFailed, detail: 'The processor returned a value JSON cannot represent (a function, a symbol, a BigInt or a cycle).' },
+      });
+      expect(publisher.accepted.map((event) => event.type)).toEqual(['job.failed']);
+    });
+  });
+
+  describe('the completion event’s size', () => {
+    // Control characters are stored once each but written six times in JSON (\u0001).
+    const metadata = Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`${'\u0001'.repeat(125)}${String(i).padStart(3, '0')}`, '\u0001'.repeat(256)]));
+    it.each<[string, number, 'SUCCEEDED' | 'FAILED']>([
+      ['within what the topic takes', 150_000, 'SUCCEEDED'],
+      ['over what the topic takes with the job’s metadata and progress, though the result is under its own limit', 200_000, 'FAILED'],
+    ])('a result whose event is %s (%i characters) ends the job %s', async (_, resultChars, status) => {
+      // Prepare
+      const { store, publisher, deps, invocation } = setup(
+        {
+          big: async (_input, { progress }) => {
+            progress(1, 2, '\u0001'.repeat(4_096));
+            return 'r'.repeat(resultChars);
+          },
+        },
+        { maxResultBytes: 204_800 },
+      );
+      const job = await seed(store, 'big', { metadata });
+
+      // Act
+      await handleJobMessage(deps, { jobId: job.id, type: 'big' }, invocation());
+
+      // Assess
+      const finished = await stored(store, job.id);
+      expect(finished.status).toBe(status);
+      expect(publisher.accepted).toHaveLength(1);
+      expect(Buffer.byteLength(JSON.stringify(publisher.accepted[0]))).toBeLessThanOrEqual(MAX_EVENT_BYTES);
+      if (status === 'FAILED') {
+        expect(finished.error).toMatchObject({ type: ProblemType.resultTooLarge, detail: expect.stringMatching(/^The result is 200002 bytes; with the rest of the job, its completion event would be \d+ bytes, over the 261120 the topic takes\.$/) });
       }
     });
   });
