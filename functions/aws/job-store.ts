@@ -35,6 +35,7 @@ const STRING_FIELDS = [
   'cancelRequestedAt',
   'sweepAt',
   'sweepShard',
+  'runId',
 ] as const;
 const NUMBER_FIELDS = ['attempts', 'delaySeconds', 'timeoutSeconds', 'expiresAt', 'runDeadline'] as const;
 

@@ -23,6 +23,11 @@ export function newEventId(): string {
   return `evt_${randomBytes(16).toString('base64url')}`;
 }
 
+/** A fresh id for one start of a job, so the worker that made the start can tell it is its own. */
+export function newRunId(): string {
+  return `run_${randomBytes(12).toString('base64url')}`;
+}
+
 /** True when `id` has the shape of a job id; anything else cannot exist and reads as 404 without a lookup. */
 export function isJobId(id: string): boolean {
   return JOB_ID.test(id);

@@ -55,6 +55,11 @@ export interface JobRecord {
   readonly cancelRequestedAt?: string;
   /** Epoch ms by which the invocation running the current attempt has ended, one way or another. */
   readonly runDeadline?: number;
+  /**
+   * Written by each start (internal): a start whose answer was lost, and whose SDK retry was refused by
+   * its own write, tells by it that the job is RUNNING for itself.
+   */
+  readonly runId?: string;
   /** Why the last attempt failed when it will be retried (internal; `error` is for final states). */
   readonly lastError?: ProblemDetails;
   /**

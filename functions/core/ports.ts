@@ -9,7 +9,7 @@ import type { WebhookState } from './webhooks.ts';
 export type TransitionChanges = Partial<
   Pick<
     JobRecord,
-    'result' | 'error' | 'progress' | 'startedAt' | 'finishedAt' | 'expiresAt' | 'eventId' | 'runDeadline' | 'lastError' | 'retryAt' | 'sweepAt' | 'sweepShard'
+    'result' | 'error' | 'progress' | 'startedAt' | 'finishedAt' | 'expiresAt' | 'eventId' | 'runDeadline' | 'runId' | 'lastError' | 'retryAt' | 'sweepAt' | 'sweepShard'
   >
 > & {
   /** Adds one to `attempts` in the same write (a start). */

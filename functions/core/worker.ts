@@ -4,6 +4,7 @@
  * twice nor finishes it twice, and an ended job whose event may not have been published gets it
  * published (with the same event id) by whichever delivery comes next.
  */
+import { newRunId } from './ids.ts';
 import { boundedText, isFinal, type JobRecord, makeProgress, type Progress, secondsUntil } from './job.ts';
 import { announce, backoffSeconds, completionEvent, finalChanges, type LifecycleSettings } from './lifecycle.ts';
 import type { EventPublisher, JobMessage, JobStore, Redelivery, TransitionChanges } from './ports.ts';
@@ -136,6 +137,7 @@ async function start(deps: WorkerDeps, jobId: string, invocation: Invocation): P
   const startChanges: TransitionChanges = {
     startedAt: now.toISOString(),
     runDeadline: invocation.endsAt,
+    runId: newRunId(),
     countAttempt: true,
     clear: ['retryAt', 'sweepAt', 'sweepShard'],
   };
@@ -143,6 +145,8 @@ async function start(deps: WorkerDeps, jobId: string, invocation: Invocation): P
   const started = await deps.store.transition(jobId, 'QUEUED', 'RUNNING', startChanges, { retryDueBy: new Date(now.getTime() + CLOCK_MARGIN_MS).toISOString() });
   if (started) return started;
   const job = await deps.store.get(jobId);
+  const own = ownStart(deps, job, startChanges);
+  if (own) return own;
   if (job?.status === 'QUEUED' && job.retryAt !== undefined) {
     // A message that came before the retry is due (a duplicate, or a repeat's re-send): hidden until then.
     const early = secondsUntil(job.retryAt, deps.now());
@@ -181,7 +185,20 @@ async function start(deps: WorkerDeps, jobId: string, invocation: Invocation): P
   if (!requeued) return settleTakeover(deps, job, invocation);
   deps.logger.warn('took over a job whose worker stopped', { jobId, attempt: job.attempts });
   const restarted = await deps.store.transition(jobId, 'QUEUED', 'RUNNING', startChanges);
-  return restarted ?? settle(deps, jobId, invocation);
+  if (restarted) return restarted;
+  const current = await deps.store.get(jobId);
+  return ownStart(deps, current, startChanges) ?? settle(deps, jobId, invocation, current);
+}
+
+/**
+ * The job, when it is RUNNING by this start's own write: the write landed but its answer was lost, and
+ * the SDK's retry of it found the job no longer QUEUED. Without this the worker would wait for itself,
+ * and the job be taken over as abandoned once its own deadline passed.
+ */
+function ownStart(deps: WorkerDeps, job: JobRecord | undefined, start: TransitionChanges): JobRecord | undefined {
+  if (job?.status !== 'RUNNING' || job.runId === undefined || job.runId !== start.runId) return undefined;
+  deps.logger.warn('the start landed though its answer was lost; running the job', { jobId: job.id, attempt: job.attempts });
+  return job;
 }
 
 /** Ends CANCELLED a job its owner asked to stop while the worker that held it had stopped; it does not run again. */

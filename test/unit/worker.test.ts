@@ -779,6 +779,51 @@ describe('handleJobMessage', () => {
       expect((await stored(store, job.id)).status).toBe('RUNNING');
     });
 
+    it.each([
+      ['its first start', {}],
+      ['the restart of a takeover', { status: 'RUNNING' as const, attempts: 1, runDeadline: Date.now() - 5_000 }],
+    ])('runs the job when the answer to %s was lost and the retried write found it RUNNING by that very write', async (_, seeded) => {
+      // Prepare: the write lands, its answer does not; the SDK's retry of it is refused (the job is no longer QUEUED)
+      const run = vi.fn(async () => 'result');
+      const { store, redelivery, deps, invocation } = setup({ echo: run });
+      const job = await seed(store, 'echo', seeded);
+      const transition = store.transition.bind(store);
+      let lost = false;
+      store.transition = async (...args) => {
+        const written = await transition(...args);
+        if (written && args[1] === 'QUEUED' && args[2] === 'RUNNING' && !lost) {
+          lost = true;
+          return undefined;
+        }
+        return written;
+      };
+
+      // Act
+      const outcome = await handleJobMessage(deps, { jobId: job.id, type: 'echo' }, invocation());
+
+      // Assess
+      expect(lost).toBe(true);
+      expect(outcome).toBe('done');
+      expect(run).toHaveBeenCalledOnce();
+      expect(redelivery.delays).toEqual([]);
+      expect(await stored(store, job.id)).toMatchObject({ status: 'SUCCEEDED', result: 'result' });
+    });
+
+    it('does not run a job another start holds, even one made by the same invocation', async () => {
+      // Prepare: a duplicate in the same batch started the job with this invocation's deadline
+      const run = vi.fn(async () => 'result');
+      const { store, deps, invocation } = setup({ echo: run });
+      const current = invocation();
+      const job = await seed(store, 'echo', { status: 'RUNNING', attempts: 1, runDeadline: current.endsAt, runId: 'run_someone-else', startedAt: NOW.toISOString() });
+
+      // Act
+      const outcome = await handleJobMessage(deps, { jobId: job.id, type: 'echo' }, current);
+
+      // Assess
+      expect(outcome).toBe('retry');
+      expect(run).not.toHaveBeenCalled();
+    });
+
     it('takes over a job whose invocation has certainly ended, counting the lost attempt', async () => {
       // Prepare
       const run = vi.fn(async () => 'result');
