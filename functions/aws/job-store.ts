@@ -164,23 +164,9 @@ export class DynamoJobStore implements JobStore {
   }
 
   async requestCancel(id: string, at: string): Promise<JobRecord | undefined> {
-    try {
-      const { Attributes } = await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: { id: { S: id } },
-          UpdateExpression: 'SET cancelRequestedAt = :at, updatedAt = :at',
-          ConditionExpression: '#status = :running',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':at': { S: at }, ':running': { S: 'RUNNING' } },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return Attributes ? fromItem(Attributes) : undefined;
-    } catch (error) {
-      if (isConditionFailure(error)) return undefined;
-      throw error;
-    }
+    const values = { ':at': { S: at }, ':running': { S: 'RUNNING' } };
+    const written = await this.conditionalUpdate(id, 'SET cancelRequestedAt = :at, updatedAt = :at', '#status = :running', values, 'ALL_NEW');
+    return written && fromItem(written);
   }
 
   async isCancelRequested(id: string, signal?: AbortSignal): Promise<boolean> {
@@ -295,9 +281,12 @@ export class DynamoJobStore implements JobStore {
     await this.conditionalUpdate(id, 'SET webhook = :webhook', 'attribute_exists(id)', { ':webhook': { S: JSON.stringify(state) } });
   }
 
-  private async conditionalUpdate(id: string, update: string, condition: string, values: Item): Promise<boolean> {
+  /** The update when `condition` held, else false; with `ALL_NEW`, the item as the update left it. */
+  private async conditionalUpdate(id: string, update: string, condition: string, values: Item): Promise<boolean>;
+  private async conditionalUpdate(id: string, update: string, condition: string, values: Item, returnValues: 'ALL_NEW'): Promise<Item | undefined>;
+  private async conditionalUpdate(id: string, update: string, condition: string, values: Item, returnValues?: 'ALL_NEW'): Promise<boolean | Item | undefined> {
     try {
-      await this.client.send(
+      const { Attributes } = await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { id: { S: id } },
@@ -305,11 +294,12 @@ export class DynamoJobStore implements JobStore {
           ConditionExpression: condition,
           ...(condition.includes('#status') && { ExpressionAttributeNames: { '#status': 'status' } }),
           ExpressionAttributeValues: values,
+          ...(returnValues && { ReturnValues: returnValues }),
         }),
       );
-      return true;
+      return returnValues ? Attributes : true;
     } catch (error) {
-      if (isConditionFailure(error)) return false;
+      if (isConditionFailure(error)) return returnValues ? undefined : false;
       throw error;
     }
   }

@@ -5,11 +5,11 @@
  * A job can have a second message (an SQS duplicate, or a re-send by the reconciler or a keyed repeat),
  * and every "come back later" answer to it uses up one of its receives: such a message can reach the
  * DLQ while the job is fine. A job that a live invocation is running, or that waits out a retry's
- * backoff for its own message, is therefore not ended here.
+ * backoff for its own message (or is due since less than a stale-queue wait), is therefore not ended here.
  */
 import { isFinal } from './job.ts';
 import { sweepShardOf } from './ids.ts';
-import { announce, finalChanges, type LifecycleSettings } from './lifecycle.ts';
+import { announce, finalChanges, type LifecycleSettings, queuedSweepAt } from './lifecycle.ts';
 import type { EventPublisher, JobMessage, JobStore } from './ports.ts';
 import { type ProblemDetails, ProblemType } from './problem.ts';
 import { noTelemetry, type Telemetry } from './telemetry.ts';
@@ -51,10 +51,12 @@ export async function handleDeadLetter(deps: DeadLetterDeps, message: JobMessage
       deps.logger.warn('dead letter for a job another invocation is running; left to it', { jobId: job.id, attempt: job.attempts });
       return;
     }
-    // Waiting out a retry's backoff: its own message is hidden until then. In case this was that message,
-    // the reconciler re-sends one if the job has not started a while after it was due.
-    if (job.status === 'QUEUED' && job.retryAt !== undefined && Date.parse(job.retryAt) > now + CLOCK_MARGIN_MS) {
-      const sweepAt = new Date(Date.parse(job.retryAt) + deps.lifecycle.staleQueuedSeconds * 1000).toISOString();
+    // Waiting out a retry's backoff, or just due: its own message is hidden until `retryAt` and starts it
+    // then. A second message sent back until then (the worker's answer to one that comes early) reaches
+    // the DLQ about then, too. In case this was the job's own message, the reconciler re-sends one if the
+    // job has not started a stale-queue wait after it was due; a job still QUEUED past that is failed below.
+    const sweepAt = job.status === 'QUEUED' && job.retryAt !== undefined ? queuedSweepAt(deps.lifecycle, new Date(job.retryAt)) : undefined;
+    if (sweepAt !== undefined && Date.parse(sweepAt) > now) {
       if (await deps.store.scheduleSweep(job.id, 'QUEUED', sweepAt, sweepShardOf(job.id, deps.lifecycle.sweepShards))) {
         deps.logger.warn('dead letter for a job waiting to retry; the reconciler re-sends it if it has not started by then', { jobId: job.id, retryAt: job.retryAt, sweepAt });
         return;

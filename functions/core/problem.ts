@@ -82,13 +82,22 @@ export function unsupportedMediaTypeProblem(contentType: string | undefined): Pr
 }
 
 /** `413`: the body is over the documented limit. */
-export function payloadTooLargeProblem(size: number, limit: number, asStored = false): ProblemError {
-  const measured = asStored ? ' once parsed and written as JSON again, as the job stores it (numbers in full: 1e20 takes 21 bytes)' : '';
+export function payloadTooLargeProblem(size: number, limit: number): ProblemError {
   return new ProblemError({
     type: ProblemType.payloadTooLarge,
     title: 'Payload too large',
     status: 413,
-    detail: `The request body is ${size} bytes${measured}; the limit is ${limit} bytes.`,
+    detail: `The request body is ${size} bytes; the limit is ${limit} bytes.`,
+  });
+}
+
+/** `413` for a body under the limit as sent that is over it as the job stores it. */
+export function storedBodyTooLargeProblem(size: number, limit: number): ProblemError {
+  return new ProblemError({
+    type: ProblemType.payloadTooLarge,
+    title: 'Payload too large',
+    status: 413,
+    detail: `The request body is ${size} bytes once parsed and written as JSON again, as the job stores it (numbers in full: 1e20 takes 21 bytes); the limit is ${limit} bytes.`,
   });
 }
 

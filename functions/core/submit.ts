@@ -7,7 +7,7 @@ import {
   type ProblemError,
   idempotencyKeyReusedProblem,
   invalidParameterProblem,
-  payloadTooLargeProblem,
+  storedBodyTooLargeProblem,
   unavailableProblem,
   unknownJobTypeProblem,
   validationProblem,
@@ -131,7 +131,7 @@ export async function submitJob(deps: SubmitDeps, owner: string, body: unknown, 
   if (errors.length > 0) throw validationProblem(errors);
   // The record holds the body as parsed: written out again, it can be larger than it was sent.
   const storedBytes = Buffer.byteLength(JSON.stringify(body));
-  if (storedBytes > deps.limits.maxBodyBytes) throw payloadTooLargeProblem(storedBytes, deps.limits.maxBodyBytes, true);
+  if (storedBytes > deps.limits.maxBodyBytes) throw storedBodyTooLargeProblem(storedBytes, deps.limits.maxBodyBytes);
   const request = body as SubmitBody;
   if (!deps.knownTypes.includes(request.type)) throw unknownJobTypeProblem(request.type, deps.knownTypes);
   if (request.callbackUrl !== undefined) await checkCallbackResolution(deps, request.callbackUrl);

@@ -195,8 +195,8 @@ async function start(deps: WorkerDeps, jobId: string, invocation: Invocation): P
  * the SDK's retry of it found the job no longer QUEUED. Without this the worker would wait for itself,
  * and the job be taken over as abandoned once its own deadline passed.
  */
-function ownStart(deps: WorkerDeps, job: JobRecord | undefined, start: TransitionChanges): JobRecord | undefined {
-  if (job?.status !== 'RUNNING' || job.runId === undefined || job.runId !== start.runId) return undefined;
+function ownStart(deps: WorkerDeps, job: JobRecord | undefined, startChanges: TransitionChanges): JobRecord | undefined {
+  if (job?.status !== 'RUNNING' || job.runId === undefined || job.runId !== startChanges.runId) return undefined;
   deps.logger.warn('the start landed though its answer was lost; running the job', { jobId: job.id, attempt: job.attempts });
   return job;
 }
@@ -314,7 +314,7 @@ async function runProcessor(deps: WorkerDeps, job: JobRecord, invocation: Invoca
     }), stopped]);
     const text = jsonText(result ?? null);
     if (text === undefined) {
-      return failed(ProblemType.jobFailed, 'Job failed', 'The processor returned a value JSON cannot represent (a function, a symbol, a BigInt or a cycle).', progress.latest);
+      return failed(ProblemType.jobFailed, 'Job failed', 'The processor returned a value JSON cannot represent (such as a function, a symbol, a BigInt or a cycle).', progress.latest);
     }
     const size = Buffer.byteLength(text);
     if (size > deps.maxResultBytes) {

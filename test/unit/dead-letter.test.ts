@@ -96,6 +96,20 @@ describe('a dead letter for a job that is fine', () => {
   });
 });
 
+describe('a dead letter that comes as the retry falls due', () => {
+  it('(a second message sent back until then) leaves the job QUEUED for its own message, with a sweep entry a stale-queue wait after it was due', async () => {
+    // Prepare
+    const { store, topic, job, deadLetter } = setup();
+    const retryAt = new Date(Date.now() - 1_000).toISOString();
+    await store.create({ ...job, attempts: 1, retryAt }, new Date());
+    // Act
+    await deadLetter();
+    // Assess
+    expect(await store.get(job.id)).toMatchObject({ status: 'QUEUED', attempts: 1, retryAt, sweepAt: new Date(Date.parse(retryAt) + LIFECYCLE.staleQueuedSeconds * 1000).toISOString() });
+    expect(topic.events).toEqual([]);
+  });
+});
+
 describe('a dead letter for a job its worker kept stopping on', () => {
   it('a RUNNING job whose invocation has passed its deadline ends FAILED, abandoned, and is announced', async () => {
     // Prepare
@@ -108,10 +122,11 @@ describe('a dead letter for a job its worker kept stopping on', () => {
     expect(topic.events.map((event) => event.type)).toEqual(['job.failed']);
   });
 
-  it('a QUEUED job whose retry is due ends FAILED, abandoned', async () => {
+  it('a QUEUED job whose retry was due longer than a stale-queue wait ago ends FAILED, abandoned', async () => {
     // Prepare
     const { store, topic, job, deadLetter } = setup();
-    await store.create({ ...job, attempts: 1, retryAt: new Date(Date.now() - 1_000).toISOString() }, new Date());
+    const retryAt = new Date(Date.now() - (LIFECYCLE.staleQueuedSeconds + 1) * 1000).toISOString();
+    await store.create({ ...job, attempts: 1, retryAt }, new Date());
     // Act
     await deadLetter();
     // Assess

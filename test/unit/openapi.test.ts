@@ -360,7 +360,7 @@ describe('the response checker', () => {
     ['a poll of a finished job', read, json(200, toResource(record('FAILED')))],
     ['an unknown job', read, problemJson(404, ProblemType.notFound)],
     ['an unknown path', { method: 'GET', url: '/nothing' }, problemJson(404, ProblemType.routeNotFound)],
-    ['another method on a known path', { method: 'PUT', url: '/jobs' }, problemJson(405, ProblemType.methodNotAllowed, { allow: 'POST, GET' })],
+    ['another method on a known path', { method: 'PUT', url: '/jobs' }, problemJson(405, ProblemType.methodNotAllowed, { allow: 'POST, GET, OPTIONS' })],
     ['API Gateway failing the call', read, json(500, { message: 'Internal Server Error' })],
   ])('passes %s', (_, request, response) => {
     expect(checker.violations(request, response)).toEqual([]);

@@ -1037,7 +1037,7 @@ describe('handleJobMessage', () => {
       expect(runs).toBe(1);
       expect(await stored(store, job.id)).toMatchObject({
         status: 'FAILED',
-        error: { type: ProblemType.jobFailed, detail: 'The processor returned a value JSON cannot represent (a function, a symbol, a BigInt or a cycle).' },
+        error: { type: ProblemType.jobFailed, detail: 'The processor returned a value JSON cannot represent (such as a function, a symbol, a BigInt or a cycle).' },
       });
       expect(publisher.accepted.map((event) => event.type)).toEqual(['job.failed']);
     });
