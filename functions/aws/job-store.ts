@@ -2,7 +2,6 @@
 import {
   type AttributeValue,
   BatchGetItemCommand,
-  ConditionalCheckFailedException,
   DeleteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
@@ -64,8 +63,9 @@ function attributeFor(name: string, value: unknown): AttributeValue {
   return { S: String(value) };
 }
 
+/** A write refused by its condition (the SDK's ConditionalCheckFailedException, told by its name). */
 function isConditionFailure(error: unknown): boolean {
-  return error instanceof ConditionalCheckFailedException || (error instanceof Error && error.name === 'ConditionalCheckFailedException');
+  return (error as Error | undefined)?.name === 'ConditionalCheckFailedException';
 }
 
 /** The DynamoDB job store. */
@@ -124,8 +124,8 @@ export class DynamoJobStore implements JobStore {
     let condition = '#status = :from';
     if (guard.runDeadline !== undefined) {
       names['#runDeadline'] = 'runDeadline';
-      values[':guardRunDeadline'] = { N: String(guard.runDeadline) };
-      condition += ' AND #runDeadline = :guardRunDeadline';
+      values[':deadline'] = { N: String(guard.runDeadline) };
+      condition += ' AND #runDeadline = :deadline';
     }
     if (guard.cancelRequested === false) {
       names['#cancelRequestedAt'] = 'cancelRequestedAt';
@@ -294,7 +294,7 @@ export class DynamoJobStore implements JobStore {
           ConditionExpression: condition,
           ...(condition.includes('#status') && { ExpressionAttributeNames: { '#status': 'status' } }),
           ExpressionAttributeValues: values,
-          ...(returnValues && { ReturnValues: returnValues }),
+          ReturnValues: returnValues,
         }),
       );
       return returnValues ? Attributes : true;
