@@ -7,25 +7,18 @@ import { describe, expect, it } from 'vitest';
 import { type DeadLetterDeps, handleDeadLetter } from '#core/dead-letter';
 import { newJobId } from '#core/ids';
 import type { JobRecord } from '#core/job';
-import type { EventPublisher, JobEvent, Redelivery } from '#core/ports';
+import type { Redelivery } from '#core/ports';
 import { ProblemType } from '#core/problem';
 import { reconcile } from '#core/reconcile';
-import { handleJobMessage, type WorkerDeps } from '#core/worker';
-import { TEST_LIFECYCLE as LIFECYCLE, RecordingQueue, silentLogger as silent } from '../support/core-fakes.ts';
+import { handleJobMessage } from '#core/worker';
+import { TEST_LIFECYCLE as LIFECYCLE, quickWorker, RecordingQueue, RecordingTopic, silentLogger as silent } from '../support/core-fakes.ts';
 import { InMemoryJobStore } from '../support/in-memory-store.ts';
-
-class Topic implements EventPublisher {
-  readonly events: JobEvent[] = [];
-  async publish(event: JobEvent): Promise<void> {
-    this.events.push(event);
-  }
-}
 
 const redelivery: Redelivery = { delay: async () => undefined };
 
 function setup(now: () => Date = () => new Date()) {
   const store = new InMemoryJobStore();
-  const topic = new Topic();
+  const topic = new RecordingTopic();
   const deadLetters: DeadLetterDeps = { store, publisher: topic, lifecycle: LIFECYCLE, now, logger: silent };
   const job: JobRecord = {
     id: newJobId(),
@@ -48,17 +41,7 @@ describe('a dead letter for a job that is fine', () => {
     const { store, topic, job, deadLetter } = setup();
     await store.create(job, new Date());
     let open: (result: string) => void = () => undefined;
-    const worker: WorkerDeps = {
-      store,
-      publisher: topic,
-      processors: { test: () => new Promise((resolve) => (open = resolve)) },
-      logger: silent,
-      now: () => new Date(),
-      lifecycle: LIFECYCLE,
-      progressIntervalMs: 10,
-      cancelPollIntervalMs: 10,
-      maxResultBytes: 10_000,
-    };
+    const worker = quickWorker(store, topic, { test: () => new Promise((resolve) => (open = resolve)) });
     const running = handleJobMessage(worker, { jobId: job.id, type: 'test' }, { endsAt: Date.now() + 60_000, stopBy: Date.now() + 57_000, redelivery });
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect((await store.get(job.id))?.status).toBe('RUNNING');

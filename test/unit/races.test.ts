@@ -7,20 +7,14 @@ import { describe, expect, it } from 'vitest';
 import { type CancelDeps, cancelJob } from '#core/cancel';
 import { newJobId } from '#core/ids';
 import { type JobRecord, isFinal, toResource } from '#core/job';
-import type { EventPublisher, JobEvent, Redelivery } from '#core/ports';
+import type { Redelivery } from '#core/ports';
 import type { Processor } from '#core/processor';
-import { type WorkerDeps, handleJobMessage } from '#core/worker';
-import { TEST_LIFECYCLE as LIFECYCLE, RecordingQueue, silentLogger as silent } from '../support/core-fakes.ts';
+import { handleJobMessage } from '#core/worker';
+import { TEST_LIFECYCLE as LIFECYCLE, quickWorker, RecordingQueue, RecordingTopic, silentLogger as silent } from '../support/core-fakes.ts';
 import { InMemoryJobStore } from '../support/in-memory-store.ts';
 
 const OWNER = 'arn:aws:iam::1:user/alice';
 
-class Topic implements EventPublisher {
-  readonly events: JobEvent[] = [];
-  async publish(event: JobEvent): Promise<void> {
-    this.events.push(event);
-  }
-}
 const redelivery: Redelivery = { delay: async () => undefined };
 
 /** A store that runs `hook` just before the first write of a kind, to force an interleaving. */
@@ -50,25 +44,15 @@ class InterleavingStore extends InMemoryJobStore {
 
 function setup(processor: Processor) {
   const store = new InterleavingStore();
-  const topic = new Topic();
+  const topic = new RecordingTopic();
   const queue = new RecordingQueue();
   let runs = 0;
-  const worker: WorkerDeps = {
-    store,
-    publisher: topic,
-    processors: {
-      test: async (input, context) => {
-        runs += 1;
-        return processor(input, context);
-      },
+  const worker = quickWorker(store, topic, {
+    test: async (input, context) => {
+      runs += 1;
+      return processor(input, context);
     },
-    logger: silent,
-    now: () => new Date(),
-    lifecycle: LIFECYCLE,
-    progressIntervalMs: 10,
-    cancelPollIntervalMs: 10,
-    maxResultBytes: 10_000,
-  };
+  });
   const cancel: CancelDeps = { store, queue, lifecycle: LIFECYCLE, now: () => new Date(), logger: silent };
   const job: JobRecord = {
     id: newJobId(),
@@ -87,7 +71,7 @@ function setup(processor: Processor) {
 }
 
 /** The invariants every race must keep. */
-async function assertOneEnding(store: InMemoryJobStore, topic: Topic, job: JobRecord, expected: string) {
+async function assertOneEnding(store: InMemoryJobStore, topic: RecordingTopic, job: JobRecord, expected: string) {
   const final = await store.get(job.id);
   expect(final?.status).toBe(expected);
   expect(new Set(topic.events.map((event) => event.id)).size).toBeLessThanOrEqual(1);
