@@ -13,7 +13,7 @@ import { announce, finalChanges, type LifecycleSettings, queuedSweepAt } from '.
 import type { EventPublisher, JobMessage, JobStore } from './ports.ts';
 import { type ProblemDetails, ProblemType } from './problem.ts';
 import { noTelemetry, type Telemetry } from './telemetry.ts';
-import { CLOCK_MARGIN_MS, cancelledProblem, NOT_RUN_AGAIN, recordEnd } from './worker.ts';
+import { attemptMayBeRunning, cancelledProblem, NOT_RUN_AGAIN, recordEnd } from './worker.ts';
 
 /** What the dead-letter handler needs. */
 export interface DeadLetterDeps {
@@ -47,7 +47,7 @@ export async function handleDeadLetter(deps: DeadLetterDeps, message: JobMessage
     const now = deps.now().getTime();
     // Running in an invocation that has not reached its deadline: that one holds the job's own message,
     // which brings the job back if the invocation stops. This was another message.
-    if (job.status === 'RUNNING' && job.runDeadline !== undefined && job.runDeadline + CLOCK_MARGIN_MS > now) {
+    if (job.status === 'RUNNING' && attemptMayBeRunning(job, now)) {
       deps.logger.warn('dead letter for a job another invocation is running; left to it', { jobId: job.id, attempt: job.attempts });
       return;
     }

@@ -52,7 +52,12 @@ export interface Invocation {
 export const MAX_RETRY_DELAY_SECONDS = 41_400;
 
 /** Allowed between the clocks of the instances that write and read a time on a job (a deadline, a retry's due time). */
-export const CLOCK_MARGIN_MS = 1_000;
+const CLOCK_MARGIN_MS = 1_000;
+
+/** True while the invocation that started the job's current attempt may still be running (its deadline, give or take the clocks, has not passed). */
+export function attemptMayBeRunning(job: Pick<JobRecord, 'runDeadline'>, nowMs: number): boolean {
+  return job.runDeadline !== undefined && job.runDeadline + CLOCK_MARGIN_MS > nowMs;
+}
 
 /** The largest completion event: SNS takes messages of up to 256 KiB, message attributes included; they get 1 KiB of it. */
 export const MAX_EVENT_BYTES = 262_144 - 1_024;
@@ -157,7 +162,7 @@ async function start(deps: WorkerDeps, jobId: string, invocation: Invocation): P
     }
   }
   // Lambda stops an invocation at its deadline.
-  if (job?.status !== 'RUNNING' || job.runDeadline === undefined || job.runDeadline + CLOCK_MARGIN_MS > Date.now()) {
+  if (job?.status !== 'RUNNING' || job.runDeadline === undefined || attemptMayBeRunning(job, Date.now())) {
     return settle(deps, jobId, invocation, job);
   }
   const abandoned: ProblemDetails = {
