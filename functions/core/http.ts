@@ -16,7 +16,11 @@ import {
 
 /** The request context parts an authorizer fills in (IAM or JWT); absent when the API has none. */
 interface AuthorizerContext {
-  readonly iam?: { readonly userArn?: string };
+  readonly iam?: {
+    readonly userArn?: string;
+    /** Set when the credentials came from a Cognito identity pool: then `userArn` is the pool's role, the same for every user. */
+    readonly cognitoIdentity?: { readonly identityId?: string; readonly identityPoolId?: string } | null;
+  };
   readonly jwt?: { readonly claims?: Readonly<Record<string, string | number | boolean | string[]>> };
 }
 
@@ -30,10 +34,14 @@ export type HttpResult = APIGatewayProxyStructuredResultV2;
  * Owner of the jobs a request creates or reads: the IAM caller ARN or the JWT `sub`; `anonymous` only
  * when the API has no authorizer. An authorizer that names nobody is refused (403): API Gateway's JWT
  * authorizer accepts a valid token without `sub`, and all such callers would otherwise share one owner.
+ * Credentials from a Cognito identity pool all carry the ARN of the pool's role session
+ * (`…:assumed-role/<role>/CognitoIdentityCredentials`): their owner is the identity the pool vended them to.
  */
 export function callerOf(event: HttpEvent): string {
   const authorizer = event.requestContext.authorizer;
   if (!authorizer) return 'anonymous';
+  const identity = authorizer.iam?.cognitoIdentity;
+  if (identity?.identityId) return `cognito-identity/${identity.identityPoolId ?? ''}/${identity.identityId}`;
   const arn = authorizer.iam?.userArn;
   if (arn) return arn;
   if (authorizer.jwt) {

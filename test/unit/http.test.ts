@@ -316,9 +316,31 @@ describe('callerOf', () => {
       withAuthorizer({ iam: { userArn: 'arn:aws:iam::1:role/r' }, jwt: { claims: { sub: 'user-42' } } }),
       'arn:aws:iam::1:role/r',
     ],
+    [
+      'an IAM caller whose event has no Cognito identity',
+      withAuthorizer({ iam: { userArn: 'arn:aws:sts::1:assumed-role/ci/build-7', cognitoIdentity: null } }),
+      'arn:aws:sts::1:assumed-role/ci/build-7',
+    ],
+    [
+      'a Cognito identity pool user, by the identity rather than the role all its users share',
+      withAuthorizer({ iam: { userArn: COGNITO_ROLE_ARN, cognitoIdentity: { identityPoolId: 'eu-west-1:pool-1', identityId: 'eu-west-1:alice' } } }),
+      'cognito-identity/eu-west-1:pool-1/eu-west-1:alice',
+    ],
   ])('names the owner for %s', (_, event, owner) => {
     // Act / Assess
     expect(callerOf(event)).toBe(owner);
+  });
+
+  it('gives two users of one Cognito identity pool two owners, so neither sees the other\'s jobs', () => {
+    // Arrange: API Gateway reports the same role session ARN for every user of an identity pool
+    const user = (identityId: string) => withAuthorizer({ iam: { userArn: COGNITO_ROLE_ARN, cognitoIdentity: { identityPoolId: 'eu-west-1:pool-1', identityId } } });
+
+    // Act
+    const owners = [callerOf(user('eu-west-1:alice')), callerOf(user('eu-west-1:mallory'))];
+
+    // Assess
+    expect(new Set(owners).size).toBe(2);
+    expect(owners).not.toContain(COGNITO_ROLE_ARN);
   });
 
   it.each<[string, HttpEvent]>([
@@ -343,6 +365,8 @@ describe('callerOf', () => {
     expect((refusal as ProblemError).problem).toMatchObject({ type: ProblemType.unidentifiedCaller, status: 403, title: 'Caller not identified' });
   });
 });
+
+const COGNITO_ROLE_ARN = 'arn:aws:sts::123456789012:assumed-role/app-AuthRole/CognitoIdentityCredentials';
 
 function withAuthorizer(authorizer: NonNullable<HttpEvent['requestContext']['authorizer']>): HttpEvent {
   const event = getEvent('job_1');
