@@ -3,6 +3,7 @@
  * it on the job, and say when to try again. Runs off the request path, fed by the topic.
  */
 import { isFinal } from './job.ts';
+import { completionEvent } from './lifecycle.ts';
 import type { JobEvent, JobStore } from './ports.ts';
 import { MetricName, noTelemetry, type Telemetry } from './telemetry.ts';
 import { type AttemptVerdict, judgeResponse, maxAttempts, retryDelaySeconds, type WebhookState, webhookHeaders } from './webhooks.ts';
@@ -48,8 +49,8 @@ export async function handleDelivery(deps: DeliveryDeps, rawEvent: string, attem
 
 /**
  * One attempt. `attempt` is the delivery's receive count (1 for the first). The body sent is the
- * event exactly as published; `webhook-id` is the event id, the same on every attempt; each attempt
- * is signed with its own timestamp.
+ * job's completion event as published, built again from the job's record; `webhook-id` is the event
+ * id, the same on every attempt; each attempt is signed with its own timestamp.
  */
 export async function deliverEvent(deps: DeliveryDeps, rawEvent: string, attempt: number): Promise<DeliveryOutcome> {
   const event = JSON.parse(rawEvent) as JobEvent;
@@ -61,6 +62,10 @@ export async function deliverEvent(deps: DeliveryDeps, rawEvent: string, attempt
     deps.logger.warn('not the completion event of its job; not delivered', { jobId: job.id, eventId: event.id, status: job.status });
     return { kind: 'done' };
   }
+  // Nor is any body but the one the record makes: whoever may send to the delivery queue could otherwise
+  // have a body of their own signed under the id of a real event.
+  const body = JSON.stringify(completionEvent(job));
+  if (body !== rawEvent) deps.logger.warn('the queued event differs from its job; the job’s own event is sent', { jobId: job.id, eventId: event.id });
   const settled = job.webhook?.eventId === event.id && ['delivered', 'gone', 'refused'].includes(job.webhook.status);
   if (settled) return { kind: 'done' };
 
@@ -70,8 +75,8 @@ export async function deliverEvent(deps: DeliveryDeps, rawEvent: string, attempt
   let verdict: AttemptVerdict;
   let statusCode: number | undefined;
   try {
-    const headers = webhookHeaders(await deps.secrets(), event.id, timestamp, rawEvent);
-    const response = await deps.send(job.callbackUrl, headers, rawEvent);
+    const headers = webhookHeaders(await deps.secrets(), event.id, timestamp, body);
+    const response = await deps.send(job.callbackUrl, headers, body);
     if ('refused' in response) {
       await deps.store.recordWebhook(job.id, { ...base, status: 'refused', lastError: response.refused });
       deps.logger.warn('webhook target refused', { jobId: job.id, eventId: event.id, reason: response.refused });

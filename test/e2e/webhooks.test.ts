@@ -57,9 +57,11 @@ async function webhookOf(runtime: LocalRuntime, id: string, until: (webhook: Rec
 describe('the push path in local mode', () => {
   let runtime: LocalRuntime;
   const receivers: { close(): Promise<void> }[] = [];
+  /** Every event the topic published, as its subscribers received it. */
+  const published: string[] = [];
 
   beforeAll(async () => {
-    runtime = await startLocalRuntime({ port: 0, onFunctionOutput: () => undefined });
+    runtime = await startLocalRuntime({ port: 0, onFunctionOutput: () => undefined, onEvent: (_event, raw) => published.push(raw) });
   }, 60_000);
   afterAll(async () => {
     await runtime?.stop();
@@ -71,7 +73,8 @@ describe('the push path in local mode', () => {
     const target = await receiver([204]);
     receivers.push(target);
     // Act
-    const { status, body } = await submit(runtime, { type: 'echo', input: { n: 1 }, callbackUrl: target.url });
+    const input = { n: 1, text: 'café \u0007 ✓', large: 1e21, small: 5e-324, list: [1.5, -0, null], metadataLike: { b: 1, a: 2, 10: 3 } };
+    const { status, body } = await submit(runtime, { type: 'echo', input, metadata: { order: 'A-1' }, callbackUrl: target.url });
     const webhook = await webhookOf(runtime, body.id as string, (state) => state.status === 'delivered');
     // Assess
     expect(status).toBe(202);
@@ -79,7 +82,9 @@ describe('the push path in local mode', () => {
     expect(target.deliveries).toHaveLength(1);
     const [delivery] = target.deliveries as [Delivery];
     const event = new Webhook(runtime.webhookSecret).verify(delivery.body, delivery.headers as Record<string, string>) as Record<string, unknown>;
-    expect(event).toMatchObject({ type: 'job.succeeded', data: { id: body.id, status: 'SUCCEEDED', result: { n: 1 } } });
+    expect(event).toMatchObject({ type: 'job.succeeded', data: { id: body.id, status: 'SUCCEEDED', result: JSON.parse(JSON.stringify(input)) } });
+    // The body, built again from the job's record, is byte for byte the event the topic published.
+    expect(published.filter((raw) => raw.includes(body.id as string))).toEqual([delivery.body]);
     expect(delivery.headers['webhook-id']).toBe(event.id);
     expect(delivery.headers['content-type']).toBe('application/json');
     expect(webhook).toMatchObject({ status: 'delivered', attempts: 1, lastStatusCode: 204 });

@@ -7,6 +7,7 @@ import { type DeliveryDeps, deliverEvent, handleDelivery } from '#core/deliver';
 import { newEventId } from '#core/ids';
 import type { JobRecord } from '#core/job';
 import { completionEvent } from '#core/lifecycle';
+import { webhookHeaders } from '#core/webhooks';
 import { InMemoryJobStore } from '../support/in-memory-store.ts';
 
 const AT = '2026-11-24T12:00:00.000Z';
@@ -67,6 +68,23 @@ describe('deliverEvent', () => {
     expect(sent[0]?.body).toBe(raw);
     expect(sent[0]?.headers['webhook-id']).toBe(ended.eventId);
     expect((await store.get(ended.id))?.webhook).toMatchObject({ status: 'delivered', lastStatusCode: 204 });
+  });
+
+  it('sends the job’s own event, not a body someone queued under its event id', async () => {
+    // Prepare: a message sent straight to the delivery queue, with the real ids and a result of its own
+    const store = new InMemoryJobStore();
+    const ended = job();
+    store.jobs.set(ended.id, ended);
+    const { deps, sent, warnings } = deliverer(store);
+    const genuine = completionEvent(ended);
+    const forged = JSON.stringify({ ...genuine, data: { ...genuine.data, result: { amount: 1_000_000 } } });
+    // Act
+    const outcome = await deliverEvent(deps, forged, 1);
+    // Assess
+    expect(outcome).toEqual({ kind: 'done' });
+    expect(sent.map(({ body }) => body)).toEqual([JSON.stringify(genuine)]);
+    expect(sent[0]?.headers['webhook-signature']).toBe(webhookHeaders(await deps.secrets(), genuine.id, Date.parse(AT) / 1000, JSON.stringify(genuine))['webhook-signature']);
+    expect(warnings).toEqual(['the queued event differs from its job; the job’s own event is sent']);
   });
 
   it.each([
