@@ -6,7 +6,7 @@ import { sqs } from '#aws/clients/sqs';
 import { requiredEnv } from '#aws/env';
 import { SqsJobQueue } from '#aws/job-queue';
 import { SigningSecrets } from '#aws/signing-secrets';
-import { jobStoreFrom } from '#aws/wiring';
+import { jobItemsFrom } from '#aws/wiring';
 import { type DeliveryDeps, handleDelivery } from '#core/deliver';
 import { measured, telemetry } from '#aws/metrics';
 import { tracedHandler } from '#aws/tracing';
@@ -20,7 +20,7 @@ const mode = requiredEnv('WEBHOOK_MODE') as WebhookMode;
 const secrets = new SigningSecrets(secretsManager, requiredEnv('WEBHOOK_SECRET_ID'), webhooks.keyCacheSeconds * 1000);
 const queue = new SqsJobQueue(sqs, requiredEnv('WEBHOOK_QUEUE_URL'));
 const deps: DeliveryDeps = {
-  store: jobStoreFrom(dynamodb),
+  store: jobItemsFrom(dynamodb),
   async send(target, headers, body) {
     try {
       return await postWebhook(target, headers, body, { mode, timeoutMs: webhooks.attemptTimeoutSeconds * 1000 });

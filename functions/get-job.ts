@@ -2,13 +2,13 @@
 import { tracedHandler } from '#aws/tracing';
 import { instrumented, log } from '#aws/observability';
 import { dynamodb } from '#aws/clients/dynamodb';
-import { jobStoreFrom } from '#aws/wiring';
+import { jobItemsFrom } from '#aws/wiring';
 import { type HttpEvent, type HttpResult, answer, callerOf, jsonResponse } from '#core/http';
 import { isFinal, pollAfterSeconds, toResource } from '#core/job';
 import { readJob } from '#core/read';
 import { api } from '#infra/config';
 
-const store = jobStoreFrom(dynamodb);
+const store = jobItemsFrom(dynamodb);
 
 export const handler = tracedHandler(
   instrumented(

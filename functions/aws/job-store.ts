@@ -68,13 +68,58 @@ function isConditionFailure(error: unknown): boolean {
   return (error as Error | undefined)?.name === 'ConditionalCheckFailedException';
 }
 
-/** The DynamoDB job store. */
-export class DynamoJobStore implements JobStore {
+/**
+ * A job's item, by its id: reading it, recording a webhook delivery, and the conditional update every
+ * write makes. All that reading a job and delivering webhooks need: their bundles leave out the rest of the store.
+ */
+export class DynamoJobItems {
   constructor(
-    private readonly client: DynamoDBClient,
-    private readonly tableName: string,
-    private readonly indexes: { readonly owner: string; readonly sweep: string },
+    protected readonly client: DynamoDBClient,
+    protected readonly tableName: string,
   ) {}
+
+  async get(id: string): Promise<JobRecord | undefined> {
+    const { Item } = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { id: { S: id } }, ConsistentRead: true }));
+    return Item ? fromItem(Item) : undefined;
+  }
+
+  async recordWebhook(id: string, state: WebhookState): Promise<void> {
+    await this.conditionalUpdate(id, 'SET webhook = :webhook', 'attribute_exists(id)', { ':webhook': { S: JSON.stringify(state) } });
+  }
+
+  /** The update when `condition` held, else false; with `ALL_NEW`, the item as the update left it. */
+  protected async conditionalUpdate(id: string, update: string, condition: string, values: Item): Promise<boolean>;
+  protected async conditionalUpdate(id: string, update: string, condition: string, values: Item, returnValues: 'ALL_NEW'): Promise<Item | undefined>;
+  protected async conditionalUpdate(id: string, update: string, condition: string, values: Item, returnValues?: 'ALL_NEW'): Promise<boolean | Item | undefined> {
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { id: { S: id } },
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ...(condition.includes('#status') && { ExpressionAttributeNames: { '#status': 'status' } }),
+          ExpressionAttributeValues: values,
+          ReturnValues: returnValues,
+        }),
+      );
+      return returnValues ? Attributes : true;
+    } catch (error) {
+      if (isConditionFailure(error)) return returnValues ? undefined : false;
+      throw error;
+    }
+  }
+}
+
+/** The DynamoDB job store. */
+export class DynamoJobStore extends DynamoJobItems implements JobStore {
+  constructor(
+    client: DynamoDBClient,
+    tableName: string,
+    private readonly indexes: { readonly owner: string; readonly sweep: string },
+  ) {
+    super(client, tableName);
+  }
 
   async create(job: JobRecord, now: Date): Promise<boolean> {
     try {
@@ -92,11 +137,6 @@ export class DynamoJobStore implements JobStore {
       if (isConditionFailure(error)) return false;
       throw error;
     }
-  }
-
-  async get(id: string): Promise<JobRecord | undefined> {
-    const { Item } = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { id: { S: id } }, ConsistentRead: true }));
-    return Item ? fromItem(Item) : undefined;
   }
 
   async transition(id: string, from: JobStatus, to: JobStatus, changes: TransitionChanges, guard: TransitionGuard = {}): Promise<JobRecord | undefined> {
@@ -275,32 +315,5 @@ export class DynamoJobStore implements JobStore {
     }
     if (guard.noEntry) condition += ' AND attribute_not_exists(sweepAt)';
     return this.conditionalUpdate(id, 'SET sweepAt = :sweepAt, sweepShard = :shard', condition, values);
-  }
-
-  async recordWebhook(id: string, state: WebhookState): Promise<void> {
-    await this.conditionalUpdate(id, 'SET webhook = :webhook', 'attribute_exists(id)', { ':webhook': { S: JSON.stringify(state) } });
-  }
-
-  /** The update when `condition` held, else false; with `ALL_NEW`, the item as the update left it. */
-  private async conditionalUpdate(id: string, update: string, condition: string, values: Item): Promise<boolean>;
-  private async conditionalUpdate(id: string, update: string, condition: string, values: Item, returnValues: 'ALL_NEW'): Promise<Item | undefined>;
-  private async conditionalUpdate(id: string, update: string, condition: string, values: Item, returnValues?: 'ALL_NEW'): Promise<boolean | Item | undefined> {
-    try {
-      const { Attributes } = await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: { id: { S: id } },
-          UpdateExpression: update,
-          ConditionExpression: condition,
-          ...(condition.includes('#status') && { ExpressionAttributeNames: { '#status': 'status' } }),
-          ExpressionAttributeValues: values,
-          ReturnValues: returnValues,
-        }),
-      );
-      return returnValues ? Attributes : true;
-    } catch (error) {
-      if (isConditionFailure(error)) return returnValues ? undefined : false;
-      throw error;
-    }
   }
 }

@@ -8,7 +8,7 @@ import { jobNotFoundProblem } from './problem.ts';
  * The caller's job, or a 404 problem. A malformed id, another caller's job and an expired job all
  * read as "not found", so the answer reveals nothing about jobs the caller does not own.
  */
-export async function readJob(store: JobStore, owner: string, id: string, now: Date): Promise<JobRecord> {
+export async function readJob(store: Pick<JobStore, 'get'>, owner: string, id: string, now: Date): Promise<JobRecord> {
   if (!isJobId(id)) throw jobNotFoundProblem(id);
   const job = await store.get(id);
   if (!job || job.owner !== owner) throw jobNotFoundProblem(id);
