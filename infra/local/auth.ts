@@ -81,7 +81,8 @@ export async function authorize(auth: LocalAuth, request: AuthRequest): Promise<
 }
 
 function authorizeJwt(issuer: LocalJwtIssuer, header: string | undefined): AuthDecision {
-  const token = /^Bearer (.+)$/i.exec(header ?? '')?.[1];
+  // As API Gateway's JWT authorizer: the header holds the token, or the token after `Bearer `.
+  const token = /^(?:Bearer )?(.+)$/i.exec(header ?? '')?.[1];
   if (!token) return UNAUTHORIZED;
   const [head, body, signature, ...rest] = token.split('.');
   if (!head || !body || !signature || rest.length > 0) return UNAUTHORIZED;
@@ -105,6 +106,26 @@ function authorizeJwt(issuer: LocalJwtIssuer, header: string | undefined): AuthD
   }
 }
 
+/** How far a signature's date may be from the gateway's clock, either way: API Gateway's 5 minutes. */
+const MAX_SKEW_MS = 5 * 60_000;
+
+/** `20261124T230000Z`, as SigV4 writes dates. */
+function amzDateOf(date: Date): string {
+  return date.toISOString().replace(/[-:]|\.\d{3}/g, '');
+}
+
+/** API Gateway's answer to a signature dated too far from `now`; undefined when it is within the window. */
+export function signatureSkew(signedAt: Date, now: Date): string | undefined {
+  const at = amzDateOf(signedAt);
+  if (signedAt.getTime() < now.getTime() - MAX_SKEW_MS) {
+    return `Signature expired: ${at} is now earlier than ${amzDateOf(new Date(now.getTime() - MAX_SKEW_MS))} (${amzDateOf(now)} - 5 min.)`;
+  }
+  if (signedAt.getTime() > now.getTime() + MAX_SKEW_MS) {
+    return `Signature not yet current: ${at} is still later than ${amzDateOf(new Date(now.getTime() + MAX_SKEW_MS))} (${amzDateOf(now)} + 5 min.)`;
+  }
+  return undefined;
+}
+
 const AUTHORIZATION = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/;
 
 async function authorizeSigV4(users: readonly LocalIamUser[], request: AuthRequest): Promise<AuthDecision> {
@@ -116,12 +137,15 @@ async function authorizeSigV4(users: readonly LocalIamUser[], request: AuthReque
   const signedAt = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(amzDate);
   if (!user || service !== 'execute-api' || region !== localRegion || !signedAt) return FORBIDDEN;
   const date = new Date(Date.UTC(Number(signedAt[1]), Number(signedAt[2]) - 1, Number(signedAt[3]), Number(signedAt[4]), Number(signedAt[5]), Number(signedAt[6])));
-  if (Math.abs(Date.now() - date.getTime()) > 15 * 60_000) return FORBIDDEN;
+  const skew = signatureSkew(date, new Date());
+  if (skew) return { allowed: false, status: 403, message: skew };
+  // SigV4 requires both signed: a signature over neither the host nor the date would pass for any of them.
+  const names = signedHeaders.split(';');
+  if (!names.includes('host') || !names.includes('x-amz-date')) return FORBIDDEN;
   // The body must be the one that was signed: a declared payload hash must match what arrived.
   const declaredHash = request.headers['x-amz-content-sha256'];
   if (declaredHash !== undefined && declaredHash !== createHash('sha256').update(request.body).digest('hex')) return FORBIDDEN;
   // Sign the same request again with the user's secret, over exactly the headers the caller signed.
-  const names = signedHeaders.split(';');
   const headers = Object.fromEntries(names.map((name) => [name, request.headers[name] ?? '']));
   const query: Record<string, string | string[]> = {};
   for (const [name, value] of request.url.searchParams) {

@@ -44,6 +44,29 @@ function isTextual(contentType: string | undefined): boolean {
   return /^(text\/|application\/([\w.+-]+\+)?(json|xml|javascript|x-www-form-urlencoded))/i.test(contentType);
 }
 
+/**
+ * Whether a Host header names this machine's loopback, which is all the local API listens on. A page
+ * that rebinds its own host name to 127.0.0.1 would otherwise be same-origin with the API: its requests
+ * name its host, and are refused. A request without Host (no browser sends one) passes.
+ */
+export function isLoopbackHost(host: string | undefined): boolean {
+  if (host === undefined) return true;
+  const name = /^(\[[^\]]*\]|[^:]*)(?::\d+)?$/.exec(host.trim().toLowerCase())?.[1];
+  if (name === undefined) return false;
+  return name === 'localhost' || name.endsWith('.localhost') || name === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(name);
+}
+
+/** JSON is UTF-8: a body that is not passes on base64-encoded, as bytes, never with U+FFFD in place of what was sent. */
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function asText(body: Buffer): string | undefined {
+  try {
+    return STRICT_UTF8.decode(body);
+  } catch {
+    return undefined;
+  }
+}
+
 function apiGatewayTime(date: Date): string {
   const [, day, month, year, time] = /^\w+, (\d+) (\w+) (\d+) (\S+)/.exec(date.toUTCString()) ?? [];
   return `${day}/${month}/${year}:${time} +0000`;
@@ -109,7 +132,7 @@ export function toEvent(req: IncomingMessage, url: URL, body: Buffer, route: Com
       pathParameters[name] = raw; // not valid percent-encoding: passed on as sent
     }
   });
-  const textual = isTextual(headers['content-type']);
+  const text = body.length > 0 && isTextual(headers['content-type']) ? asText(body) : undefined;
   const now = new Date();
   const routeKey = route.spec.path === '$default' ? '$default' : `${route.spec.method} ${route.spec.path}`;
   return {
@@ -139,8 +162,8 @@ export function toEvent(req: IncomingMessage, url: URL, body: Buffer, route: Com
       time: apiGatewayTime(now),
       timeEpoch: now.getTime(),
     },
-    ...(body.length > 0 && { body: textual ? body.toString('utf8') : body.toString('base64') }),
-    isBase64Encoded: body.length > 0 && !textual,
+    ...(body.length > 0 && { body: text ?? body.toString('base64') }),
+    isBase64Encoded: body.length > 0 && text === undefined,
   };
 }
 
@@ -219,6 +242,11 @@ export function createGateway(
   const defaultRoute: CompiledRoute = { spec: { method: 'GET', path: '$default', function: fallback }, pattern: /^/, params: [] };
   return http.createServer(async (req, res) => {
     const requestId = randomUUID();
+    if (!isLoopbackHost(req.headers.host)) {
+      req.resume();
+      const message = `Forbidden: the local API answers requests for localhost and 127.0.0.1 only, not for the host ${JSON.stringify(req.headers.host)}`;
+      return send(res, 403, JSON.stringify({ message }), { 'content-type': 'application/json', 'apigw-requestid': requestId, connection: 'close' });
+    }
     if (corsPolicy) {
       if (corsPolicy.isPreflight(req)) {
         req.resume();
