@@ -58,6 +58,9 @@ function v4Reason(b: readonly number[]): string | undefined {
   if (a === 169 && c === 254) return 'link-local';
   if (a === 100 && c >= 64 && c <= 127) return 'carrier-grade NAT (RFC 6598)';
   if (a === 0) return 'unspecified ("this network")';
+  const [, , d = 0] = b;
+  if ((a === 192 && c === 0 && (d === 0 || d === 2)) || (a === 198 && c === 51 && d === 100) || (a === 203 && c === 0 && d === 113)) return 'reserved (RFC 6890)';
+  if (a === 198 && (c === 18 || c === 19)) return 'reserved (benchmarking, RFC 2544)';
   if (a >= 224 && a <= 239) return 'multicast';
   if (a >= 240) return 'reserved';
   return undefined;
@@ -66,7 +69,9 @@ function v4Reason(b: readonly number[]): string | undefined {
 /**
  * Why an IP address may not receive webhooks, or undefined when it may: loopback, private (RFC 1918,
  * RFC 4193), link-local (169.254.0.0/16 with the cloud metadata service, fe80::/10), unspecified,
- * multicast, carrier-grade NAT, reserved; IPv4-mapped and -compatible IPv6 forms are judged as IPv4.
+ * multicast, carrier-grade NAT, reserved (the special-purpose blocks of RFC 6890); IPv6 forms that carry
+ * an IPv4 address (mapped, compatible, SIIT, NAT64, 6to4) are judged by it, and local-use NAT64 and
+ * Teredo, which reach addresses this cannot see, are refused.
  */
 export function forbiddenAddressReason(address: string): string | undefined {
   const v4 = ipv4Bytes(address);
@@ -80,7 +85,16 @@ export function forbiddenAddressReason(address: string): string | undefined {
   const embedded = v6.slice(12);
   if (zeroes(0, 10) && v6[10] === 0xff && v6[11] === 0xff) return v4Reason(embedded) ?? undefined;
   if (zeroes(0, 12)) return v4Reason(embedded) ?? 'reserved';
-  if (v6[0] === 0x00 && v6[1] === 0x64 && v6[2] === 0xff && v6[3] === 0x9b && zeroes(4, 12)) return v4Reason(embedded);
+  // ::ffff:0:a.b.c.d (SIIT) and 64:ff9b::a.b.c.d (NAT64) translate to the IPv4 address, and 2002:a.b.c.d:: (6to4) tunnels to it.
+  if (zeroes(0, 8) && v6[8] === 0xff && v6[9] === 0xff && zeroes(10, 12)) return v4Reason(embedded);
+  const prefix = ((v6[0] ?? 0) << 8) | (v6[1] ?? 0);
+  const second = ((v6[2] ?? 0) << 8) | (v6[3] ?? 0);
+  if (prefix === 0x64 && second === 0xff9b && zeroes(4, 12)) return v4Reason(embedded);
+  if (prefix === 0x64 && second === 0xff9b && v6[4] === 0 && v6[5] === 1) return 'local-use NAT64 (RFC 8215)';
+  if (prefix === 0x2002) return v4Reason(v6.slice(2, 6));
+  if (prefix === 0x2001 && second === 0) return 'Teredo tunnel';
+  if (prefix === 0x2001 && second === 0x0db8) return 'reserved (documentation)';
+  if (prefix === 0x0100 && zeroes(2, 8)) return 'reserved (discard-only)';
   const first = v6[0] ?? 0;
   if ((first & 0xfe) === 0xfc) return 'private (RFC 4193)';
   if (first === 0xfe && ((v6[1] ?? 0) & 0xc0) === 0x80) return 'link-local';

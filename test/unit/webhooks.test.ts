@@ -52,11 +52,25 @@ describe('forbiddenAddressReason', () => {
     ['::127.0.0.1', 'loopback'],
     ['64:ff9b::10.0.0.1', 'private (RFC 1918)'],
     ['[::1]', 'loopback'],
+    ['192.0.0.1', 'reserved (RFC 6890)'],
+    ['192.0.2.1', 'reserved (RFC 6890)'],
+    ['198.51.100.7', 'reserved (RFC 6890)'],
+    ['203.0.113.9', 'reserved (RFC 6890)'],
+    ['198.18.0.1', 'reserved (benchmarking, RFC 2544)'],
+    ['198.19.255.254', 'reserved (benchmarking, RFC 2544)'],
+    ['::ffff:0:a9fe:a9fe', 'link-local'],
+    ['::ffff:0:127.0.0.1', 'loopback'],
+    ['2002:a9fe:a9fe::1', 'link-local'],
+    ['2002:7f00:1::', 'loopback'],
+    ['64:ff9b:1::a9fe:a9fe', 'local-use NAT64 (RFC 8215)'],
+    ['2001::53aa:64c:0:0', 'Teredo tunnel'],
+    ['2001:db8::1', 'reserved (documentation)'],
+    ['100::1', 'reserved (discard-only)'],
   ])('refuses %s as %s', (address, reason) => {
     expect(forbiddenAddressReason(address)).toBe(reason);
   });
 
-  it.each(['93.184.216.34', '8.8.8.8', '172.32.0.1', '100.128.0.1', '169.255.0.1', '2606:4700:4700::1111', '::ffff:93.184.216.34', '64:ff9b::8.8.8.8'])(
+  it.each(['93.184.216.34', '8.8.8.8', '172.32.0.1', '100.128.0.1', '169.255.0.1', '2606:4700:4700::1111', '::ffff:93.184.216.34', '64:ff9b::8.8.8.8', '2002:5db8:d822::1', '2001:4860:4860::8888', '198.20.0.1', '192.0.3.1'])(
     'allows the public address %s',
     (address) => {
       expect(forbiddenAddressReason(address)).toBeUndefined();
