@@ -24,7 +24,9 @@ function toRecord(message: Message, options: PollerOptions): SQSRecord {
     messageId: message.MessageId ?? '',
     receiptHandle: message.ReceiptHandle ?? '',
     body: message.Body ?? '',
+    // Every system attribute received, as Lambda passes them (AWSTraceHeader, DeadLetterQueueSourceArn…).
     attributes: {
+      ...attributes,
       ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
       SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
       SenderId: attributes.SenderId ?? '000000000000',
@@ -37,10 +39,14 @@ function toRecord(message: Message, options: PollerOptions): SQSRecord {
           dataType: value.DataType ?? 'String',
           ...(value.StringValue !== undefined && { stringValue: value.StringValue }),
           ...(value.BinaryValue !== undefined && { binaryValue: Buffer.from(value.BinaryValue).toString('base64') }),
+          // Lambda's records always carry the two list members (reserved, empty).
+          stringListValues: [],
+          binaryListValues: [],
         },
       ]),
     ),
     md5OfBody: message.MD5OfBody ?? '',
+    ...(message.MD5OfMessageAttributes !== undefined && { md5OfMessageAttributes: message.MD5OfMessageAttributes }),
     eventSource: 'aws:sqs',
     eventSourceARN: options.queueArn,
     awsRegion: options.region,
