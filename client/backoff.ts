@@ -1,4 +1,7 @@
-/** Timing helpers of the client: backoff with full jitter, `Retry-After`, and an abortable sleep. */
+/**
+ * Timing helpers of the client: backoff with full jitter, `Retry-After`, an abortable sleep, a deadline
+ * of any length, and the merging of timing options with their defaults.
+ */
 
 /** Bounds of an exponential backoff. */
 export interface BackoffOptions {
@@ -19,6 +22,26 @@ export function fullJitterDelay(attempt: number, options: BackoffOptions, random
 }
 
 /**
+ * `defaults`, with each option of `options` that is set in its place. An option given as `undefined`
+ * (`{ maxDelayMs: config.maxDelayMs }` with nothing configured) keeps its default, as does a number
+ * that is NaN or below 0: spread over the defaults, either would turn every delay into NaN, which a
+ * timer takes as no delay at all.
+ */
+export function withDefaults<T extends object>(defaults: T, options: Partial<T> | undefined): T {
+  const merged = { ...defaults } as Record<string, unknown>;
+  for (const [name, value] of Object.entries(options ?? {})) {
+    if (value === undefined || (typeof value === 'number' && !(value >= 0))) continue;
+    merged[name] = value;
+  }
+  return merged as T;
+}
+
+/** `delayMs` when it is a finite number of at least 0, else `fallbackMs`: a delay of NaN would be no delay at all. */
+export function finiteDelay(delayMs: number, fallbackMs: number): number {
+  return Number.isFinite(delayMs) && delayMs >= 0 ? delayMs : fallbackMs;
+}
+
+/**
  * A `Retry-After` header in milliseconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3).
  * Undefined when absent or unreadable.
  */
@@ -34,6 +57,23 @@ export function parseRetryAfter(value: string | null, now: number = Date.now()):
 
 /** The longest delay a timer takes: a longer one would fire at once (Node warns and uses 1 ms). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Calls `onDeadline` once `ms` have passed, however many that is: a timer can wait at most about 24.8
+ * days, so a longer deadline is kept as a point in time and its timer armed again, in steps of at most
+ * that, until the point is reached. Returns what cancels it.
+ */
+export function startDeadline(ms: number, onDeadline: () => void): () => void {
+  const deadline = Date.now() + ms;
+  const step = (remaining: number) => (remaining > 0 ? Math.min(remaining, MAX_TIMER_MS) : 0);
+  const check = () => {
+    const remaining = deadline - Date.now();
+    if (remaining > 0) timer = setTimeout(check, step(remaining));
+    else onDeadline();
+  };
+  let timer = setTimeout(check, step(ms));
+  return () => clearTimeout(timer);
+}
 
 /** Resolves after `ms` (at most about 24.8 days), or rejects with the signal's reason as soon as it aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {

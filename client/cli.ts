@@ -4,8 +4,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { AsyncJobsClient, type FetchLike, newIdempotencyKey } from './client.ts';
-import { ApiError, type AsyncJobsError, JobCancelledError, JobFailedError, NetworkError, WaitTimeoutError } from './errors.ts';
+import { startDeadline } from './backoff.ts';
+import { AsyncJobsClient, type AsyncJobsClientOptions, type FetchLike, IDEMPOTENCY_KEY_PATTERN, newIdempotencyKey } from './client.ts';
+import { ApiError, type AsyncJobsError, JobCancelledError, JobFailedError, NetworkError, RequestNotSentError, WaitTimeoutError } from './errors.ts';
 import { LiveProgressBar } from './progress-bar.ts';
 import type { Job, JobStatus, SubmitRequest } from './types.ts';
 
@@ -15,9 +16,12 @@ export const ExitCode = {
   ok: 0,
   /** The job ended FAILED or CANCELLED. */
   jobFailed: 1,
-  /** The command line is wrong. */
+  /**
+   * Nothing was sent: the command line is wrong, or its request could not be made (a header value HTTP
+   * does not allow, no AWS credentials for `--auth iam`).
+   */
   usage: 2,
-  /** `--timeout` passed before the job ended; the job may still end later. */
+  /** `--timeout` passed: before the job ended (`wait`; the job may still end later), or before the command was done. */
   timedOut: 3,
   /** The API answered an error, or could not be reached. */
   apiError: 4,
@@ -51,26 +55,28 @@ export interface CliIo {
 export const USAGE = `Usage: async-jobs <command> [options]
 
 Commands:
-  submit --type T [--input JSON|@file] [--wait [--timeout S]] [--idempotency-key K] [--callback-url U]
+  submit --type T [--input JSON|@file] [--wait] [--timeout S] [--idempotency-key K] [--callback-url U]
          [--delay-seconds S] [--timeout-seconds S] [--metadata NAME=VALUE]...
-  get ID
+  get ID [--timeout S]
   wait ID [--timeout S]
-  cancel ID
-  list [--status S] [--limit N]
+  cancel ID [--timeout S]
+  list [--status S] [--limit N] [--timeout S]
 
 Options:
   --endpoint URL   the API (default: $ASYNC_JOBS_URL, else ${DEFAULT_ENDPOINT})
-  --auth MODE      iam: sign requests with SigV4 (standard AWS credential chain, $AWS_REGION);
-                   jwt: send --token as a bearer token; none (default: $ASYNC_JOBS_AUTH, else jwt
-                   when a token is given, else none)
+  --auth MODE      iam: sign requests with SigV4 (standard AWS credential chain; the region of an
+                   execute-api endpoint, else $AWS_REGION or the AWS profile's); jwt: send --token as
+                   a bearer token; none (default: jwt with --token, else $ASYNC_JOBS_AUTH, else jwt
+                   when $ASYNC_JOBS_TOKEN is set, else none)
   --token JWT      the token for --auth jwt (default: $ASYNC_JOBS_TOKEN)
-  --timeout S      how long wait (or submit --wait) waits; the job goes on after it
+  --timeout S      how long the command may take; for wait (and submit --wait), how long it waits:
+                   the job goes on after it
   --timeout-seconds S, --delay-seconds S, --metadata NAME=VALUE
                    the job's own timeoutSeconds (one attempt), delaySeconds and metadata labels
   -h, --help       show this help
 
-Exit codes: 0 ok (job succeeded), 1 job failed or cancelled, 2 usage error,
-            3 wait timed out, 4 API error or API unreachable.
+Exit codes: 0 ok (job succeeded), 1 job failed or cancelled, 2 usage error (nothing sent),
+            3 timed out, 4 API error or API unreachable.
 `;
 
 const OPTIONS = {
@@ -96,16 +102,27 @@ type OptionName = keyof typeof OPTIONS;
 /** The options each command takes, besides `--endpoint` and `--help`; and how many positionals. */
 const COMMANDS: Readonly<Record<string, { readonly options: readonly OptionName[]; readonly ids: number }>> = {
   submit: { options: ['type', 'input', 'wait', 'timeout', 'idempotency-key', 'callback-url', 'delay-seconds', 'timeout-seconds', 'metadata'], ids: 0 },
-  get: { options: [], ids: 1 },
+  get: { options: ['timeout'], ids: 1 },
   wait: { options: ['timeout'], ids: 1 },
-  cancel: { options: [], ids: 1 },
-  list: { options: ['status', 'limit'], ids: 0 },
+  cancel: { options: ['timeout'], ids: 1 },
+  list: { options: ['status', 'limit', 'timeout'], ids: 0 },
 };
 
 const STATUSES: readonly JobStatus[] = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'];
 
 /** A command line that cannot be run; exit code 2. */
 class UsageError extends Error {}
+
+/** `--timeout` passed before a command that does not wait was done; exit code 3. */
+class CommandTimedOut extends Error {
+  constructor(
+    message: string,
+    readonly timeoutMs: number,
+    readonly idempotencyKey: string | undefined,
+  ) {
+    super(message);
+  }
+}
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
 
@@ -141,63 +158,112 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   if (ids.length !== spec.ids) throw new UsageError(spec.ids === 1 ? `${command} takes one job id` : `${command} takes no arguments`);
   const endpoint = values.endpoint ?? io.env.ASYNC_JOBS_URL ?? DEFAULT_ENDPOINT;
   if (!/^https?:\/\//.test(endpoint)) throw new UsageError(`the endpoint '${endpoint}' is not an http(s) URL`);
-  const auth = values.auth ?? io.env.ASYNC_JOBS_AUTH ?? ((values.token ?? io.env.ASYNC_JOBS_TOKEN) ? 'jwt' : 'none');
-  if (!['iam', 'jwt', 'none'].includes(auth)) throw new UsageError(`--auth must be iam, jwt or none, got '${auth}'`);
-  const token = values.token ?? io.env.ASYNC_JOBS_TOKEN;
-  if (auth === 'jwt' && !token) throw new UsageError('--auth jwt needs --token or $ASYNC_JOBS_TOKEN');
-  // The signer pulls in the AWS SDK's credential chain: loaded only when the API uses IAM.
-  const iamSignedFetch = auth === 'iam' ? (await import('./iam-signer.ts')).iamSignedFetch : undefined;
-  const client = new AsyncJobsClient({
-    baseUrl: endpoint,
-    ...(iamSignedFetch
-      ? { fetch: iamSignedFetch({ ...(io.fetch && { fetch: io.fetch }), ...(io.env.AWS_REGION && { region: io.env.AWS_REGION }) }) }
-      : io.fetch && { fetch: io.fetch }),
-    ...(auth === 'jwt' && { headers: { authorization: `Bearer ${token}` } }),
-  });
+  const client = new AsyncJobsClient({ baseUrl: endpoint, ...(await authOptions(values, io)) });
   const id = ids[0] ?? '';
-  const signal = io.signal;
+  const { timeoutMs } = timeout(values.timeout);
 
   switch (command) {
     case 'submit': {
       const request = await submitRequest(values);
+      const ownKey = values['idempotency-key'];
+      if (ownKey && !IDEMPOTENCY_KEY_PATTERN.test(ownKey)) {
+        throw new UsageError(`--idempotency-key must be 1 to 255 printable ASCII characters without spaces, got '${ownKey}'`);
+      }
       // Chosen here, not by the client, so that even an interrupted submit can say which key gets its job back.
-      const idempotencyKey = values['idempotency-key'] || newIdempotencyKey();
-      const options = { idempotencyKey, ...(signal && { signal }) };
-      if (signal) interrupted.set(signal, { idempotencyKey });
+      const idempotencyKey = ownKey || newIdempotencyKey();
+      if (io.signal) interrupted.set(io.signal, { idempotencyKey });
       if (!values.wait) {
-        if (values.timeout !== undefined) throw new UsageError('--timeout goes with --wait');
-        printJson(io, await client.submit(request, options));
+        const message = withKeyHint(`submit got no answer within ${values.timeout} s (--timeout)`, idempotencyKey);
+        const timedOut = (ms: number) => new CommandTimedOut(message, ms, idempotencyKey);
+        const job = await withinTimeout(io.signal, timeoutMs, timedOut, (signal) => client.submit(request, { idempotencyKey, ...(signal && { signal }) }));
+        printJson(io, job);
         return ExitCode.ok;
       }
-      const timeoutMs = timeout(values.timeout);
-      return waitWithProgress(io, 'SUBMITTING', (waitOptions) => client.submitAndWait(request, { ...options, ...waitOptions, ...timeoutMs }));
+      const options = { idempotencyKey, ...(io.signal && { signal: io.signal }), ...(timeoutMs !== undefined && { timeoutMs }) };
+      return waitWithProgress(io, 'SUBMITTING', (waitOptions) => client.submitAndWait(request, { ...options, ...waitOptions }));
+    }
+    case 'wait': {
+      const options = { ...(io.signal && { signal: io.signal }), ...(timeoutMs !== undefined && { timeoutMs }) };
+      return waitWithProgress(io, 'WAITING', (waitOptions) => client.wait(id, { ...options, ...waitOptions }));
     }
     case 'get':
-      printJson(io, await client.get(id, { ...(signal && { signal }) }));
+    case 'cancel': {
+      const maybe = command === 'cancel' ? `; the job may be cancelled all the same (async-jobs get ${id} tells)` : '';
+      const timedOut = (ms: number) => new CommandTimedOut(`${command} got no answer within ${values.timeout} s (--timeout)${maybe}`, ms, undefined);
+      const job = await withinTimeout(io.signal, timeoutMs, timedOut, (signal) => {
+        const options = signal ? { signal } : {};
+        return command === 'get' ? client.get(id, options) : client.cancel(id, options);
+      });
+      printJson(io, job);
       return ExitCode.ok;
-    case 'wait': {
-      const timeoutMs = timeout(values.timeout);
-      return waitWithProgress(io, 'WAITING', (waitOptions) => client.wait(id, { ...waitOptions, ...timeoutMs, ...(signal && { signal }) }));
     }
-    case 'cancel':
-      printJson(io, await client.cancel(id, { ...(signal && { signal }) }));
-      return ExitCode.ok;
     default: {
       const status = values.status?.toUpperCase();
       if (status !== undefined && !STATUSES.includes(status as JobStatus)) {
         throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
       }
       const limit = values.limit === undefined ? 20 : wholeNumber('--limit', values.limit, 1);
-      const jobs: Job[] = [];
-      // One page holds at most 100 jobs (the API's bound); more pages make up the rest.
-      const pages = client.list({ limit: Math.min(limit, 100), ...(status && { status: status as JobStatus }), ...(signal && { signal }) });
-      for await (const page of pages) {
-        jobs.push(...page.jobs.slice(0, limit - jobs.length));
-        if (jobs.length >= limit) break;
-      }
+      const timedOut = (ms: number) => new CommandTimedOut(`list was not done within ${values.timeout} s (--timeout)`, ms, undefined);
+      const jobs = await withinTimeout(io.signal, timeoutMs, timedOut, async (signal) => {
+        const found: Job[] = [];
+        // One page holds at most 100 jobs (the API's bound); more pages make up the rest.
+        const pages = client.list({ limit: Math.min(limit, 100), ...(status && { status: status as JobStatus }), ...(signal && { signal }) });
+        for await (const page of pages) {
+          found.push(...page.jobs.slice(0, limit - found.length));
+          if (found.length >= limit) break;
+        }
+        return found;
+      });
       printJson(io, jobs);
       return ExitCode.ok;
     }
+  }
+}
+
+/**
+ * How the client authenticates. A flag wins over the environment: `--token` means `--auth jwt` whatever
+ * `$ASYNC_JOBS_AUTH` says, and contradicts `--auth iam` or `--auth none` (a usage error, rather than a
+ * token dropped without a word). A token or key that HTTP cannot carry is refused here, before anything is sent.
+ */
+async function authOptions(values: Values, io: CliIo): Promise<Pick<AsyncJobsClientOptions, 'fetch' | 'headers'>> {
+  if (values.token && values.auth && values.auth !== 'jwt') throw new UsageError(`--token goes with --auth jwt, not --auth ${values.auth}`);
+  const auth = values.auth ?? (values.token ? 'jwt' : undefined) ?? io.env.ASYNC_JOBS_AUTH ?? (io.env.ASYNC_JOBS_TOKEN ? 'jwt' : 'none');
+  if (!['iam', 'jwt', 'none'].includes(auth)) throw new UsageError(`--auth must be iam, jwt or none, got '${auth}'`);
+  if (auth === 'iam') {
+    // The signer pulls in the AWS SDK's credential chain: loaded only when the API uses IAM.
+    const { iamSignedFetch } = await import('./iam-signer.ts');
+    return { fetch: iamSignedFetch(io.fetch && { fetch: io.fetch }) };
+  }
+  const fetch = io.fetch && { fetch: io.fetch };
+  if (auth === 'none') return { ...fetch };
+  // Surrounding white space goes, as fetch would drop it; a token is never echoed.
+  const token = (values.token || io.env.ASYNC_JOBS_TOKEN)?.trim();
+  const source = values.token ? '--token' : '$ASYNC_JOBS_TOKEN';
+  if (!token) throw new UsageError('--auth jwt needs --token or $ASYNC_JOBS_TOKEN');
+  if (!/^[\x21-\x7e]+$/.test(token)) throw new UsageError(`${source} must be printable ASCII, without spaces or line breaks`);
+  return { ...fetch, headers: { authorization: `Bearer ${token}` } };
+}
+
+/**
+ * Runs `body` with a signal that aborts on Ctrl-C (`outer`) or, with a `timeoutMs`, once that passed:
+ * then with `timedOut(timeoutMs)` as its reason, which is what `body` then rejects with.
+ */
+async function withinTimeout<T>(
+  outer: AbortSignal | undefined,
+  timeoutMs: number | undefined,
+  timedOut: (timeoutMs: number) => CommandTimedOut,
+  body: (signal: AbortSignal | undefined) => Promise<T>,
+): Promise<T> {
+  if (timeoutMs === undefined) return body(outer);
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(outer?.reason);
+  outer?.addEventListener('abort', onAbort, { once: true });
+  const stopDeadline = startDeadline(timeoutMs, () => controller.abort(timedOut(timeoutMs)));
+  try {
+    return await body(controller.signal);
+  } finally {
+    stopDeadline();
+    outer?.removeEventListener('abort', onAbort);
   }
 }
 
@@ -314,8 +380,19 @@ function printError(io: CliIo, message: string, details: object): void {
 /** Maps what a command threw to its output and exit code. */
 function report(error: unknown, io: CliIo): number {
   if (error instanceof UsageError) {
-    io.stderr.write(`async-jobs: ${error.message}\n\n${USAGE}`);
+    // The usage is for a person at a terminal; a script gets its one JSON line, as for any other error.
+    if (io.stderr.isTTY) io.stderr.write(`async-jobs: ${error.message}\n\n${USAGE}`);
+    else printError(io, error.message, {});
     return ExitCode.usage;
+  }
+  if (error instanceof RequestNotSentError) {
+    // Not sent, so nothing happened at the API: no key to submit again with, nothing to retry as is.
+    printError(io, error.message, {});
+    return ExitCode.usage;
+  }
+  if (error instanceof CommandTimedOut) {
+    printError(io, error.message, { timeoutMs: error.timeoutMs, ...(error.idempotencyKey && { idempotencyKey: error.idempotencyKey }) });
+    return ExitCode.timedOut;
   }
   if (error instanceof JobFailedError || error instanceof JobCancelledError) {
     printJson(io, error.job);
@@ -345,7 +422,10 @@ function report(error: unknown, io: CliIo): number {
     else printError(io, withKeyHint('interrupted', idempotencyKey), { ...(idempotencyKey && { idempotencyKey }) });
     return ExitCode.interrupted;
   }
-  io.stderr.write(`async-jobs: unexpected error (a bug): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  const message = `unexpected error (a bug): ${error instanceof Error ? error.message : String(error)}`;
+  const stack = error instanceof Error ? error.stack : undefined;
+  if (io.stderr.isTTY) io.stderr.write(`async-jobs: ${stack ? `unexpected error (a bug): ${stack}` : message}\n`);
+  else printError(io, message, { ...(stack && { stack }) });
   return ExitCode.internal;
 }
 

@@ -3,8 +3,8 @@
  * It treats `202` as "accepted, not done", waits the way the server asks (`Retry-After`), and
  * retries a submit with the same `Idempotency-Key` so a retry never creates a second job.
  */
-import { type BackoffOptions, fullJitterDelay, parseRetryAfter, sleep } from './backoff.ts';
-import { ApiError, AsyncJobsError, JobCancelledError, JobFailedError, NetworkError, WaitTimeoutError } from './errors.ts';
+import { type BackoffOptions, finiteDelay, fullJitterDelay, parseRetryAfter, sleep, startDeadline, withDefaults } from './backoff.ts';
+import { ApiError, AsyncJobsError, JobCancelledError, JobFailedError, NetworkError, RequestNotSentError, WaitTimeoutError } from './errors.ts';
 import { FINAL_STATUSES, type Job, type JobPage, type JobStatus, type ProblemDetails, type Progress, type SubmitRequest } from './types.ts';
 
 /** The part of `fetch` the client uses; `globalThis.fetch` fits, and so does a test double. */
@@ -32,6 +32,13 @@ export interface AsyncJobsClientOptions {
   readonly headers?: HeadersInit | (() => HeadersInit | Promise<HeadersInit>);
   /** Retries of one request when the API is unreachable or busy. @default 3 retries, 200 ms to 5 s, full jitter */
   readonly retry?: RetryOptions;
+  /**
+   * How long one attempt of a request may take, answer included; past it, the attempt is given up and
+   * retried as a network error is (a submit under the same `Idempotency-Key`). Bound a whole call with
+   * its `signal` (`AbortSignal.timeout(ms)`), or a wait with `timeoutMs`. @default 30 000 (API
+   * Gateway answers every request within 30 s)
+   */
+  readonly requestTimeoutMs?: number;
   /** Source of randomness for jitter, in [0, 1). @default Math.random */
   readonly random?: () => number;
 }
@@ -42,6 +49,8 @@ export interface SubmitOptions {
    * Sent as `Idempotency-Key`. @default a new random UUID per call, reused by that call's retries; an
    * error of the call carries it as `idempotencyKey`. Pass your own when the call may be aborted (an
    * abort rejects with your signal's reason, which cannot carry it) and you may want to submit again.
+   * It must be 1 to 255 printable ASCII characters, no spaces (what the API accepts); another rejects
+   * with {@link RequestNotSentError} before anything is sent.
    */
   readonly idempotencyKey?: string;
   readonly signal?: AbortSignal;
@@ -100,12 +109,16 @@ interface RawResponse {
 /** Statuses that mean "busy or briefly unreachable": retrying the same request is the right answer. */
 const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
 
-const DEFAULT_RETRY = { retries: 3, initialDelayMs: 200, maxDelayMs: 5_000, maxRetryAfterMs: 60_000 };
+const DEFAULT_RETRY: Required<RetryOptions> = { retries: 3, initialDelayMs: 200, maxDelayMs: 5_000, maxRetryAfterMs: 60_000 };
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 const DEFAULT_POLL_INTERVAL: BackoffOptions = { initialDelayMs: 1_000, maxDelayMs: 30_000 };
 /** The shortest wait between two polls. */
 const MIN_POLL_DELAY_MS = 100;
 /** Polls in a row that may fail during a wait without a deadline before the wait gives up. */
 const MAX_FAILED_POLLS_WITHOUT_DEADLINE = 5;
+
+/** What the API accepts as an `Idempotency-Key`: 1 to 255 printable ASCII characters, no spaces. */
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
 /** A typed client of the async jobs API. */
 export class AsyncJobsClient {
@@ -113,6 +126,7 @@ export class AsyncJobsClient {
   readonly #fetch: FetchLike;
   readonly #headers: AsyncJobsClientOptions['headers'];
   readonly #retry: Required<RetryOptions>;
+  readonly #requestTimeoutMs: number;
   readonly #random: () => number;
 
   constructor(options: AsyncJobsClientOptions) {
@@ -120,7 +134,10 @@ export class AsyncJobsClient {
     // Called through a closure: browsers reject `fetch` called as a method of another object.
     this.#fetch = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
     this.#headers = options.headers;
-    this.#retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.#retry = withDefaults(DEFAULT_RETRY, options.retry);
+    const { requestTimeoutMs } = options;
+    // Not NaN, nor 0 (every attempt cut at once): those keep the default, as an undefined does.
+    this.#requestTimeoutMs = requestTimeoutMs !== undefined && requestTimeoutMs > 0 ? requestTimeoutMs : DEFAULT_REQUEST_TIMEOUT_MS;
     this.#random = options.random ?? Math.random;
   }
 
@@ -198,6 +215,11 @@ export class AsyncJobsClient {
   }
 
   async #submit(request: SubmitRequest, idempotencyKey: string, signal: AbortSignal | undefined): Promise<Answer> {
+    if (!IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) {
+      throw new RequestNotSentError(
+        `the submit was not sent: the Idempotency-Key must be 1 to 255 printable ASCII characters without spaces, got ${JSON.stringify(idempotencyKey)}`,
+      );
+    }
     const response = await this.#request(
       {
         method: 'POST',
@@ -223,7 +245,9 @@ export class AsyncJobsClient {
     signal: AbortSignal,
     seen: (job: Job) => void,
   ): Promise<Job> {
-    const interval = { ...DEFAULT_POLL_INTERVAL, ...options.pollInterval };
+    const interval = withDefaults(DEFAULT_POLL_INTERVAL, options.pollInterval);
+    // A NaN delay (a `random` gone wrong) would be no pause at all: it becomes the default's first.
+    const backoff = (attempt: number) => finiteDelay(fullJitterDelay(attempt, interval, this.#random), DEFAULT_POLL_INTERVAL.initialDelayMs);
     let backoffAttempt = 0;
     let lastProgress: string | undefined;
     // A poll that fails for a while (the API unreachable or busy) is tried again later, up to the
@@ -237,7 +261,7 @@ export class AsyncJobsClient {
           if (signal.aborted || !transient || (options.timeoutMs === undefined && failures >= MAX_FAILED_POLLS_WITHOUT_DEADLINE)) throw error;
           const retryAfter = error instanceof ApiError ? parseRetryAfter(error.headers.get('retry-after')) : undefined;
           if (retryAfter !== undefined && retryAfter > this.#retry.maxRetryAfterMs) throw error;
-          await sleep(Math.max(MIN_POLL_DELAY_MS, retryAfter ?? fullJitterDelay(failures, interval, this.#random)), signal);
+          await sleep(Math.max(MIN_POLL_DELAY_MS, retryAfter ?? backoff(failures)), signal);
         }
       }
     };
@@ -253,7 +277,7 @@ export class AsyncJobsClient {
       }
       if (isDone(job)) return settle(job);
       // Never a tight loop, whatever Retry-After says (0 would mean at once).
-      const delay = Math.max(MIN_POLL_DELAY_MS, answer.retryAfterMs || fullJitterDelay(backoffAttempt++, interval, this.#random));
+      const delay = Math.max(MIN_POLL_DELAY_MS, answer.retryAfterMs || backoff(backoffAttempt++));
       await sleep(delay, signal);
       answer = await poll();
     }
@@ -275,13 +299,13 @@ export class AsyncJobsClient {
     const onAbort = () => controller.abort(outer?.reason);
     outer?.addEventListener('abort', onAbort, { once: true });
     let timedOut = false;
-    const timer =
+    const stopDeadline =
       options.timeoutMs === undefined
         ? undefined
-        : setTimeout(() => {
+        : startDeadline(options.timeoutMs, () => {
             timedOut = true;
             controller.abort();
-          }, options.timeoutMs);
+          });
     let lastJob: Job | undefined;
     try {
       return await body(controller.signal, (job) => {
@@ -292,49 +316,53 @@ export class AsyncJobsClient {
       if (outer?.aborted) throw outer.reason;
       throw error;
     } finally {
-      clearTimeout(timer);
+      stopDeadline?.();
       outer?.removeEventListener('abort', onAbort);
     }
   }
 
   /**
-   * One API call, retried after a network error or a busy answer: waiting `Retry-After` when the
-   * server sent it, else backing off with full jitter. Every call may be retried: GET and DELETE
-   * are idempotent, and POST carries an Idempotency-Key.
+   * One API call, retried after a network error, an attempt that got no answer within the request
+   * timeout, or a busy answer: waiting `Retry-After` when the server sent it, else backing off with full
+   * jitter. Only what is safe to send twice is retried: GET and DELETE are idempotent, and a POST
+   * carries an Idempotency-Key. A request that could not be made is thrown at once: nothing was sent.
    */
   async #request(request: RawRequest): Promise<RawResponse> {
     const url = `${this.#baseUrl}${request.path}`;
     const { signal } = request;
+    const safeToRepeat = request.method !== 'POST' || request.headers?.['idempotency-key'] !== undefined;
     for (let attempt = 0; ; attempt += 1) {
       if (signal?.aborted) throw signal.reason;
-      const canRetry = attempt < this.#retry.retries;
-      const headers = new Headers(typeof this.#headers === 'function' ? await this.#headers() : this.#headers);
-      headers.set('accept', 'application/json, application/problem+json');
-      for (const [name, value] of Object.entries(request.headers ?? {})) headers.set(name, value);
-      let response: Response;
-      let text: string;
-      try {
-        response = await this.#fetch(url, {
-          method: request.method,
-          headers,
-          ...(request.body !== undefined && { body: request.body }),
-          ...(signal && { signal }),
-        });
-        text = await response.text();
-      } catch (error) {
+      const canRetry = safeToRepeat && attempt < this.#retry.retries;
+      const headers = headersOf(request.method, url, [
+        typeof this.#headers === 'function' ? await this.#headers() : this.#headers,
+        { accept: 'application/json, application/problem+json' },
+        request.headers,
+      ]);
+      const sent = await this.#attempt(url, request, headers);
+      if ('error' in sent) {
+        const { error } = sent;
         if (signal?.aborted) throw signal.reason;
+        // Signing, credentials…: it failed before sending, and would fail the same way again.
+        if (error instanceof RequestNotSentError) throw error;
         if (canRetry) {
-          await sleep(fullJitterDelay(attempt, this.#retry, this.#random), signal);
+          await sleep(this.#retryDelay(attempt), signal);
           continue;
+        }
+        if (sent.timedOut) {
+          // Unlike a refused connection, a request without an answer may well have been received and acted on.
+          const maybe = request.method === 'GET' ? '' : ': the API may have received it and acted on it';
+          throw new NetworkError(`${request.method} ${url} got no answer within ${this.#requestTimeoutMs} ms${maybe}`, { cause: error });
         }
         // fetch says only "fetch failed"; the reason (ECONNREFUSED, a DNS error...) is its cause.
         const reason = error instanceof Error ? `${error.message}${error.cause instanceof Error ? `: ${error.cause.message}` : ''}` : String(error);
         throw new NetworkError(`${request.method} ${url} failed: ${reason}`, { cause: error });
       }
+      const { response, text } = sent;
       const retryAfter = response.ok ? undefined : parseRetryAfter(response.headers.get('retry-after'));
       // A busy answer is retried unless it asks for a longer wait than the caller allows (a day, say).
       if (!response.ok && canRetry && RETRYABLE_STATUSES.has(response.status) && !(retryAfter !== undefined && retryAfter > this.#retry.maxRetryAfterMs)) {
-        await sleep(retryAfter ?? fullJitterDelay(attempt, this.#retry, this.#random), signal);
+        await sleep(retryAfter ?? this.#retryDelay(attempt), signal);
         continue;
       }
       // An error answer need not be JSON (a proxy's HTML 502): it is still an ApiError with its status.
@@ -343,6 +371,64 @@ export class AsyncJobsClient {
       return { status: response.status, headers: response.headers, body };
     }
   }
+
+  /**
+   * One attempt of a request: its answer, body read; or what it failed with, and whether that was its
+   * own timeout. Its signal aborts with the caller's or when the timeout passes, whichever comes first
+   * (what AbortSignal.any does, by hand, so its listener on the caller's signal goes when the attempt ends).
+   */
+  async #attempt(url: string, request: RawRequest, headers: Headers): Promise<{ response: Response; text: string } | { error: unknown; timedOut: boolean }> {
+    const { signal } = request;
+    if (signal?.aborted) return { error: signal.reason, timedOut: false };
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let timedOut = false;
+    const stopTimeout = startDeadline(this.#requestTimeoutMs, () => {
+      timedOut = true;
+      controller.abort(new DOMException(`no answer within ${this.#requestTimeoutMs} ms`, 'TimeoutError'));
+    });
+    try {
+      const response = await this.#fetch(url, {
+        method: request.method,
+        headers,
+        ...(request.body !== undefined && { body: request.body }),
+        signal: controller.signal,
+      });
+      return { response, text: await response.text() };
+    } catch (error) {
+      return { error, timedOut };
+    } finally {
+      stopTimeout();
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** The pause before retry number `attempt`; a NaN one (a `random` gone wrong) becomes the default's first. */
+  #retryDelay(attempt: number): number {
+    return finiteDelay(fullJitterDelay(attempt, this.#retry, this.#random), DEFAULT_RETRY.initialDelayMs);
+  }
+}
+
+/**
+ * The headers of a request, from `sources` in order (a later one wins). A value HTTP does not allow (a
+ * line break, a character beyond Latin-1) is a RequestNotSentError naming the header, not its value
+ * (a token, say), rather than the TypeError of `Headers`.
+ */
+function headersOf(method: string, url: string, sources: readonly (HeadersInit | Readonly<Record<string, string>> | undefined)[]): Headers {
+  const headers = new Headers();
+  for (const source of sources) {
+    const entries = source === undefined ? [] : source instanceof Headers || Array.isArray(source) ? source : Object.entries(source);
+    for (const [name, value] of entries as Iterable<readonly [string, string]>) {
+      try {
+        headers.set(name, value);
+      } catch {
+        // Without the TypeError as its cause: that names the value, which may be a secret.
+        throw new RequestNotSentError(`${method} ${url} was not sent: its ${name} header is not a valid HTTP header (a line break in its value?)`);
+      }
+    }
+  }
+  return headers;
 }
 
 /** Gives what `call` throws on the client's own account the submit's Idempotency-Key. */

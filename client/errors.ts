@@ -1,8 +1,8 @@
 /**
  * What the client throws. Each outcome a caller must tell apart has its own class: the API
- * answered an error, the API could not be reached, the job ended FAILED, the job ended CANCELLED,
- * and the wait itself ran out of time. Aborting through an AbortSignal rejects with the signal's
- * reason, as `fetch` does.
+ * answered an error, the API could not be reached, the request could not even be sent, the job
+ * ended FAILED, the job ended CANCELLED, and the wait itself ran out of time. Aborting through an
+ * AbortSignal rejects with the signal's reason, as `fetch` does.
  */
 import type { Job, ProblemDetails } from './types.ts';
 
@@ -33,7 +33,24 @@ export class ApiError extends AsyncJobsError {
   }
 }
 
-/** The API could not be reached, or its answer could not be read. */
+/**
+ * The request was never sent: it could not be made (an `Idempotency-Key` or header value HTTP does not
+ * allow, credentials missing or a signature that could not be made). Nothing reached the API, so
+ * nothing happened there, and sending it again as is fails the same way: it is not retried.
+ * A `fetch` given to the client may throw it too, for a failure of its own before sending.
+ */
+export class RequestNotSentError extends AsyncJobsError {
+  override readonly name = 'RequestNotSentError';
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/**
+ * The API could not be reached, did not answer within the request timeout, or its answer could not be
+ * read. The request may have reached the API all the same, and been acted on.
+ */
 export class NetworkError extends AsyncJobsError {
   override readonly name = 'NetworkError';
 

@@ -5,13 +5,22 @@
  */
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
+// The SDK's own loader of settings (environment, then the shared config file's profile), which the
+// credential chain above depends on: present wherever that is.
+import { loadConfig } from '@smithy/core/config';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import type { FetchLike } from './client.ts';
+import { RequestNotSentError } from './errors.ts';
 
 /** Options of {@link iamSignedFetch}. */
 export interface IamSigningOptions {
-  /** The API's region. @default $AWS_REGION, else $AWS_DEFAULT_REGION, else us-east-1 */
+  /**
+   * The API's region. @default the region in the API's host name
+   * (`{api-id}.execute-api.{region}.amazonaws.com`), else $AWS_REGION, else $AWS_DEFAULT_REGION, else
+   * the `region` of the active profile ($AWS_PROFILE, else `default`) in the shared config file
+   * (~/.aws/config, or $AWS_CONFIG_FILE), else us-east-1
+   */
   readonly region?: string;
   /** Credentials, or a provider of them. @default the standard AWS credential chain */
   readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
@@ -19,10 +28,23 @@ export interface IamSigningOptions {
   readonly fetch?: FetchLike;
 }
 
-/** A fetch that signs every request with SigV4 for `execute-api`. */
+/** The region in an API Gateway host name: `{api-id}[-{vpce-id}].execute-api.{region}.amazonaws.com[.cn]`. */
+const EXECUTE_API_HOST = /\.execute-api\.([a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.com(?:\.cn)?$/;
+
+/**
+ * A fetch that signs every request with SigV4 for `execute-api`. A failure before sending (no
+ * credentials found, a signature that cannot be made) rejects with {@link RequestNotSentError}: the
+ * client neither retries it nor reports it as a request that may have been acted on.
+ */
 export function iamSignedFetch(options: IamSigningOptions = {}): FetchLike {
-  const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
-  const signer = new SignatureV4({ service: 'execute-api', region, credentials: options.credentials ?? defaultProvider(), sha256: Sha256 });
+  // Read once, when a request first needs it (a host name naming its region does not).
+  const configuredRegion = loadConfig<string>({
+    environmentVariableSelector: (env) => env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined,
+    configFileSelector: (profile) => profile.region,
+    default: 'us-east-1',
+  });
+  const credentials = options.credentials ?? defaultProvider();
+  const signer = new SignatureV4({ service: 'execute-api', region: configuredRegion, credentials, sha256: Sha256 });
   const send = options.fetch ?? globalThis.fetch;
   return async (input: string, init: RequestInit = {}) => {
     const url = new URL(String(input));
@@ -36,15 +58,26 @@ export function iamSignedFetch(options: IamSigningOptions = {}): FetchLike {
       const existing = query[name];
       query[name] = existing === undefined ? value : ([] as string[]).concat(existing, value);
     }
-    const signed = await signer.sign({
-      method: (init.method ?? 'GET').toUpperCase(),
-      protocol: url.protocol,
-      hostname: url.hostname,
-      ...(url.port && { port: Number(url.port) }),
-      path: url.pathname,
-      query,
-      headers,
-      ...(body !== undefined && { body }),
+    // The region is looked up inside: failing to find one is failing to sign.
+    const sign = async () => {
+      const signingRegion = options.region ?? EXECUTE_API_HOST.exec(url.hostname)?.[1] ?? (await configuredRegion());
+      return signer.sign(
+        {
+          method: (init.method ?? 'GET').toUpperCase(),
+          protocol: url.protocol,
+          hostname: url.hostname,
+          ...(url.port && { port: Number(url.port) }),
+          path: url.pathname,
+          query,
+          headers,
+          ...(body !== undefined && { body }),
+        },
+        { signingRegion },
+      );
+    };
+    const signed = await sign().catch((error: unknown) => {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new RequestNotSentError(`${init.method ?? 'GET'} ${url} was not sent: it could not be signed for IAM: ${reason}`, { cause: error });
     });
     const { host: _host, ...sent } = signed.headers as Record<string, string>;
     return send(url.toString(), { ...init, headers: sent });

@@ -5,7 +5,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type CliStream, ExitCode, runCli } from '../../client/cli.ts';
 import { formatElapsed, renderProgressLine } from '../../client/progress-bar.ts';
 import { type Scripted, fakeApi, jobResource } from './fake-api.ts';
@@ -26,14 +26,13 @@ async function cli(args: string[], script: readonly Scripted[] = [], options: { 
 
 const succeeded = jobResource('SUCCEEDED', { result: { ok: true }, progress: { completed: 2, total: 2, percent: 100, message: 'done' } });
 
-describe('async-jobs usage errors exit 2 and say what is wrong', () => {
+describe('async-jobs usage errors exit 2 and say what is wrong, sending nothing', () => {
   it.each([
     [[], /missing command/],
     [['frobnicate'], /unknown command 'frobnicate'/],
     [['submit'], /submit needs --type/],
     [['submit', '--type', 'echo', '--input', '{nope'], /--input is not JSON/],
     [['submit', '--type', 'echo', '--input', '@/no/such/file.json'], /cannot read --input file/],
-    [['submit', '--type', 'echo', '--timeout', '5'], /--timeout goes with --wait/],
     [['get'], /get takes one job id/],
     [['get', 'a', 'b'], /get takes one job id/],
     [['get', 'job_1', '--status', 'QUEUED'], /get takes no --status/],
@@ -48,14 +47,35 @@ describe('async-jobs usage errors exit 2 and say what is wrong', () => {
     [['submit', '--type', 'echo', '--metadata', '=x'], /--metadata takes NAME=VALUE, got '=x'/],
     [['submit', '--type', 'echo', '--metadata', 'a=1', '--metadata', 'a=2'], /--metadata names 'a' twice/],
     [['get', 'job_1', '--metadata', 'a=1'], /get takes no --metadata/],
+    [['submit', '--type', 'echo', '--idempotency-key', 'ordre-é€'], /--idempotency-key must be 1 to 255 printable ASCII characters without spaces, got 'ordre-é€'/],
+    [['submit', '--type', 'echo', '--idempotency-key', 'x'.repeat(256)], /--idempotency-key must be 1 to 255 printable ASCII characters/],
+    [['get', 'job_1', '--token', 'eyJ\nX-Injected: 1'], /--token must be printable ASCII, without spaces or line breaks/],
+    [['get', 'job_1', '--auth', 'iam', '--token', 't'], /--token goes with --auth jwt, not --auth iam/],
+    [['get', 'job_1', '--auth', 'none', '--token', 't'], /--token goes with --auth jwt, not --auth none/],
   ])('%j', async (args, message) => {
     // Act
     const run = await cli(args);
+    // Assess: stderr is not a terminal, so the message is one JSON line, without the usage.
+    expect(run.code).toBe(ExitCode.usage);
+    expect(JSON.parse(run.stderr)).toEqual({ error: expect.stringMatching(message) });
+    expect(run.stdout).toBe('');
+    expect(run.calls).toHaveLength(0);
+  });
+
+  it('on a terminal, follows the message with the usage', async () => {
+    // Act
+    const run = await cli(['frobnicate'], [], { tty: true });
     // Assess
     expect(run.code).toBe(ExitCode.usage);
-    expect(run.stderr).toMatch(message);
-    expect(run.stderr).toContain('Usage: async-jobs');
-    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/^async-jobs: unknown command 'frobnicate'\n\nUsage: async-jobs/);
+  });
+
+  it('refuses a token of $ASYNC_JOBS_TOKEN that HTTP cannot carry, without echoing it', async () => {
+    // Act
+    const run = await cli(['get', 'job_1'], [], { env: { ASYNC_JOBS_TOKEN: 'secret\nX-Injected: 1' } });
+    // Assess
+    expect(run.code).toBe(ExitCode.usage);
+    expect(JSON.parse(run.stderr)).toEqual({ error: '$ASYNC_JOBS_TOKEN must be printable ASCII, without spaces or line breaks' });
     expect(run.calls).toHaveLength(0);
   });
 
@@ -125,6 +145,14 @@ describe('async-jobs commands', () => {
     const none = await cli(['get', 'job_1'], [{ status: 200, body: succeeded }]);
     // Assess
     expect([fromEnv, fromFlag, none].map((run) => run.calls[0]?.headers.get('authorization'))).toEqual(['Bearer env-token', 'Bearer flag-token', null]);
+  });
+
+  it.each(['none', 'iam'])('sends a --token as a bearer token even with ASYNC_JOBS_AUTH=%s: the flag wins over the environment', async (mode) => {
+    // Act
+    const run = await cli(['get', 'job_1', '--token', 'flag-token'], [{ status: 200, body: succeeded }], { env: { ASYNC_JOBS_AUTH: mode } });
+    // Assess
+    expect(run.code).toBe(ExitCode.ok);
+    expect(run.calls[0]?.headers.get('authorization')).toBe('Bearer flag-token');
   });
 
   it('list prints at most --limit jobs as one JSON array, following cursors', async () => {
@@ -265,6 +293,79 @@ describe('async-jobs exit codes and output', () => {
     // Assess
     expect(run.stderr).toBe('');
     expect(run.stdout).toBe(`${JSON.stringify(succeeded)}\n`);
+  });
+});
+
+describe('async-jobs --timeout', () => {
+  it.each([
+    [['get', 'job_1'], { error: 'get got no answer within 0.05 s (--timeout)' }],
+    [['cancel', 'job_1'], { error: 'cancel got no answer within 0.05 s (--timeout); the job may be cancelled all the same (async-jobs get job_1 tells)' }],
+    [['list'], { error: 'list was not done within 0.05 s (--timeout)' }],
+    [
+      ['submit', '--type', 'echo', '--idempotency-key', 'k-1'],
+      {
+        error: 'submit got no answer within 0.05 s (--timeout) (the job may exist: submit again with --idempotency-key k-1 to get it, not a second one)',
+        idempotencyKey: 'k-1',
+      },
+    ],
+  ])('bounds %j against an API that never answers: exit 3, saying what may have happened', async (args, expected) => {
+    // Act
+    const run = await cli([...args, '--timeout', '0.05'], ['hang']);
+    // Assess
+    expect(run.code).toBe(ExitCode.timedOut);
+    expect(run.stdout).toBe('');
+    expect(JSON.parse(run.stderr)).toEqual({ ...expected, timeoutMs: 50 });
+  });
+
+  it('lets a command that is answered in time print its result as without it', async () => {
+    // Act
+    const run = await cli(['get', 'job_1', '--timeout', '30'], [{ status: 200, body: succeeded }]);
+    // Assess
+    expect(run.code).toBe(ExitCode.ok);
+    expect(JSON.parse(run.stdout)).toMatchObject({ status: 'SUCCEEDED' });
+  });
+});
+
+describe('async-jobs errors before anything is sent, and bugs', () => {
+  it('exits 2 when --auth iam finds no AWS credentials: nothing was sent, so there is no key to submit again with', async () => {
+    // Prepare: no credentials anywhere the AWS chain looks
+    const dir = await mkdtemp(path.join(tmpdir(), 'async-jobs-cli-'));
+    const chain = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_ROLE_ARN'];
+    for (const name of [...chain, 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_CONTAINER_CREDENTIALS_FULL_URI']) vi.stubEnv(name, undefined);
+    vi.stubEnv('AWS_CONFIG_FILE', path.join(dir, 'no-config'));
+    vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', path.join(dir, 'no-credentials'));
+    vi.stubEnv('AWS_EC2_METADATA_DISABLED', 'true');
+    try {
+      // Act
+      const run = await cli(['submit', '--type', 'echo', '--auth', 'iam']);
+      // Assess
+      expect(run.code).toBe(ExitCode.usage);
+      expect(run.stdout).toBe('');
+      const { error } = JSON.parse(run.stderr) as { error: string };
+      expect(error).toMatch(/^POST http:\/\/127\.0\.0\.1:3000\/jobs was not sent: it could not be signed for IAM: /);
+      expect(error).not.toContain('may exist');
+      expect(run.calls).toHaveLength(0);
+    } finally {
+      vi.unstubAllEnvs();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reports a bug (exit 70) as one JSON line too when stderr is not a terminal', async () => {
+    // Prepare: a stdout that fails, which the CLI does not expect
+    const api = fakeApi([{ status: 200, body: succeeded }]);
+    const stdout: CliStream = {
+      write: () => {
+        throw new Error('stdout is gone');
+      },
+    };
+    const stderr = capture(false);
+    // Act
+    const code = await runCli(['get', 'job_1'], { stdout, stderr, env: {}, fetch: api.fetch });
+    // Assess
+    expect(code).toBe(ExitCode.internal);
+    expect(stderr.text().trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(stderr.text())).toEqual({ error: 'unexpected error (a bug): stdout is gone', stack: expect.stringContaining('Error: stdout is gone') });
   });
 });
 

@@ -4,7 +4,7 @@
  * `get()`, `cancel()`, `list()` and `submitAndWait()` read the API.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ApiError, AsyncJobsClient, NetworkError } from '../../client/index.ts';
+import { ApiError, AsyncJobsClient, NetworkError, RequestNotSentError } from '../../client/index.ts';
 import { type Scripted, fakeApi, gaps, jobResource, settle } from './fake-api.ts';
 
 const START = Date.UTC(2026, 0, 1, 12, 0, 0);
@@ -147,6 +147,109 @@ describe('submit() and its Idempotency-Key', () => {
     expect(error).toBeInstanceOf(ApiError);
     expect(error).toMatchObject({ status, problem, message: `${status} ${title}: because` });
     expect(api.calls).toHaveLength(1);
+  });
+});
+
+describe('retry options left undefined', () => {
+  it('keep their defaults: three retries, backing off from 200 ms', async () => {
+    // Prepare: options read from a configuration that sets none of them
+    const api = fakeApi([new TypeError('fetch failed'), new TypeError('fetch failed'), new TypeError('fetch failed'), accepted]);
+    const retry = { retries: undefined, initialDelayMs: undefined, maxDelayMs: Number.NaN };
+    const client = new AsyncJobsClient({ baseUrl: 'http://api.test', fetch: api.fetch, random: () => 0.5, retry });
+    // Act
+    const outcome = settle(client.submit({ type: 'echo' }));
+    await vi.runAllTimersAsync();
+    // Assess
+    expect(await outcome).toHaveProperty('value');
+    expect(gaps(api.calls)).toEqual([100, 200, 400]);
+  });
+});
+
+describe('a request that gets no answer', () => {
+  /** The outcome once the clock has run `ms`, or 'pending'. */
+  async function settledAfter<T>(ms: number, outcome: Promise<T>): Promise<T | 'pending'> {
+    await vi.advanceTimersByTimeAsync(ms);
+    return Promise.race([outcome, 'pending' as const]);
+  }
+
+  it('is given up after 30 s an attempt and, once the retries are spent, rejects with a NetworkError saying so', async () => {
+    // Prepare
+    const { api, client } = clientFor(['hang', 'hang', 'hang', 'hang']);
+    // Act
+    const result = await settledAfter(121_000, settle(client.get('job_AAAAAAAAAAAAAAAAAAAAAA')));
+    // Assess: four attempts of 30 s, and the backoff between them (100, 200 and 400 ms).
+    expect(api.calls.map((call) => call.at - START)).toEqual([0, 30_100, 60_300, 90_700]);
+    const error = result !== 'pending' && 'error' in result ? result.error : result;
+    expect(error).toBeInstanceOf(NetworkError);
+    expect((error as NetworkError).message).toBe('GET http://api.test/prod/jobs/job_AAAAAAAAAAAAAAAAAAAAAA got no answer within 30000 ms');
+  });
+
+  it('is retried, for a submit under the same key, and the error says the API may have acted on it', async () => {
+    // Prepare
+    const api = fakeApi(['hang', 'hang']);
+    const client = new AsyncJobsClient({ baseUrl: 'http://api.test', fetch: api.fetch, random: () => 0.5, requestTimeoutMs: 5_000, retry: { retries: 1 } });
+    // Act
+    const result = await settledAfter(10_200, settle(client.submit({ type: 'echo' }, { idempotencyKey: 'order-4711' })));
+    // Assess
+    expect(api.calls.map((call) => call.headers.get('idempotency-key'))).toEqual(['order-4711', 'order-4711']);
+    expect(result).toEqual({
+      error: expect.objectContaining({
+        name: 'NetworkError',
+        message: 'POST http://api.test/jobs got no answer within 5000 ms: the API may have received it and acted on it',
+        idempotencyKey: 'order-4711',
+      }),
+    });
+  });
+
+  it('still rejects with the reason of the caller’s signal when that aborts first', async () => {
+    // Prepare
+    const { client } = clientFor(['hang']);
+    const reason = new Error('the user left');
+    // Act
+    const result = await settledAfter(1_000, settle(client.get('job_AAAAAAAAAAAAAAAAAAAAAA', { signal: abortAfter(500, reason) })));
+    // Assess
+    expect(result).toEqual({ error: reason });
+  });
+});
+
+/** A signal that aborts with `reason` after `ms` on the (fake) clock. */
+function abortAfter(ms: number, reason: unknown): AbortSignal {
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(reason), ms);
+  return controller.signal;
+}
+
+describe('a request that cannot be made', () => {
+  it.each([
+    ['an Idempotency-Key the API does not accept', {}, { idempotencyKey: 'ordre-é€' }, /the Idempotency-Key must be 1 to 255 printable ASCII characters/],
+    ['a header value with a line break', { headers: { authorization: 'Bearer secret\nX-Injected: 1' } }, {}, /its authorization header is not a valid HTTP header/],
+  ])('%s rejects with RequestNotSentError, sending nothing', async (_what, clientOptions, submitOptions, message) => {
+    // Prepare
+    const api = fakeApi([accepted]);
+    const client = new AsyncJobsClient({ baseUrl: 'http://api.test', fetch: api.fetch, ...clientOptions });
+    // Act
+    const result = await settle(client.submit({ type: 'echo' }, submitOptions));
+    // Assess
+    const error = 'error' in result ? result.error : undefined;
+    expect(error).toBeInstanceOf(RequestNotSentError);
+    expect((error as Error).message).toMatch(message);
+    expect((error as Error).message).not.toContain('secret');
+    expect(api.calls).toHaveLength(0);
+  });
+
+  it('is not retried when its fetch fails before sending', async () => {
+    // Prepare: a fetch (a signer's, say) that finds no credentials
+    let attempts = 0;
+    const fetch = async () => {
+      attempts += 1;
+      throw new RequestNotSentError('GET http://api.test/jobs/job_1 was not sent: no credentials');
+    };
+    const client = new AsyncJobsClient({ baseUrl: 'http://api.test', fetch });
+    // Act
+    const result = await settle(client.get('job_1'));
+    // Assess
+    expect('error' in result && result.error).toBeInstanceOf(RequestNotSentError);
+    expect(attempts).toBe(1);
   });
 });
 

@@ -95,7 +95,43 @@ describe('wait() without Retry-After backs off exponentially with full jitter an
   });
 });
 
+describe('wait() takes an option left undefined, or NaN, as its default', () => {
+  it.each([
+    // random() = 0.5: half of the default ceilings, 1 s doubling.
+    ['maxDelayMs: undefined', { maxDelayMs: undefined }, (): number => 0.5, [500, 1000, 2000]],
+    ['initialDelayMs: NaN', { initialDelayMs: Number.NaN }, (): number => 0.5, [500, 1000, 2000]],
+    // A delay that comes out NaN all the same becomes the default's first, 1 s.
+    ['a random() that gives NaN', {}, (): number => Number.NaN, [1000, 1000, 1000]],
+  ])('with %s, it backs off as by default, never polling in a tight loop', async (_what, pollInterval, random, expected) => {
+    // Prepare
+    const { api, client } = clientFor([pending('RUNNING', undefined), pending('RUNNING', undefined), pending('RUNNING', undefined), succeeded], random);
+    // Act
+    const outcome = settle(client.wait(ID, { pollInterval }));
+    await vi.runAllTimersAsync();
+    // Assess
+    expect(await outcome).toHaveProperty('value');
+    expect(gaps(api.calls)).toEqual(expected);
+  });
+});
+
 describe('wait() deadline and abort', () => {
+  it('keeps a deadline longer than a timer can wait (30 days), throwing WaitTimeoutError only once it passed', async () => {
+    // Prepare: the job runs for longer; the server asks for a poll every 12 days.
+    const day = 86_400_000;
+    const { api, client } = clientFor(Array.from({ length: 5 }, () => pending('RUNNING', String(12 * 86_400))));
+    // Act
+    const outcome = settle(client.wait(ID, { timeoutMs: 30 * day }));
+    await vi.advanceTimersByTimeAsync(29 * day);
+    const after29Days = await Promise.race([outcome, 'still waiting']);
+    await vi.advanceTimersByTimeAsync(day);
+    const result = await outcome;
+    // Assess
+    expect(after29Days).toBe('still waiting');
+    expect(api.calls.map((call) => (call.at - START) / day)).toEqual([0, 12, 24]);
+    expect('error' in result && result.error).toBeInstanceOf(WaitTimeoutError);
+    expect(Date.now() - START).toBe(30 * day);
+  });
+
   it('throws WaitTimeoutError at the deadline, carrying the job as last seen', async () => {
     // Prepare
     const { api, client } = clientFor(Array.from({ length: 10 }, () => pending('RUNNING', '1', { completed: 1, total: 4, percent: 25 })));
