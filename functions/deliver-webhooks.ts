@@ -7,7 +7,7 @@ import { requiredEnv } from '#aws/env';
 import { SqsJobQueue } from '#aws/job-queue';
 import { SigningSecrets } from '#aws/signing-secrets';
 import { jobItemsFrom } from '#aws/wiring';
-import { type DeliveryDeps, handleDelivery } from '#core/deliver';
+import { type DeliveryDeps, eventIdsOf, handleDelivery } from '#core/deliver';
 import { measured, telemetry } from '#aws/metrics';
 import { tracedHandler } from '#aws/tracing';
 import { instrumented, log } from '#aws/observability';
@@ -45,12 +45,13 @@ export const handler = tracedHandler(
       const invokedAt = Date.now();
       const failures = await Promise.all(
         event.Records.map(async (record) => {
+          const attempt = Number(record.attributes.ApproximateReceiveCount) || 1;
           try {
-            const outcome = await handleDelivery(deps, record.body, Number(record.attributes.ApproximateReceiveCount) || 1);
+            const outcome = await handleDelivery(deps, record.body, attempt);
             if (outcome.kind === 'done') return undefined;
             await queue.redeliveryOf(record.receiptHandle, invokedAt).delay(outcome.delaySeconds);
           } catch (error) {
-            log.error('webhook delivery failed unexpectedly; it will be retried', { messageId: record.messageId, ...errorFields(error) });
+            log.error('webhook delivery failed unexpectedly', { messageId: record.messageId, ...eventIdsOf(record.body), attempt, error: errorFields(error) });
           }
           return { itemIdentifier: record.messageId };
         }),

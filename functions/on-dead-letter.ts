@@ -33,10 +33,10 @@ export const handler = tracedHandler(
           continue;
         }
         try {
-          await handleDeadLetter(deps, message, Number(record.attributes.ApproximateReceiveCount) || 0);
-          log.warn('job reached the dead-letter queue', { jobId: message.jobId });
+          const outcome = await handleDeadLetter(deps, message, Number(record.attributes.ApproximateReceiveCount) || 0);
+          log.warn('job reached the dead-letter queue', { jobId: message.jobId, outcome });
         } catch (error) {
-          log.error('handling a dead letter failed; it will be delivered again', { jobId: message.jobId, ...errorFields(error) });
+          log.error('handling a dead letter failed; it will be delivered again', { jobId: message.jobId, error: errorFields(error) });
           failures.push({ itemIdentifier: record.messageId });
         }
       }

@@ -48,7 +48,7 @@ export const handler = tracedHandler(
             const recordDeps = { ...deps, logger: jobLogger(message.jobId) };
             return await handleJobMessage(recordDeps, message, { endsAt, stopBy, redelivery: queue.redeliveryOf(record.receiptHandle, invokedAt) });
           } catch (error) {
-            log.error('handling a job message failed; it will be delivered again', { jobId: message.jobId, ...errorFields(error) });
+            log.error('handling a job message failed; it will be delivered again', { jobId: message.jobId, error: errorFields(error) });
             return 'retry';
           }
         }),

@@ -26,7 +26,7 @@ export const handler = tracedHandler(
       // so that the invocation counts as an error: the reconciler-errors alarm watches those. So does a run
       // that went through but could not reconcile some jobs (each is logged with its own warning).
       log.error('reconciling failed; the next scheduled run tries again', {
-        ...errorFields(error),
+        error: errorFields(error),
         ...(error instanceof ReconcileIncomplete && { ...error.report }),
       });
       throw error;

@@ -35,21 +35,27 @@ function abandoned(receives: number): ProblemDetails {
   };
 }
 
+/** What a dead letter came to, for its log line. */
+export type DeadLetterOutcome = 'failed' | 'cancelled' | 'had already ended' | 'left to the invocation running it' | 'left to its retry' | 'no such job';
+
 /** Marks the job FAILED (CANCELLED if its owner asked it to stop) unless it already ended, and makes sure its end is announced. Throws to be retried. */
-export async function handleDeadLetter(deps: DeadLetterDeps, message: JobMessage, receives: number): Promise<void> {
+export async function handleDeadLetter(deps: DeadLetterDeps, message: JobMessage, receives: number): Promise<DeadLetterOutcome> {
   for (let round = 0; round < 3; round += 1) {
     const job = await deps.store.get(message.jobId);
     if (!job) {
       deps.logger.warn('dead letter for a job that does not exist', { jobId: message.jobId });
-      return;
+      return 'no such job';
     }
-    if (isFinal(job.status)) return announce(deps.store, deps.publisher, job, deps.now);
+    if (isFinal(job.status)) {
+      await announce(deps.store, deps.publisher, job, deps.now);
+      return 'had already ended';
+    }
     const now = deps.now().getTime();
     // Running in an invocation that has not reached its deadline: that one holds the job's own message,
     // which brings the job back if the invocation stops. This was another message.
     if (job.status === 'RUNNING' && attemptMayBeRunning(job, now)) {
       deps.logger.warn('dead letter for a job another invocation is running; left to it', { jobId: job.id, attempt: job.attempts });
-      return;
+      return 'left to the invocation running it';
     }
     // Waiting out a retry's backoff, or just due: its own message is hidden until `retryAt` and starts it
     // then. A second message sent back until then (the worker's answer to one that comes early) reaches
@@ -59,7 +65,7 @@ export async function handleDeadLetter(deps: DeadLetterDeps, message: JobMessage
     if (sweepAt !== undefined && Date.parse(sweepAt) > now) {
       if (await deps.store.scheduleSweep(job.id, 'QUEUED', sweepAt, sweepShardOf(job.id, deps.lifecycle.sweepShards))) {
         deps.logger.warn('dead letter for a job waiting to retry; the reconciler re-sends it if it has not started by then', { jobId: job.id, retryAt: job.retryAt, sweepAt });
-        return;
+        return 'left to its retry';
       }
       continue;
     }
@@ -76,7 +82,8 @@ export async function handleDeadLetter(deps: DeadLetterDeps, message: JobMessage
         : await deps.store.transition(job.id, 'RUNNING', 'FAILED', { error: abandoned(receives), ...finalChanges(deps.lifecycle, deps.now()) }, { cancelRequested: false });
     if (ended) {
       recordEnd(deps.telemetry ?? noTelemetry, ended);
-      return announce(deps.store, deps.publisher, ended, deps.now);
+      await announce(deps.store, deps.publisher, ended, deps.now);
+      return ended.status === 'CANCELLED' ? 'cancelled' : 'failed';
     }
   }
   throw new Error(`job ${message.jobId} kept changing while its dead letter was handled`);

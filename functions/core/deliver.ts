@@ -42,8 +42,26 @@ export async function handleDelivery(deps: DeliveryDeps, rawEvent: string, attem
     if (outcome.kind === 'retry' && last) deadLettered();
     return outcome;
   } catch (error) {
-    if (last) deadLettered();
+    if (last) {
+      deadLettered();
+      deps.logger.warn('webhook failed for good; the message goes to the DLQ', {
+        ...eventIdsOf(rawEvent),
+        attempt,
+        reason: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      });
+    }
     throw error;
+  }
+}
+
+/** The job and event ids of a delivery message, for its log lines; whatever of them it has. */
+export function eventIdsOf(rawEvent: string): { jobId?: string; eventId?: string } {
+  try {
+    const event = JSON.parse(rawEvent) as Partial<JobEvent> | null;
+    const jobId = event?.data?.id;
+    return { ...(typeof jobId === 'string' && { jobId }), ...(typeof event?.id === 'string' && { eventId: event.id }) };
+  } catch {
+    return {};
   }
 }
 

@@ -5,7 +5,7 @@
  * published (with the same event id) by whichever delivery comes next.
  */
 import { newRunId } from './ids.ts';
-import { boundedText, isFinal, type JobRecord, makeProgress, type Progress, secondsUntil } from './job.ts';
+import { boundedText, isFinal, type JobRecord, makeProgress, type Progress, runnableAt, secondsUntil } from './job.ts';
 import { announce, backoffSeconds, completionEvent, finalChanges, type LifecycleSettings } from './lifecycle.ts';
 import type { EventPublisher, JobMessage, JobStore, Redelivery, TransitionChanges } from './ports.ts';
 import { NonRetryableError, type Processor, RetryableError } from './processor.ts';
@@ -82,7 +82,8 @@ export async function handleJobMessage(deps: WorkerDeps, message: JobMessage, in
   const started = await start(deps, message.jobId, invocation);
   if (started === 'done' || started === 'retry') return started;
   const telemetry = deps.telemetry ?? noTelemetry;
-  if (started.attempts === 1 && started.startedAt) telemetry.milliseconds(MetricName.timeInQueue, Date.parse(started.startedAt) - Date.parse(started.createdAt));
+  // From when it could start: a job's delay is asked for, not a wait in the queue.
+  if (started.attempts === 1 && started.startedAt) telemetry.milliseconds(MetricName.timeInQueue, Math.max(0, Date.parse(started.startedAt) - runnableAt(started).getTime()));
 
   const ran = await runProcessor(deps, started, invocation);
   let ending: FinalEnding;

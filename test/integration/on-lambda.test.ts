@@ -303,6 +303,48 @@ describe('a reconciler run that fails on Lambda (reconcile-jobs)', () => {
         xray_trace_id: TRACE_ROOT,
       }),
     );
-    expect(JSON.stringify(lines)).toContain('Requested resource not found');
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        message: 'reconciling failed; the next scheduled run tries again',
+        error: expect.objectContaining({ name: 'ResourceNotFoundException', message: 'Requested resource not found' }),
+      }),
+    );
+    // Powertools drops a field named `message` with a warning line of its own: none here.
+    expect(lines.filter((line) => String(line.message).includes('reserved key'))).toEqual([]);
+  });
+});
+
+describe('a dead letter that cannot be handled on Lambda (on-dead-letter)', () => {
+  let run: Run;
+
+  beforeAll(async () => {
+    answers = {
+      'DynamoDB_20120810.GetItem': {
+        status: 400,
+        body: { __type: 'com.amazonaws.dynamodb.v20120810#ResourceNotFoundException', message: 'Requested resource not found' },
+      },
+    };
+    calls.length = 0;
+    run = await runOnLambda('on-dead-letter', [sqsEvent([JSON.stringify({ jobId: 'job_AAAAAAAAAAAAAAAAAAAAAA', type: 'echo' })])], {
+      TABLE_NAME: 'async-jobs',
+      TOPIC_ARN: 'arn:aws:sns:us-east-1:000000000000:async-jobs',
+    });
+  }, 60_000);
+
+  it('leaves the message to come back, and logs the job and the error on one JSON line', () => {
+    // Act
+    const lines = run.output.map(jsonObject).filter((line) => line !== undefined);
+
+    // Assess
+    expect(run.outcomes).toEqual([{ batchItemFailures: [{ itemIdentifier: expect.any(String) }] }]);
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: 'ERROR',
+        message: 'handling a dead letter failed; it will be delivered again',
+        jobId: 'job_AAAAAAAAAAAAAAAAAAAAAA',
+        error: expect.objectContaining({ name: 'ResourceNotFoundException', message: 'Requested resource not found' }),
+      }),
+    );
+    expect(lines.filter((line) => String(line.message).includes('reserved key'))).toEqual([]);
   });
 });

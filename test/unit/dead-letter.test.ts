@@ -46,10 +46,11 @@ describe('a dead letter for a job that is fine', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect((await store.get(job.id))?.status).toBe('RUNNING');
     // Act: a second message of the job reaches the DLQ, then the processor finishes
-    await deadLetter();
+    const handled = await deadLetter();
     open('the result');
     const outcome = await running;
     // Assess
+    expect(handled).toBe('left to the invocation running it');
     expect(outcome).toBe('done');
     expect(await store.get(job.id)).toMatchObject({ status: 'SUCCEEDED', result: 'the result' });
     expect(topic.events.map((event) => event.type)).toEqual(['job.succeeded']);
@@ -65,8 +66,9 @@ describe('a dead letter for a job that is fine', () => {
     const queue = new RecordingQueue();
     const sweep = () => reconcile({ store, queue, lifecycle: LIFECYCLE, batch: 25, now, logger: silent });
     // Act
-    await deadLetter();
+    const handled = await deadLetter();
     // Assess: not ended, not announced; nothing to re-send while the job's own message may still come
+    expect(handled).toBe('left to its retry');
     expect(await store.get(job.id)).toMatchObject({ status: 'QUEUED', attempts: 2, retryAt });
     expect(topic.events).toEqual([]);
     clock += 600_000 + (LIFECYCLE.staleQueuedSeconds - 1) * 1000;
@@ -99,8 +101,9 @@ describe('a dead letter for a job its worker kept stopping on', () => {
     const { store, topic, job, deadLetter } = setup();
     await store.create({ ...job, status: 'RUNNING', attempts: 1, startedAt: new Date().toISOString(), runDeadline: Date.now() - 5_000 }, new Date());
     // Act
-    await deadLetter();
+    const handled = await deadLetter();
     // Assess
+    expect(handled).toBe('failed');
     expect(await store.get(job.id)).toMatchObject({ status: 'FAILED', error: { type: ProblemType.jobAbandoned } });
     expect(topic.events.map((event) => event.type)).toEqual(['job.failed']);
   });
@@ -115,5 +118,21 @@ describe('a dead letter for a job its worker kept stopping on', () => {
     // Assess
     expect(await store.get(job.id)).toMatchObject({ status: 'FAILED', error: { type: ProblemType.jobAbandoned } });
     expect(topic.events.map((event) => event.type)).toEqual(['job.failed']);
+  });
+});
+
+describe('what a dead letter came to, for its log line', () => {
+  it.each([
+    ['a job that does not exist', undefined, 'no such job'],
+    ['a job that had already ended', { status: 'SUCCEEDED', attempts: 1, finishedAt: new Date().toISOString(), eventId: 'evt_x', result: 1 }, 'had already ended'],
+    ['a job whose owner had asked it to stop', { status: 'RUNNING', attempts: 1, runDeadline: Date.now() - 5_000, cancelRequestedAt: new Date().toISOString() }, 'cancelled'],
+  ] as const)('names %s', async (_case, fields, expected) => {
+    // Prepare
+    const { store, job, deadLetter } = setup();
+    if (fields) await store.create({ ...job, ...fields } as JobRecord, new Date());
+    // Act
+    const handled = await deadLetter();
+    // Assess
+    expect(handled).toBe(expected);
   });
 });

@@ -113,12 +113,14 @@ describe('deliverEvent', () => {
     ['a failed last attempt', 3, 'answers 503', ['WebhooksDeadLettered']],
     ['an error before the last attempt', 1, 'cannot be read', []],
     ['an error on the last attempt', 3, 'cannot be read', ['WebhooksDeadLettered']],
-  ])('counts a dead letter once the message goes to the DLQ: %s, when the store %s', async (_case, attempt, trouble, deadLettered) => {
+  ])('counts a dead letter once the message goes to the DLQ, and says so with the job’s id: %s, when the store %s', async (_case, attempt, trouble, deadLettered) => {
     // Prepare (a schedule of two retries: three attempts, the queue's maxReceiveCount)
     const store = new InMemoryJobStore();
     const ended = job();
     store.jobs.set(ended.id, ended);
     const { deps } = deliverer(store);
+    const warned: { message: string; fields?: Record<string, unknown> }[] = [];
+    deps.logger.warn = (message, fields) => warned.push({ message, ...(fields && { fields }) });
     const counted: string[] = [];
     const failing: DeliveryDeps = {
       ...deps,
@@ -137,6 +139,8 @@ describe('deliverEvent', () => {
     const outcome = await handleDelivery(failing, JSON.stringify(completionEvent(ended)), attempt).catch((error: unknown) => error);
     // Assess
     expect(counted.filter((name) => name === 'WebhooksDeadLettered')).toEqual(deadLettered);
+    const forGood = warned.filter(({ message }) => message === 'webhook failed for good; the message goes to the DLQ');
+    expect(forGood).toEqual(deadLettered.map(() => expect.objectContaining({ fields: expect.objectContaining({ jobId: ended.id, eventId: ended.eventId, attempt }) })));
     if (trouble === 'answers 503') expect(outcome).toMatchObject({ kind: 'retry' });
     else expect(outcome).toBeInstanceOf(Error);
   });

@@ -196,6 +196,20 @@ describe('handleJobMessage', () => {
     expect(publisher.accepted[0]?.data).toMatchObject({ status: 'SUCCEEDED', done: true, result: { echoed: { n: 1 } } });
   });
 
+  it.each([
+    ['since it was created', undefined, 60_000],
+    ['since its delay ended, for a job that asked for one', 45, 15_000],
+  ])('measures the time in queue %s', async (_case, delaySeconds, expected) => {
+    // Prepare: created a minute before the worker starts it
+    const { store, deps, invocation } = setup({ echo: async () => 'done' });
+    const job = await seed(store, 'echo', delaySeconds === undefined ? {} : { delaySeconds });
+    const measured: [string, number][] = [];
+    // Act
+    await handleJobMessage({ ...deps, telemetry: { count: () => undefined, milliseconds: (name, value) => measured.push([name, value]) } }, { jobId: job.id, type: 'echo' }, invocation());
+    // Assess
+    expect(measured.filter(([name]) => name === 'TimeInQueue')).toEqual([['TimeInQueue', expected]]);
+  });
+
   it('records a processor that returns nothing as a null result', async () => {
     // Prepare
     const { store, deps, invocation } = setup({ noop: async () => undefined });
