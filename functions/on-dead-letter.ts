@@ -10,6 +10,7 @@ import { measured, telemetry } from '#aws/metrics';
 import { tracedHandler } from '#aws/tracing';
 import { instrumented, log } from '#aws/observability';
 import { errorFields } from '#core/log';
+import { MetricName } from '#core/telemetry';
 import { parseJobMessage } from '#core/worker';
 import { lifecycle } from '#infra/config';
 
@@ -37,6 +38,8 @@ export const handler = tracedHandler(
           log.warn('job reached the dead-letter queue', { jobId: message.jobId, outcome });
         } catch (error) {
           log.error('handling a dead letter failed; it will be delivered again', { jobId: message.jobId, error: errorFields(error) });
+          // Lambda sees a successful invocation (the item goes back as a batch item failure): this is what alarms.
+          telemetry.count(MetricName.deadLettersFailed);
           failures.push({ itemIdentifier: record.messageId });
         }
       }

@@ -560,6 +560,8 @@ export class AsyncJobs extends Construct {
       worker: functions[triggered('jobs-queue')],
       webhookDeliverer: functions[triggered('webhook-queue')],
       reconciler: functions[triggered('schedule')],
+      deadLetterHandler: functions[triggered('dead-letter-queue')],
+      table: this.table,
       oldestJobMessageAge,
       ...(props.alarmEmail !== undefined && { alarmEmail: props.alarmEmail }),
     });

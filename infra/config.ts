@@ -213,6 +213,8 @@ export const alarms = {
    * that fails now and then is made up by the next one; one that keeps failing leaves lost messages unsent.
    */
   reconcilerFailedRuns: 2,
+  /** Fewest runs of the reconciler in a period (it runs every minute: 5) below which it is not running. */
+  reconcilerMinRuns: 3,
 } as const;
 
 /** The lifecycle settings the handlers use, from the values above (a pure call: see `queue`). */

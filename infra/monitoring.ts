@@ -19,6 +19,7 @@ import {
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -36,7 +37,9 @@ export type AlarmName =
   | 'reconciler-errors'
   | 'api-5xx-rate'
   | 'webhook-dead-lettered'
-  | 'webhook-dead-letters';
+  | 'webhook-dead-letters'
+  | 'table-throttles'
+  | 'reconciler-not-running';
 
 /** Properties of {@link AsyncJobsMonitoring}: the resources to watch. */
 export interface AsyncJobsMonitoringProps {
@@ -56,6 +59,10 @@ export interface AsyncJobsMonitoringProps {
   readonly webhookDeliverer: IFunction;
   /** The scheduled reconciler, `reconcile-jobs`. */
   readonly reconciler: IFunction;
+  /** The jobs dead-letter queue's consumer, `on-dead-letter`. */
+  readonly deadLetterHandler: IFunction;
+  /** The jobs table. */
+  readonly table: ITable;
   /**
    * An address subscribed to the alarm topic (it must confirm the subscription from the email AWS sends).
    * @default no subscription
@@ -140,23 +147,51 @@ export class AsyncJobsMonitoring extends Construct {
     });
     const oldestJobMessageAge = props.oldestJobMessageAge ?? Duration.seconds(config.alarms.oldestJobMessageAgeSeconds);
 
-    const alarm = (name: AlarmName, metric: IMetric, threshold: number, description: string) =>
+    /** Over one period unless told otherwise; no data is no traffic (SQS stops reporting idle queues), not a failure. */
+    const alarm = (
+      name: AlarmName,
+      metric: IMetric,
+      threshold: number,
+      description: string,
+      over: { periods: number; breaching: number; below?: true; missingBreaches?: true } = { periods: 1, breaching: 1 },
+    ) =>
       new Alarm(this, name, {
         metric,
         threshold,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        datapointsToAlarm: 1,
-        // No data is no traffic (SQS stops reporting idle queues): not a failure.
-        treatMissingData: TreatMissingData.NOT_BREACHING,
+        comparisonOperator: over.below ? ComparisonOperator.LESS_THAN_THRESHOLD : ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: over.periods,
+        datapointsToAlarm: over.breaching,
+        treatMissingData: over.missingBreaches ? TreatMissingData.BREACHING : TreatMissingData.NOT_BREACHING,
         alarmDescription: `${description} Runbook: ${RUNBOOK}#${name}`,
       });
+    // on-dead-letter answers a dead letter it cannot handle with a batch item failure, which Lambda does not count
+    // as an error, and the message is taken again within a minute, so the DLQ's visible count stays near 0: the
+    // handler counts each such failure, and its own crashes and timeouts are Lambda errors.
+    const deadLettersUnhandled = new MathExpression({
+      expression: 'failed + errors',
+      usingMetrics: {
+        failed: customMetric(config.metrics.names.deadLettersFailed, 'Sum', period),
+        errors: props.deadLetterHandler.metricErrors({ period, statistic: 'Sum' }),
+      },
+      period,
+      label: 'dead letters on-dead-letter could not handle',
+    });
+    const tableThrottles = new MathExpression({
+      expression: 'reads + writes',
+      usingMetrics: {
+        reads: props.table.metric('ReadThrottleEvents', { period, statistic: 'Sum' }),
+        writes: props.table.metric('WriteThrottleEvents', { period, statistic: 'Sum' }),
+      },
+      period,
+      label: 'throttled reads and writes',
+    });
     this.alarms = {
       'jobs-dead-letters-waiting': alarm(
         'jobs-dead-letters-waiting',
-        props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
+        deadLettersUnhandled,
         0,
-        'Messages wait on the jobs dead-letter queue: on-dead-letter is not marking their jobs FAILED.',
+        'Dead letters of the jobs queue keep failing in on-dead-letter: their jobs are not marked FAILED.',
+        { periods: 3, breaching: 2 },
       ),
       'jobs-dead-lettered': alarm(
         'jobs-dead-lettered',
@@ -207,6 +242,22 @@ export class AsyncJobsMonitoring extends Construct {
         props.webhookDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
         0,
         'Webhook deliveries gave up after the whole retry schedule and wait on the webhook dead-letter queue.',
+      ),
+      // The SDK retries a throttled call, so a moment of it costs latency only; throttling that lasts fails requests and jobs.
+      'table-throttles': alarm(
+        'table-throttles',
+        tableThrottles,
+        0,
+        'DynamoDB throttled reads or writes of the jobs table in two of the last three periods: requests and jobs fail or slow down.',
+        { periods: 3, breaching: 2 },
+      ),
+      // It runs every minute: fewer than half its runs in two periods in a row (none at all, when its rule is disabled) is not a failing run but a missing one.
+      'reconciler-not-running': alarm(
+        'reconciler-not-running',
+        props.reconciler.metricInvocations({ period, statistic: 'Sum' }),
+        config.alarms.reconcilerMinRuns,
+        `The reconciler (reconcile-jobs) ran fewer than ${config.alarms.reconcilerMinRuns} times in each of two periods: its schedule is not invoking it.`,
+        { periods: 2, breaching: 2, below: true, missingBreaches: true },
       ),
     };
     const notify = new SnsAction(this.alarmTopic);
@@ -284,6 +335,7 @@ export class AsyncJobsMonitoring extends Construct {
           props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ ...minute, statistic: 'Maximum', label: 'jobs DLQ waiting' }),
           props.deadLetterQueue.metricNumberOfMessagesReceived({ ...minute, statistic: 'Sum', label: 'jobs DLQ received' }),
           props.webhookDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ ...minute, statistic: 'Maximum', label: 'webhook DLQ waiting' }),
+          custom(names.deadLettersFailed, 'Sum', 'jobs DLQ handling failed'),
         ],
         width: 8,
       }),
@@ -293,6 +345,7 @@ export class AsyncJobsMonitoring extends Construct {
         title: 'Webhooks',
         left: [
           custom(names.webhookDeliveries, 'Sum', 'delivered'),
+          custom(names.webhookFailures, 'Sum', 'attempts failed'),
           custom(names.webhooksDeadLettered, 'Sum', 'gave up (to the DLQ)'),
           props.webhookQueue.metricApproximateNumberOfMessagesVisible({ ...minute, statistic: 'Maximum', label: 'waiting' }),
           props.webhookQueue.metricApproximateNumberOfMessagesNotVisible({ ...minute, statistic: 'Maximum', label: 'in flight or backing off' }),

@@ -17,6 +17,8 @@ export const MetricName = {
   webhookFailures: 'WebhookFailures',
   /** A webhook that failed its last attempt: its message goes to the webhook dead-letter queue. */
   webhooksDeadLettered: 'WebhooksDeadLettered',
+  /** A dead letter of the jobs queue that on-dead-letter could not handle: it comes back, its job not yet ended. */
+  deadLettersFailed: 'DeadLettersFailed',
 } as const;
 
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];

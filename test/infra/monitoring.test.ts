@@ -28,7 +28,6 @@ const functionDimension = () => ({ Name: 'FunctionName', Value: stack.resolve(jo
 const reconcilerDimension = () => ({ Name: 'FunctionName', Value: stack.resolve(jobs.functions['reconcile-jobs'].functionName) });
 
 const EXPECTED_ALARMS: readonly ExpectedAlarm[] = [
-  ['jobs-dead-letters-waiting', 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'Maximum', 0, queueDimension(() => jobs.deadLetterQueue)],
   ['jobs-dead-lettered', 'AWS/SQS', 'NumberOfMessagesReceived', 'Sum', 0, queueDimension(() => jobs.deadLetterQueue)],
   ['jobs-queue-age', 'AWS/SQS', 'ApproximateAgeOfOldestMessage', 'Maximum', 1_800, queueDimension(() => jobs.queue)],
   ['worker-errors', 'AWS/Lambda', 'Errors', 'Sum', 0, functionDimension],
@@ -44,10 +43,68 @@ function alarmProperties(name: AlarmName): Record<string, unknown> {
 }
 
 describe('alarms', () => {
-  it('are the nine listed here, and only those', () => {
+  /** The alarms on more than one metric, or over more than one period: each has its own test below. */
+  const OTHER_ALARMS = ['api-5xx-rate', 'jobs-dead-letters-waiting', 'table-throttles', 'reconciler-not-running'] as const;
+
+  it('are the eleven listed here, and only those', () => {
     // Assess
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
-    expect(Object.keys(jobs.monitoring.alarms).sort()).toEqual([...EXPECTED_ALARMS.map(([name]) => name), 'api-5xx-rate'].sort());
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 11);
+    expect(Object.keys(jobs.monitoring.alarms).sort()).toEqual([...EXPECTED_ALARMS.map(([name]) => name), ...OTHER_ALARMS].sort());
+  });
+
+  it('jobs-dead-letters-waiting fires when on-dead-letter fails dead letters (it counts them) or fails itself, in two of three periods', () => {
+    // Act
+    const properties = alarmProperties('jobs-dead-letters-waiting');
+    const handler = [{ Name: 'FunctionName', Value: stack.resolve(jobs.functions['on-dead-letter'].functionName) }];
+
+    // Assess
+    expect(properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 3, DatapointsToAlarm: 2, TreatMissingData: 'notBreaching' });
+    expect(properties.Metrics).toEqual([
+      expect.objectContaining({ Expression: 'failed + errors', ReturnData: true }),
+      {
+        Id: 'failed',
+        MetricStat: { Metric: { Namespace: 'AsyncJobs', MetricName: 'DeadLettersFailed', Dimensions: [{ Name: 'service', Value: 'async-jobs' }] }, Period: 300, Stat: 'Sum' },
+        ReturnData: false,
+      },
+      {
+        Id: 'errors',
+        MetricStat: { Metric: { Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: handler }, Period: 300, Stat: 'Sum' },
+        ReturnData: false,
+      },
+    ]);
+  });
+
+  it('table-throttles fires when DynamoDB throttles the table’s reads or writes in two of three periods', () => {
+    // Act
+    const properties = alarmProperties('table-throttles');
+    const table = [{ Name: 'TableName', Value: { Ref: logicalIdOf(jobs.table) } }];
+
+    // Assess
+    expect(properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 3, DatapointsToAlarm: 2, TreatMissingData: 'notBreaching' });
+    expect(properties.Metrics).toEqual([
+      expect.objectContaining({ Expression: 'reads + writes', ReturnData: true }),
+      { Id: 'reads', MetricStat: { Metric: { Namespace: 'AWS/DynamoDB', MetricName: 'ReadThrottleEvents', Dimensions: table }, Period: 300, Stat: 'Sum' }, ReturnData: false },
+      { Id: 'writes', MetricStat: { Metric: { Namespace: 'AWS/DynamoDB', MetricName: 'WriteThrottleEvents', Dimensions: table }, Period: 300, Stat: 'Sum' }, ReturnData: false },
+    ]);
+  });
+
+  it('reconciler-not-running fires when the every-minute reconciler runs fewer than 3 times in each of two periods, no data included', () => {
+    // Act
+    const properties = alarmProperties('reconciler-not-running');
+
+    // Assess
+    expect(properties).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Invocations',
+      Statistic: 'Sum',
+      Dimensions: [reconcilerDimension()],
+      Threshold: 3,
+      ComparisonOperator: 'LessThanThreshold',
+      EvaluationPeriods: 2,
+      DatapointsToAlarm: 2,
+      // A disabled schedule sends no data at all: that must alarm.
+      TreatMissingData: 'breaching',
+    });
   });
 
   it.each(EXPECTED_ALARMS)('%s fires on %s %s (%s) above %d over one period', (name, namespace, metricName, statistic, threshold, dimension) => {
@@ -92,7 +149,7 @@ describe('alarms', () => {
     ]);
   });
 
-  it.each([...EXPECTED_ALARMS.map(([name]) => name), 'api-5xx-rate' as const])(
+  it.each([...EXPECTED_ALARMS.map(([name]) => name), ...OTHER_ALARMS])(
     '%s notifies the alarm topic when it fires and when it recovers, and links its runbook',
     (name) => {
       // Act
@@ -248,9 +305,22 @@ describe('the dashboard', () => {
     );
     expect(metricsOf('Time in queue and job duration (ms)')).toEqual(['TimeInQueue', 'TimeInQueue', 'JobDuration', 'JobDuration'].map(custom));
     expect(metricsOf('Webhooks')).toContain(custom('WebhookDeliveries'));
+    expect(metricsOf('Webhooks')).toContain(custom('WebhookFailures'));
     expect(metricsOf('Webhooks')).toContain(custom('WebhooksDeadLettered'));
+    expect(metricsOf('Dead-letter queues')).toContain(custom('DeadLettersFailed'));
     expect(Object.values(config.metrics.names).sort()).toEqual(
-      ['JobsSubmitted', 'JobsSucceeded', 'JobsFailed', 'JobsCancelled', 'JobDuration', 'TimeInQueue', 'WebhookDeliveries', 'WebhookFailures', 'WebhooksDeadLettered'].sort(),
+      [
+        'JobsSubmitted',
+        'JobsSucceeded',
+        'JobsFailed',
+        'JobsCancelled',
+        'JobDuration',
+        'TimeInQueue',
+        'WebhookDeliveries',
+        'WebhookFailures',
+        'WebhooksDeadLettered',
+        'DeadLettersFailed',
+      ].sort(),
     );
   });
 
@@ -270,6 +340,7 @@ describe('the dashboard', () => {
       `AWS/SQS ApproximateNumberOfMessagesVisible QueueName ${queueName(jobs.deadLetterQueue)}`,
       `AWS/SQS NumberOfMessagesReceived QueueName ${queueName(jobs.deadLetterQueue)}`,
       `AWS/SQS ApproximateNumberOfMessagesVisible QueueName ${queueName(jobs.webhookDeadLetterQueue)}`,
+      'AsyncJobs DeadLettersFailed service async-jobs',
     ]);
     expect(metricsOf('Webhooks')).toEqual(
       expect.arrayContaining([

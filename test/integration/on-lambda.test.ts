@@ -347,4 +347,12 @@ describe('a dead letter that cannot be handled on Lambda (on-dead-letter)', () =
     );
     expect(lines.filter((line) => String(line.message).includes('reserved key'))).toEqual([]);
   });
+
+  it('counts the failure in the metric the jobs-dead-letters-waiting alarm watches, as Lambda counts no error', () => {
+    // Act
+    const metrics = run.output.map(jsonObject).filter((line) => line?._aws !== undefined);
+
+    // Assess
+    expect(metrics).toContainEqual(expect.objectContaining({ DeadLettersFailed: 1, service: 'async-jobs' }));
+  });
 });
