@@ -289,16 +289,24 @@ export class DynamoJobStore extends DynamoJobItems implements JobStore {
   }
 
   async dueForSweep(shard: string, now: Date, limit: number): Promise<JobRecord[]> {
-    const { Items = [] } = await this.client.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        IndexName: this.indexes.sweep,
-        KeyConditionExpression: 'sweepShard = :shard AND sweepAt <= :now',
-        ExpressionAttributeValues: { ':shard': { S: shard }, ':now': { S: now.toISOString() } },
-        Limit: limit,
-      }),
-    );
-    return Items.map(fromItem);
+    // A page holds at most 1 MB: nine entries of jobs with large inputs and results. Read on up to `limit`.
+    const due: JobRecord[] = [];
+    let start: Item | undefined;
+    do {
+      const { Items = [], LastEvaluatedKey }: { Items?: Item[]; LastEvaluatedKey?: Item } = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: this.indexes.sweep,
+          KeyConditionExpression: 'sweepShard = :shard AND sweepAt <= :now',
+          ExpressionAttributeValues: { ':shard': { S: shard }, ':now': { S: now.toISOString() } },
+          Limit: limit - due.length,
+          ...(start && { ExclusiveStartKey: start }),
+        }),
+      );
+      due.push(...Items.map(fromItem));
+      start = LastEvaluatedKey;
+    } while (start && due.length < limit);
+    return due;
   }
 
   scheduleSweep(id: string, status: JobStatus, sweepAt: string, shard: string, guard: SweepGuard = {}): Promise<boolean> {

@@ -4,7 +4,7 @@
  * event was not recorded as published back to the worker, which announces them (only the worker and
  * the dead-letter handler publish). It reads only the sparse `sweep` index.
  */
-import { isFinal } from './job.ts';
+import { isFinal, type JobRecord, runnableAt } from './job.ts';
 import type { LifecycleSettings } from './lifecycle.ts';
 import type { JobQueue, JobStore } from './ports.ts';
 
@@ -38,9 +38,26 @@ export class ReconcileIncomplete extends Error {
   }
 }
 
+/** The longest wait between two messages the reconciler sends for one job. */
+export const MAX_RESEND_WAIT_SECONDS = 3_600;
+
 /**
- * One pass over the due entries of every shard. A job that cannot be reconciled does not stop the pass;
- * the pass then ends in {@link ReconcileIncomplete}.
+ * How long after sending a job's message the reconciler looks at it again: the lifecycle's wait (a
+ * stale-queue wait, or a publish's grace), or, when longer, as long as the job has already waited since
+ * it could start (or since it ended), up to an hour. Each message the job gets unanswered doubles the
+ * wait: a queue that is only backed up (its worker far behind) is not sent one more message per job
+ * every few minutes, while a job whose message was lost still gets one at once.
+ */
+export function resendWaitSeconds(lifecycle: LifecycleSettings, job: JobRecord, now: Date): number {
+  const base = lifecycle[job.status === 'QUEUED' ? 'staleQueuedSeconds' : 'publishGraceSeconds'];
+  const since = job.status === 'QUEUED' ? (job.retryAt ?? runnableAt(job).toISOString()) : (job.finishedAt ?? job.updatedAt);
+  const waited = Math.floor((now.getTime() - Date.parse(since)) / 1000);
+  return Number.isFinite(waited) ? Math.max(base, Math.min(MAX_RESEND_WAIT_SECONDS, waited)) : base;
+}
+
+/**
+ * One pass over the due entries of every shard. A job, or a shard, that cannot be reconciled does not
+ * stop the pass; the pass then ends in {@link ReconcileIncomplete}.
  */
 export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   let requeued = 0;
@@ -48,12 +65,21 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   let failures = 0;
   const shards = Array.from({ length: deps.lifecycle.sweepShards }, (_, shard) => String(shard));
   for (const shard of shards) {
-    for (const job of await deps.store.dueForSweep(shard, deps.now(), deps.batch)) {
+    let due: JobRecord[];
+    try {
+      due = await deps.store.dueForSweep(shard, deps.now(), deps.batch);
+    } catch (error) {
+      // One shard that cannot be read (throttled, say) does not keep the others from their run.
+      failures += 1;
+      deps.logger.warn('reading a shard of the sweep index failed; the next run tries again', { shard, error: String(error) });
+      continue;
+    }
+    for (const job of due) {
       try {
         // Deferring first means two overlapping runs cannot both send; a duplicate would be harmless anyway.
         if (!(job.status === 'QUEUED' || (isFinal(job.status) && !job.publishedAt))) continue;
-        const wait = deps.lifecycle[job.status === 'QUEUED' ? 'staleQueuedSeconds' : 'publishGraceSeconds'];
-        const next = new Date(deps.now().getTime() + wait * 1000).toISOString();
+        const now = deps.now();
+        const next = new Date(now.getTime() + resendWaitSeconds(deps.lifecycle, job, now) * 1000).toISOString();
         // The index is read eventually consistent: only the entry read, still in place, is acted on. A job
         // that started since (its start clears the entry) and went back to QUEUED for a retry is left alone.
         const guard = job.sweepAt === undefined ? {} : { seenSweepAt: job.sweepAt };

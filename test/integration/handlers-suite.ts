@@ -4,8 +4,9 @@
  */
 import { GetItemCommand, PutItemCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { sweepShardOf } from '#core/ids';
-import { lifecycle } from '#infra/config';
+import { DynamoJobStore, toItem } from '#aws/job-store';
+import { newJobId, sweepShardOf } from '#core/ids';
+import { lifecycle, names } from '#infra/config';
 import type { DynamoEngine } from '#infra/local/emulators';
 import { type Backends, startBackends } from '../support/backends.ts';
 import { getEvent, httpEvent, lambdaContext, sqsEvent, submitEvent } from '../support/events.ts';
@@ -455,6 +456,35 @@ export function defineHandlerSuite(engine: DynamoEngine): void {
     });
 
     describe('expiry and reconciliation', () => {
+      it('reads as many due sweep entries as asked, past the 1 MB a page of the index holds', async () => {
+        // Prepare: 20 due entries of jobs with 120 KB inputs, in a shard of their own (the index projects whole items)
+        const store = new DynamoJobStore(backends.clients.dynamodb, tableName(), { owner: names.ownerIndex, sweep: names.sweepIndex });
+        const past = new Date(Date.now() - 60_000).toISOString();
+        for (let i = 0; i < 20; i += 1) {
+          const item = toItem({
+            id: newJobId(),
+            owner: 'arn:aws:iam::1:user/sweep-pages',
+            type: 'echo',
+            status: 'QUEUED',
+            input: 'x'.repeat(120_000),
+            timeoutSeconds: 60,
+            attempts: 0,
+            createdAt: past,
+            updatedAt: past,
+            sweepAt: past,
+            sweepShard: 'pages',
+          });
+          await backends.clients.dynamodb.send(new PutItemCommand({ TableName: tableName(), Item: item }));
+        }
+        // Act
+        const due = await store.dueForSweep('pages', new Date(), 15);
+        const all = await store.dueForSweep('pages', new Date(), 100);
+        // Assess
+        expect(due).toHaveLength(15);
+        expect(all).toHaveLength(20);
+      });
+
+
       it('reads an expired job as 404 before DynamoDB deletes it, and leaves it out of lists', async () => {
         // Prepare
         const owner = 'arn:aws:iam::1:user/expiry';

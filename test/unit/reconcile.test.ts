@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { JobMessage, JobQueue } from '#core/ports';
-import { ReconcileIncomplete, type ReconcileReport, reconcile } from '#core/reconcile';
+import { MAX_RESEND_WAIT_SECONDS, ReconcileIncomplete, type ReconcileReport, reconcile } from '#core/reconcile';
 import { type SubmitDeps, submitJob } from '#core/submit';
 import { lifecycle } from '#infra/config';
 import { InMemoryJobStore } from '../support/in-memory-store.ts';
@@ -111,5 +111,62 @@ describe('reconcile', () => {
 
     // Assess: the second run reached the newer job
     expect(queue.sent.map((message) => message.jobId)).toEqual([newer.id]);
+  });
+
+  it('still reads the other shards when one cannot be read, and then fails the run', async () => {
+    // Prepare: the two lost jobs in shards 0 and 2; shard 1 cannot be read (throttled)
+    const { store, queue, ids } = await twoLostJobs();
+    await store.scheduleSweep(ids[0], 'QUEUED', NOW.toISOString(), '0', {});
+    await store.scheduleSweep(ids[1], 'QUEUED', NOW.toISOString(), '2', {});
+    const due = store.dueForSweep.bind(store);
+    store.dueForSweep = async (shard, now, limit) => {
+      if (shard === '1') throw new Error('ThrottlingException');
+      return due(shard, now, limit);
+    };
+
+    // Act
+    const error = await run(store, queue).then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    );
+
+    // Assess
+    expect((error as ReconcileIncomplete).report).toEqual({ requeued: 2, announced: 0, failures: 1 });
+    expect(queue.sent.map((message) => message.jobId).sort()).toEqual([...ids].sort());
+  });
+
+  it.each([
+    ['a job that could start a minute ago: a stale-queue wait', 60, lifecycle.staleQueuedSeconds],
+    ['a job that could start 20 minutes ago: as long again', 1_200, 1_200],
+    ['a job that could start a day ago: an hour at most', 86_400, MAX_RESEND_WAIT_SECONDS],
+  ])('looks at %s after sending its message', async (_case, waitedSeconds, expected) => {
+    // Prepare: a backed-up queue, say: the job's message has not reached a worker for so long
+    const { store, queue, ids } = await twoLostJobs();
+    const job = store.jobs.get(ids[0]);
+    if (!job) throw new Error('no job');
+    store.jobs.set(ids[0], { ...job, createdAt: new Date(NOW.getTime() - waitedSeconds * 1000).toISOString() });
+    store.jobs.delete(ids[1]);
+
+    // Act
+    await run(store, queue);
+
+    // Assess
+    expect(queue.sent.map((message) => message.jobId)).toEqual([ids[0]]);
+    expect(store.jobs.get(ids[0])?.sweepAt).toBe(new Date(NOW.getTime() + expected * 1000).toISOString());
+  });
+
+  it('sends an ended job that stays unannounced for an hour 7 times, not 60: each wait as long as the job has waited', async () => {
+    // Prepare: a job cancelled while QUEUED, its announcement due; the worker never gets to it (the queue is backed up)
+    const { store, queue, ids } = await twoLostJobs();
+    const job = store.jobs.get(ids[0]);
+    if (!job) throw new Error('no job');
+    store.jobs.set(ids[0], { ...job, status: 'CANCELLED', finishedAt: NOW.toISOString(), eventId: 'evt_x', sweepAt: NOW.toISOString() });
+    store.jobs.delete(ids[1]);
+
+    // Act: a run every minute for an hour
+    for (let minute = 0; minute < 60; minute += 1) await run(store, queue, new Date(NOW.getTime() + minute * 60_000));
+
+    // Assess: at minutes 0, 1, 2, 4, 8, 16 and 32
+    expect(queue.sent).toHaveLength(7);
   });
 });
