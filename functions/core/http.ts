@@ -41,15 +41,29 @@ export function callerOf(event: HttpEvent): string {
   const authorizer = event.requestContext.authorizer;
   if (!authorizer) return 'anonymous';
   const identity = authorizer.iam?.cognitoIdentity;
-  if (identity?.identityId) return `cognito-identity/${identity.identityPoolId ?? ''}/${identity.identityId}`;
+  if (identity?.identityId) return keyable(`cognito-identity/${identity.identityPoolId ?? ''}/${identity.identityId}`);
   const arn = authorizer.iam?.userArn;
-  if (arn) return arn;
+  if (arn) return keyable(arn);
   if (authorizer.jwt) {
     const sub = authorizer.jwt.claims?.sub;
-    if (typeof sub === 'string' && sub) return sub;
+    if (typeof sub === 'string' && sub) return keyable(sub);
     throw unidentifiedCallerProblem('The token names no subject (a non-empty `sub` claim), and each job belongs to the subject that created it. Use a token your identity provider issues with `sub`.');
   }
   throw unidentifiedCallerProblem('The request was authorized without an identity (no IAM caller ARN, no token subject).');
+}
+
+/**
+ * Longest owner, in UTF-8 bytes: the owner keys the `by-owner` index, whose partition keys DynamoDB
+ * takes up to 2,048 bytes. IAM ARNs stay well under it (about 600 bytes at most), as do OIDC subjects (255).
+ */
+export const MAX_OWNER_BYTES = 1_024;
+
+function keyable(owner: string): string {
+  const bytes = Buffer.byteLength(owner);
+  if (bytes > MAX_OWNER_BYTES) {
+    throw unidentifiedCallerProblem(`The caller's identity is ${bytes} bytes long, and jobs are kept by it, which takes at most ${MAX_OWNER_BYTES}. Use an identity provider whose subjects are shorter (OpenID Connect's are at most 255 characters).`);
+  }
+  return owner;
 }
 
 /** A request header; HTTP API lower-cases header names in payload 2.0. */

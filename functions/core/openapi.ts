@@ -347,7 +347,7 @@ export function openApiDocument(limits: OpenApiLimits, served: readonly RouteSpe
             '401': gatewayAnswer('No valid token (JWT auth): API Gateway refused the request.'),
             '403': problemOrGateway(
               403,
-              'No valid SigV4 signature, or no permission (IAM auth): API Gateway refused the request with `{"message": …}`. Or a valid token that names no subject (no `sub` claim): jobs belong to the subject that created them.',
+              'No valid SigV4 signature, or no permission (IAM auth): API Gateway refused the request with `{"message": …}`. Or a valid token that names no subject (no `sub` claim), or an identity over 1,024 bytes: jobs belong to the subject that created them.',
               [ProblemType.unidentifiedCaller],
             ),
           },

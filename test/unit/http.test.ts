@@ -310,6 +310,7 @@ describe('callerOf', () => {
   it.each<[string, HttpEvent, string]>([
     ['an IAM caller', getEvent('job_1', { callerArn: 'arn:aws:iam::123456789012:user/alice' }), 'arn:aws:iam::123456789012:user/alice'],
     ['a JWT subject', getEvent('job_1', { jwtSub: 'user-42' }), 'user-42'],
+    ['a JWT subject as long as the jobs table can key by', getEvent('job_1', { jwtSub: 'é'.repeat(512) }), 'é'.repeat(512)],
     ['no authorizer', getEvent('job_1'), 'anonymous'],
     [
       'both, preferring IAM',
@@ -350,7 +351,8 @@ describe('callerOf', () => {
     ['a JWT context without claims', withAuthorizer({ jwt: {} })],
     ['an IAM context without a user ARN', withAuthorizer({ iam: {} })],
     ['an empty authorizer context', withAuthorizer({})],
-  ])('refuses %s with 403 rather than share the owner anonymous', (_, event) => {
+    ['a JWT subject longer than the jobs table can key by', withAuthorizer({ jwt: { claims: { sub: 'x'.repeat(2_049) } } })],
+  ])('refuses %s with 403 rather than share the owner anonymous, or fail the request', (_, event) => {
     // Act
     const refusal = (() => {
       try {
