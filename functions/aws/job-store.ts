@@ -35,6 +35,7 @@ const STRING_FIELDS = [
   'sweepAt',
   'sweepShard',
   'runId',
+  'retryAt',
 ] as const;
 const NUMBER_FIELDS = ['attempts', 'delaySeconds', 'timeoutSeconds', 'expiresAt', 'runDeadline'] as const;
 

@@ -614,12 +614,16 @@ export function defineHandlerSuite(engine: DynamoEngine): void {
         await backends.drain(backends.resources.queueUrl, 1);
         const now = Date.now();
         await store.transition(id, 'QUEUED', 'RUNNING', { countAttempt: true });
-        await store.transition(id, 'RUNNING', 'QUEUED', { retryAt: new Date(now + 60_000).toISOString() });
+        const retryAt = new Date(now + 60_000).toISOString();
+        const requeued = await store.transition(id, 'RUNNING', 'QUEUED', { retryAt });
         const start = (at: number) => store.transition(id, 'QUEUED', 'RUNNING', { countAttempt: true, clear: ['retryAt'] }, { retryDueBy: new Date(at).toISOString() });
         // Act
+        const waiting = await store.get(id);
         const early = await start(now + 10_000);
         const due = await start(now + 60_000);
-        // Assess
+        // Assess: the retry's time reads back (the worker, the dead-letter handler and Retry-After go by it)
+        expect(requeued).toMatchObject({ status: 'QUEUED', retryAt });
+        expect(waiting).toMatchObject({ status: 'QUEUED', retryAt });
         expect(early).toBeUndefined();
         expect(due).toMatchObject({ status: 'RUNNING', attempts: 2 });
         expect(due).not.toHaveProperty('retryAt');
