@@ -32,8 +32,18 @@ export interface ReconcileReport {
  * rather than leave that job QUEUED, or unannounced, without anyone told.
  */
 export class ReconcileIncomplete extends Error {
-  constructor(readonly report: ReconcileReport) {
-    super(`${report.failures} ${report.failures === 1 ? 'job' : 'jobs'} could not be reconciled (requeued ${report.requeued}, announced ${report.announced}); a later run tries again`);
+  /** `report.failures` counts both the jobs that could not be reconciled and the shards that could not be read (`unreadShards`). */
+  constructor(
+    readonly report: ReconcileReport,
+    readonly unreadShards = 0,
+    cause?: unknown,
+  ) {
+    const jobs = report.failures - unreadShards;
+    const what = [
+      ...(jobs > 0 ? [`${jobs} ${jobs === 1 ? 'job' : 'jobs'} could not be reconciled`] : []),
+      ...(unreadShards > 0 ? [`${unreadShards} ${unreadShards === 1 ? 'shard' : 'shards'} of the sweep index could not be read${cause === undefined ? '' : ` (${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)})`}`] : []),
+    ];
+    super(`${what.join(', and ')} (requeued ${report.requeued}, announced ${report.announced}); a later run tries again`, ...(cause === undefined ? [] : [{ cause }]));
     this.name = 'ReconcileIncomplete';
   }
 }
@@ -63,6 +73,8 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   let requeued = 0;
   let announced = 0;
   let failures = 0;
+  let unreadShards = 0;
+  let shardError: unknown;
   const shards = Array.from({ length: deps.lifecycle.sweepShards }, (_, shard) => String(shard));
   for (const shard of shards) {
     let due: JobRecord[];
@@ -71,6 +83,8 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
     } catch (error) {
       // One shard that cannot be read (throttled, say) does not keep the others from their run.
       failures += 1;
+      unreadShards += 1;
+      shardError ??= error;
       deps.logger.warn('reading a shard of the sweep index failed; the next run tries again', { shard, error: String(error) });
       continue;
     }
@@ -110,6 +124,6 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
       }
     }
   }
-  if (failures > 0) throw new ReconcileIncomplete({ requeued, announced, failures });
+  if (failures > 0) throw new ReconcileIncomplete({ requeued, announced, failures }, unreadShards, shardError);
   return { requeued, announced, failures };
 }

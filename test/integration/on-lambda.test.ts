@@ -286,7 +286,7 @@ describe('a reconciler run that fails on Lambda (reconcile-jobs)', () => {
   it('fails the invocation, so that Lambda counts an error for the reconciler-errors alarm', () => {
     // Assess
     expect(calls).toContain('DynamoDB_20120810.Query');
-    expect(run.outcomes).toEqual([{ error: expect.stringContaining('Requested resource not found') }]);
+    expect(run.outcomes).toEqual([{ error: expect.stringContaining('4 shards of the sweep index could not be read (ResourceNotFoundException: Requested resource not found)') }]);
   });
 
   it('logs why as a JSON line with the function and the error, not only as Lambda’s plain-text report', () => {
@@ -306,7 +306,7 @@ describe('a reconciler run that fails on Lambda (reconcile-jobs)', () => {
     expect(lines).toContainEqual(
       expect.objectContaining({
         message: 'reconciling failed; the next scheduled run tries again',
-        error: expect.objectContaining({ name: 'ResourceNotFoundException', message: 'Requested resource not found' }),
+        error: expect.objectContaining({ name: 'ReconcileIncomplete', message: expect.stringContaining('ResourceNotFoundException: Requested resource not found') }),
       }),
     );
     // Powertools drops a field named `message` with a warning line of its own: none here.

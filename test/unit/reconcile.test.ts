@@ -132,6 +132,7 @@ describe('reconcile', () => {
 
     // Assess
     expect((error as ReconcileIncomplete).report).toEqual({ requeued: 2, announced: 0, failures: 1 });
+    expect((error as Error).message).toBe('1 shard of the sweep index could not be read (Error: ThrottlingException) (requeued 2, announced 0); a later run tries again');
     expect(queue.sent.map((message) => message.jobId).sort()).toEqual([...ids].sort());
   });
 
