@@ -562,6 +562,7 @@ export class AsyncJobs extends Construct {
       reconciler: functions[triggered('schedule')],
       deadLetterHandler: functions[triggered('dead-letter-queue')],
       table: this.table,
+      indexNames: { owner: config.names.ownerIndex, sweep: config.names.sweepIndex },
       oldestJobMessageAge,
       ...(props.alarmEmail !== undefined && { alarmEmail: props.alarmEmail }),
     });

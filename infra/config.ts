@@ -215,6 +215,12 @@ export const alarms = {
   reconcilerFailedRuns: 2,
   /** Fewest runs of the reconciler in a period (it runs every minute: 5) below which it is not running. */
   reconcilerMinRuns: 3,
+  /**
+   * Age of the oldest message on the jobs DLQ past which it counts as unread (on-dead-letter takes each
+   * within seconds; one it keeps failing on is counted as failed, and SQS's age leaves such a message out
+   * after three receives anyway).
+   */
+  deadLetterUnreadSeconds: 900,
 } as const;
 
 /** The lifecycle settings the handlers use, from the values above (a pure call: see `queue`). */

@@ -63,6 +63,8 @@ export interface AsyncJobsMonitoringProps {
   readonly deadLetterHandler: IFunction;
   /** The jobs table. */
   readonly table: ITable;
+  /** Its global secondary indexes, by a short name (letters only: it names their metrics in the alarm's expression). */
+  readonly indexNames: Readonly<Record<string, string>>;
   /**
    * An address subscribed to the alarm topic (it must confirm the subscription from the email AWS sends).
    * @default no subscription
@@ -166,24 +168,41 @@ export class AsyncJobsMonitoring extends Construct {
       });
     // on-dead-letter answers a dead letter it cannot handle with a batch item failure, which Lambda does not count
     // as an error, and the message is taken again within a minute, so the DLQ's visible count stays near 0: the
-    // handler counts each such failure, and its own crashes and timeouts are Lambda errors.
+    // handler counts each such failure, and its own crashes and timeouts are Lambda errors. A DLQ nobody reads
+    // (its event source disabled, the function throttled to nothing) moves neither: the age of its oldest message
+    // does. FILL: a metric without data in a period (DeadLettersFailed is only sent when it happens) counts as 0.
     const deadLettersUnhandled = new MathExpression({
-      expression: 'failed + errors',
+      expression: `FILL(failed, 0) + FILL(errors, 0) + IF(FILL(age, 0) > ${config.alarms.deadLetterUnreadSeconds}, 1, 0)`,
       usingMetrics: {
         failed: customMetric(config.metrics.names.deadLettersFailed, 'Sum', period),
         errors: props.deadLetterHandler.metricErrors({ period, statistic: 'Sum' }),
+        age: props.deadLetterQueue.metricApproximateAgeOfOldestMessage({ period, statistic: 'Maximum' }),
       },
       period,
-      label: 'dead letters on-dead-letter could not handle',
+      label: 'dead letters on-dead-letter could not handle, or left unread',
     });
+    // The table's own throttles, and each index's (reported apart, with the index's name).
+    const throttleMetrics: Record<string, IMetric> = {};
+    for (const [kind, metricName] of [
+      ['reads', 'ReadThrottleEvents'],
+      ['writes', 'WriteThrottleEvents'],
+    ] as const) {
+      throttleMetrics[kind] = props.table.metric(metricName, { period, statistic: 'Sum' });
+      for (const [index, indexName] of Object.entries(props.indexNames)) {
+        throttleMetrics[`${index}${kind}`] = props.table.metric(metricName, {
+          period,
+          statistic: 'Sum',
+          dimensionsMap: { TableName: props.table.tableName, GlobalSecondaryIndexName: indexName },
+        });
+      }
+    }
     const tableThrottles = new MathExpression({
-      expression: 'reads + writes',
-      usingMetrics: {
-        reads: props.table.metric('ReadThrottleEvents', { period, statistic: 'Sum' }),
-        writes: props.table.metric('WriteThrottleEvents', { period, statistic: 'Sum' }),
-      },
+      expression: Object.keys(throttleMetrics)
+        .map((id) => `FILL(${id}, 0)`)
+        .join(' + '),
+      usingMetrics: throttleMetrics,
       period,
-      label: 'throttled reads and writes',
+      label: 'throttled reads and writes (table and indexes)',
     });
     this.alarms = {
       'jobs-dead-letters-waiting': alarm(

@@ -80,12 +80,12 @@ export async function deliverEvent(deps: DeliveryDeps, rawEvent: string, attempt
     deps.logger.warn('not the completion event of its job; not delivered', { jobId: job.id, eventId: event.id, status: job.status });
     return { kind: 'done' };
   }
+  const settled = job.webhook?.eventId === event.id && ['delivered', 'gone', 'refused'].includes(job.webhook.status);
+  if (settled) return { kind: 'done' };
   // Nor is any body but the one the record makes: whoever may send to the delivery queue could otherwise
   // have a body of their own signed under the id of a real event.
   const body = JSON.stringify(completionEvent(job));
   if (body !== rawEvent) deps.logger.warn('the queued event differs from its job; the job’s own event is sent', { jobId: job.id, eventId: event.id });
-  const settled = job.webhook?.eventId === event.id && ['delivered', 'gone', 'refused'].includes(job.webhook.status);
-  if (settled) return { kind: 'done' };
 
   const now = deps.now();
   const timestamp = Math.floor(now.getTime() / 1000);

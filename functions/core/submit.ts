@@ -238,14 +238,15 @@ async function checkCallbackResolution(deps: SubmitDeps, raw: string): Promise<v
  * job may start (`flagForReconciler`), where any other entry of a QUEUED job is due a stale-queue wait
  * later. So the caller's retry finds the flag and sends the message at once instead of leaving the job
  * to the next sweep. Without the flag (its own write failed too, or the queue lost the message), a job
- * still waiting a stale-queue wait after it could have started, or after its message was last sent,
- * is taken to have none. A job that merely waits in the queue or out its `delaySeconds` has its
+ * still waiting a stale-queue wait after it could have started, or past the entry the reconciler left
+ * when it last sent its message, is taken to have none. A job that merely waits in the queue or out its `delaySeconds` has its
  * message: a repeat sends nothing.
  */
 function mayLackMessage(job: JobRecord, settings: LifecycleSettings, now: Date): boolean {
   const stale = Date.parse(queuedSweepAt(settings, runnableAt(job)));
   if (job.sweepAt === undefined) return now.getTime() > stale;
-  // Any other entry is due a stale-queue wait after the job could start or a message was last sent.
+  // Any other entry is due at least a stale-queue wait after the job could start or a message was last sent
+  // (the reconciler waits longer after each message it sends: see resendWaitSeconds).
   const entry = Date.parse(job.sweepAt);
   return entry < stale || now.getTime() > entry;
 }

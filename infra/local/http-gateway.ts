@@ -51,9 +51,10 @@ function isTextual(contentType: string | undefined): boolean {
  */
 export function isLoopbackHost(host: string | undefined): boolean {
   if (host === undefined) return true;
-  const name = /^(\[[^\]]*\]|[^:]*)(?::\d+)?$/.exec(host.trim().toLowerCase())?.[1];
+  const name = /^(\[[^\]]*\]|[^:]*)(?::\d+)?$/.exec(host.trim().toLowerCase())?.[1]?.replace(/\.$/, '');
   if (name === undefined) return false;
-  return name === 'localhost' || name.endsWith('.localhost') || name === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(name);
+  // 0.0.0.0 reaches this machine's listeners too; a rebinding page's requests name its own host, never it.
+  return name === 'localhost' || name.endsWith('.localhost') || name === '[::1]' || name === '0.0.0.0' || /^127(?:\.\d{1,3}){3}$/.test(name);
 }
 
 /** JSON is UTF-8: a body that is not passes on base64-encoded, as bytes, never with U+FFFD in place of what was sent. */

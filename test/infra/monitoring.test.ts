@@ -52,39 +52,59 @@ describe('alarms', () => {
     expect(Object.keys(jobs.monitoring.alarms).sort()).toEqual([...EXPECTED_ALARMS.map(([name]) => name), ...OTHER_ALARMS].sort());
   });
 
-  it('jobs-dead-letters-waiting fires when on-dead-letter fails dead letters (it counts them) or fails itself, in two of three periods', () => {
+  /** An alarm's metrics: its expression, and each metric it uses as `id namespace name dimension=value… statistic`. */
+  function alarmMetrics(name: AlarmName): { expression: string; metrics: string[] } {
+    const metrics = (alarmProperties(name).Metrics ?? []) as {
+      Id: string;
+      Expression?: string;
+      MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions: { Name: string; Value: unknown }[] }; Period: number; Stat: string };
+    }[];
+    return {
+      expression: metrics.find((metric) => metric.Expression)?.Expression ?? '',
+      metrics: metrics
+        .filter((metric) => metric.MetricStat)
+        .map(({ Id, MetricStat }) => {
+          const stat = MetricStat as NonNullable<typeof MetricStat>;
+          const dimensions = stat.Metric.Dimensions.map((dimension) => `${dimension.Name}=${JSON.stringify(dimension.Value)}`).join(' ');
+          return `${Id} ${stat.Metric.Namespace} ${stat.Metric.MetricName} ${dimensions} ${stat.Stat}/${stat.Period}`;
+        })
+        .sort(),
+    };
+  }
+
+  it('jobs-dead-letters-waiting fires when on-dead-letter fails dead letters (it counts them), fails itself, or leaves the DLQ unread, in two of three periods', () => {
     // Act
     const properties = alarmProperties('jobs-dead-letters-waiting');
-    const handler = [{ Name: 'FunctionName', Value: stack.resolve(jobs.functions['on-dead-letter'].functionName) }];
+    const { expression, metrics } = alarmMetrics('jobs-dead-letters-waiting');
+    const handler = JSON.stringify({ Ref: logicalIdOf(jobs.functions['on-dead-letter']) });
+    const dlq = JSON.stringify(stack.resolve(jobs.deadLetterQueue.queueName));
 
     // Assess
     expect(properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 3, DatapointsToAlarm: 2, TreatMissingData: 'notBreaching' });
-    expect(properties.Metrics).toEqual([
-      expect.objectContaining({ Expression: 'failed + errors', ReturnData: true }),
-      {
-        Id: 'failed',
-        MetricStat: { Metric: { Namespace: 'AsyncJobs', MetricName: 'DeadLettersFailed', Dimensions: [{ Name: 'service', Value: 'async-jobs' }] }, Period: 300, Stat: 'Sum' },
-        ReturnData: false,
-      },
-      {
-        Id: 'errors',
-        MetricStat: { Metric: { Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: handler }, Period: 300, Stat: 'Sum' },
-        ReturnData: false,
-      },
+    expect(expression).toBe('FILL(failed, 0) + FILL(errors, 0) + IF(FILL(age, 0) > 900, 1, 0)');
+    expect(metrics).toEqual([
+      `age AWS/SQS ApproximateAgeOfOldestMessage QueueName=${dlq} Maximum/300`,
+      `errors AWS/Lambda Errors FunctionName=${handler} Sum/300`,
+      'failed AsyncJobs DeadLettersFailed service="async-jobs" Sum/300',
     ]);
   });
 
-  it('table-throttles fires when DynamoDB throttles the table’s reads or writes in two of three periods', () => {
+  it('table-throttles fires when DynamoDB throttles reads or writes of the table or either index in two of three periods', () => {
     // Act
     const properties = alarmProperties('table-throttles');
-    const table = [{ Name: 'TableName', Value: { Ref: logicalIdOf(jobs.table) } }];
+    const { expression, metrics } = alarmMetrics('table-throttles');
+    const table = `TableName=${JSON.stringify({ Ref: logicalIdOf(jobs.table) })}`;
 
     // Assess
     expect(properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 3, DatapointsToAlarm: 2, TreatMissingData: 'notBreaching' });
-    expect(properties.Metrics).toEqual([
-      expect.objectContaining({ Expression: 'reads + writes', ReturnData: true }),
-      { Id: 'reads', MetricStat: { Metric: { Namespace: 'AWS/DynamoDB', MetricName: 'ReadThrottleEvents', Dimensions: table }, Period: 300, Stat: 'Sum' }, ReturnData: false },
-      { Id: 'writes', MetricStat: { Metric: { Namespace: 'AWS/DynamoDB', MetricName: 'WriteThrottleEvents', Dimensions: table }, Period: 300, Stat: 'Sum' }, ReturnData: false },
+    expect(expression.split(' + ').sort()).toEqual(['ownerreads', 'ownerwrites', 'reads', 'sweepreads', 'sweepwrites', 'writes'].map((id) => `FILL(${id}, 0)`));
+    expect(metrics).toEqual([
+      `ownerreads AWS/DynamoDB ReadThrottleEvents GlobalSecondaryIndexName="by-owner" ${table} Sum/300`,
+      `ownerwrites AWS/DynamoDB WriteThrottleEvents GlobalSecondaryIndexName="by-owner" ${table} Sum/300`,
+      `reads AWS/DynamoDB ReadThrottleEvents ${table} Sum/300`,
+      `sweepreads AWS/DynamoDB ReadThrottleEvents GlobalSecondaryIndexName="sweep" ${table} Sum/300`,
+      `sweepwrites AWS/DynamoDB WriteThrottleEvents GlobalSecondaryIndexName="sweep" ${table} Sum/300`,
+      `writes AWS/DynamoDB WriteThrottleEvents ${table} Sum/300`,
     ]);
   });
 

@@ -13,8 +13,8 @@ const alice = newLocalIamUser('alice');
 const iam = { type: 'iam', users: [alice] } as const;
 
 /** A GET of /jobs signed by alice at `signedAt`, over `signed` headers (as the AWS SDK signs: host and x-amz-date at least). */
-async function signedRequest(signedAt: Date, signed: readonly string[] = ['host', 'x-amz-date']): Promise<AuthRequest> {
-  const signer = new SignatureV4({ service: 'execute-api', region: localRegion, credentials: alice, sha256: Sha256, applyChecksum: false });
+async function signedRequest(signedAt: Date, signed: readonly string[] = ['host', 'x-amz-date'], region = localRegion): Promise<AuthRequest> {
+  const signer = new SignatureV4({ service: 'execute-api', region, credentials: alice, sha256: Sha256, applyChecksum: false });
   const request = await signer.sign(
     { method: 'GET', protocol: 'http:', hostname: '127.0.0.1', port: 3000, path: '/jobs', query: {}, headers: { host: HOST } },
     { signingDate: signedAt, signableHeaders: new Set(signed), unsignableHeaders: new Set(['host', 'x-amz-date'].filter((name) => !signed.includes(name))) },
@@ -31,6 +31,15 @@ describe('the local IAM (SigV4) authorizer', () => {
     const decisions = await Promise.all(requests.map((request) => authorize(iam, request)));
     // Assess
     for (const decision of decisions) expect(decision).toMatchObject({ allowed: true, context: { iam: { userArn: localUserArn(alice) } } });
+  });
+
+  it('accepts a signature for another region: locally there is none, and a client signs for its profile’s', async () => {
+    // Prepare
+    const request = await signedRequest(new Date(), undefined, 'eu-west-1');
+    // Act
+    const decision = await authorize(iam, request);
+    // Assess
+    expect(decision).toMatchObject({ allowed: true });
   });
 
   it.each([

@@ -87,6 +87,8 @@ describe('isLoopbackHost', () => {
     ['LOCALHOST:3000', true],
     ['sqs.us-east-1.localhost:9324', true],
     ['[::1]:3000', true],
+    ['localhost.:3000', true],
+    ['0.0.0.0:3000', true],
     [undefined, true],
     ['attacker.example', false],
     ['127.0.0.1.attacker.example', false],
