@@ -88,10 +88,20 @@ export class DynamoJobItems {
     await this.conditionalUpdate(id, 'SET webhook = :webhook', 'attribute_exists(id)', { ':webhook': { S: JSON.stringify(state) } });
   }
 
-  /** The update when `condition` held, else false; with `ALL_NEW`, the item as the update left it. */
+  /**
+   * The update when `condition` held, else false; with `ALL_NEW`, the item as the update left it.
+   * `names` are the expressions' attribute names (by default `#status`, where they use it).
+   */
   protected async conditionalUpdate(id: string, update: string, condition: string, values: Item): Promise<boolean>;
-  protected async conditionalUpdate(id: string, update: string, condition: string, values: Item, returnValues: 'ALL_NEW'): Promise<Item | undefined>;
-  protected async conditionalUpdate(id: string, update: string, condition: string, values: Item, returnValues?: 'ALL_NEW'): Promise<boolean | Item | undefined> {
+  protected async conditionalUpdate(id: string, update: string, condition: string, values: Item, returnValues: 'ALL_NEW', names?: Record<string, string>): Promise<Item | undefined>;
+  protected async conditionalUpdate(
+    id: string,
+    update: string,
+    condition: string,
+    values: Item,
+    returnValues?: 'ALL_NEW',
+    names: Record<string, string> | undefined = condition.includes('#status') ? { '#status': 'status' } : undefined,
+  ): Promise<boolean | Item | undefined> {
     try {
       const { Attributes } = await this.client.send(
         new UpdateItemCommand({
@@ -99,7 +109,7 @@ export class DynamoJobItems {
           Key: { id: { S: id } },
           UpdateExpression: update,
           ConditionExpression: condition,
-          ...(condition.includes('#status') && { ExpressionAttributeNames: { '#status': 'status' } }),
+          ...(names && { ExpressionAttributeNames: names }),
           ExpressionAttributeValues: values,
           ReturnValues: returnValues,
         }),
@@ -177,23 +187,8 @@ export class DynamoJobStore extends DynamoJobItems implements JobStore {
       values[':retryDueBy'] = { S: guard.retryDueBy };
       condition += ' AND (attribute_not_exists(#retryAt) OR #retryAt <= :retryDueBy)';
     }
-    try {
-      const { Attributes } = await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: { id: { S: id } },
-          UpdateExpression: update,
-          ConditionExpression: condition,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return Attributes ? fromItem(Attributes) : undefined;
-    } catch (error) {
-      if (isConditionFailure(error)) return undefined;
-      throw error;
-    }
+    const item = await this.conditionalUpdate(id, update, condition, values, 'ALL_NEW', names);
+    return item ? fromItem(item) : undefined;
   }
 
   reportProgress(id: string, progress: Progress, at: string): Promise<boolean> {
