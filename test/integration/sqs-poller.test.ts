@@ -2,28 +2,19 @@
  * The local SQS event source mapping hands the function records shaped as Lambda's: every system
  * attribute received, and message attributes with the members Lambda always writes.
  */
-import { CreateQueueCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { localRegion } from '#infra/config';
-import { type Emulator, startSqsSns } from '#infra/local/emulators';
 import { startPoller } from '#infra/local/sqs-poller';
+import { useFauxqs } from '../support/fauxqs.ts';
 
 describe('the local SQS event source mapping', () => {
-  let fauxqs: Emulator;
-  let client: SQSClient;
-
-  beforeAll(async () => {
-    fauxqs = await startSqsSns(localRegion);
-    client = new SQSClient({ endpoint: fauxqs.endpoint, region: localRegion, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
-  });
-  afterAll(async () => {
-    client?.destroy();
-    await fauxqs?.stop();
-  });
+  const sqs = useFauxqs();
 
   it('passes message attributes on as Lambda’s SQS records carry them, with their digest', async () => {
     // Prepare
+    const client = sqs();
     const { QueueUrl = '' } = await client.send(new CreateQueueCommand({ QueueName: 'poller-shape' }));
     const { MD5OfMessageAttributes } = await client.send(
       new SendMessageCommand({ QueueUrl, MessageBody: '{"jobId":"job_a","type":"echo"}', MessageAttributes: { callback: { DataType: 'String', StringValue: 'true' } } }),

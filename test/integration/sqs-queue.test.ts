@@ -8,8 +8,7 @@ import net, { type AddressInfo, type Socket } from 'node:net';
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqsJobQueue } from '#aws/job-queue';
-import { localRegion } from '#infra/config';
-import { type Emulator, startSqsSns } from '#infra/local/emulators';
+import { useFauxqs } from '../support/fauxqs.ts';
 
 describe('SqsJobQueue.enqueue', () => {
   let silent: net.Server;
@@ -55,20 +54,11 @@ describe('SqsJobQueue.enqueue', () => {
 });
 
 describe('SqsJobQueue.enqueue on fauxqs', () => {
-  let fauxqs: Emulator;
-  let client: SQSClient;
-
-  beforeAll(async () => {
-    fauxqs = await startSqsSns(localRegion);
-    client = new SQSClient({ endpoint: fauxqs.endpoint, region: localRegion, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
-  });
-  afterAll(async () => {
-    client?.destroy();
-    await fauxqs?.stop();
-  });
+  const sqs = useFauxqs();
 
   it('resolves to the id of the message a receive gets, which carries the job id and type only', async () => {
     // Prepare
+    const client = sqs();
     const { QueueUrl = '' } = await client.send(new CreateQueueCommand({ QueueName: 'enqueue-id' }));
     const queue = new SqsJobQueue(client, QueueUrl);
 
