@@ -75,6 +75,44 @@ export function startDeadline(ms: number, onDeadline: () => void): () => void {
   return () => clearTimeout(timer);
 }
 
+/** A signal tied to a caller's signal and a deadline; see {@link deadlineSignal}. */
+export interface DeadlineSignal {
+  readonly signal: AbortSignal;
+  /** Whether it aborted because the deadline passed. */
+  timedOut(): boolean;
+  /** Stops the deadline and lets go of the caller's signal: call it once the work is done. */
+  release(): void;
+}
+
+/**
+ * A signal that aborts when `outer` does (with its reason), or once `timeoutMs` passed (with
+ * `reason()`, by default an AbortError), whichever comes first: what `AbortSignal.any` with
+ * `AbortSignal.timeout` does, by hand, so that it works where those do not exist, lets go of `outer`
+ * on `release`, and holds a deadline longer than a timer can (see {@link startDeadline}).
+ */
+export function deadlineSignal(outer: AbortSignal | undefined, timeoutMs: number | undefined, reason?: () => unknown): DeadlineSignal {
+  const controller = new AbortController();
+  if (outer?.aborted) controller.abort(outer.reason);
+  const onAbort = () => controller.abort(outer?.reason);
+  outer?.addEventListener('abort', onAbort, { once: true });
+  let timedOut = false;
+  const stop =
+    timeoutMs === undefined
+      ? undefined
+      : startDeadline(timeoutMs, () => {
+          timedOut = true;
+          controller.abort(reason?.());
+        });
+  return {
+    signal: controller.signal,
+    timedOut: () => timedOut,
+    release: () => {
+      stop?.();
+      outer?.removeEventListener('abort', onAbort);
+    },
+  };
+}
+
 /** Resolves after `ms` (at most about 24.8 days), or rejects with the signal's reason as soon as it aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { startDeadline } from './backoff.ts';
+import { deadlineSignal } from './backoff.ts';
 import { AsyncJobsClient, type AsyncJobsClientOptions, type FetchLike, IDEMPOTENCY_KEY_PATTERN, newIdempotencyKey } from './client.ts';
 import { ApiError, type AsyncJobsError, JobCancelledError, JobFailedError, NetworkError, RequestNotSentError, WaitTimeoutError } from './errors.ts';
 import { LiveProgressBar } from './progress-bar.ts';
@@ -255,15 +255,11 @@ async function withinTimeout<T>(
   body: (signal: AbortSignal | undefined) => Promise<T>,
 ): Promise<T> {
   if (timeoutMs === undefined) return body(outer);
-  const controller = new AbortController();
-  const onAbort = () => controller.abort(outer?.reason);
-  outer?.addEventListener('abort', onAbort, { once: true });
-  const stopDeadline = startDeadline(timeoutMs, () => controller.abort(timedOut(timeoutMs)));
+  const linked = deadlineSignal(outer, timeoutMs, () => timedOut(timeoutMs));
   try {
-    return await body(controller.signal);
+    return await body(linked.signal);
   } finally {
-    stopDeadline();
-    outer?.removeEventListener('abort', onAbort);
+    linked.release();
   }
 }
 

@@ -3,7 +3,7 @@
  * It treats `202` as "accepted, not done", waits the way the server asks (`Retry-After`), and
  * retries a submit with the same `Idempotency-Key` so a retry never creates a second job.
  */
-import { type BackoffOptions, finiteDelay, fullJitterDelay, parseRetryAfter, sleep, startDeadline, withDefaults } from './backoff.ts';
+import { type BackoffOptions, deadlineSignal, finiteDelay, fullJitterDelay, parseRetryAfter, sleep, withDefaults } from './backoff.ts';
 import { ApiError, AsyncJobsError, JobCancelledError, JobFailedError, NetworkError, RequestNotSentError, WaitTimeoutError } from './errors.ts';
 import { FINAL_STATUSES, type Job, type JobPage, type JobStatus, type ProblemDetails, type Progress, type SubmitRequest } from './types.ts';
 
@@ -295,29 +295,18 @@ export class AsyncJobsClient {
   ): Promise<Job> {
     const outer = options.signal;
     if (outer?.aborted) throw outer.reason;
-    const controller = new AbortController();
-    const onAbort = () => controller.abort(outer?.reason);
-    outer?.addEventListener('abort', onAbort, { once: true });
-    let timedOut = false;
-    const stopDeadline =
-      options.timeoutMs === undefined
-        ? undefined
-        : startDeadline(options.timeoutMs, () => {
-            timedOut = true;
-            controller.abort();
-          });
+    const linked = deadlineSignal(outer, options.timeoutMs);
     let lastJob: Job | undefined;
     try {
-      return await body(controller.signal, (job) => {
+      return await body(linked.signal, (job) => {
         lastJob = job;
       });
     } catch (error) {
-      if (timedOut && options.timeoutMs !== undefined) throw new WaitTimeoutError(lastJob?.id ?? jobId, options.timeoutMs, lastJob);
+      if (linked.timedOut() && options.timeoutMs !== undefined) throw new WaitTimeoutError(lastJob?.id ?? jobId, options.timeoutMs, lastJob);
       if (outer?.aborted) throw outer.reason;
       throw error;
     } finally {
-      stopDeadline?.();
-      outer?.removeEventListener('abort', onAbort);
+      linked.release();
     }
   }
 
@@ -374,33 +363,24 @@ export class AsyncJobsClient {
 
   /**
    * One attempt of a request: its answer, body read; or what it failed with, and whether that was its
-   * own timeout. Its signal aborts with the caller's or when the timeout passes, whichever comes first
-   * (what AbortSignal.any does, by hand, so its listener on the caller's signal goes when the attempt ends).
+   * own timeout. Its signal aborts with the caller's or when the timeout passes, whichever comes first.
    */
   async #attempt(url: string, request: RawRequest, headers: Headers): Promise<{ response: Response; text: string } | { error: unknown; timedOut: boolean }> {
     const { signal } = request;
     if (signal?.aborted) return { error: signal.reason, timedOut: false };
-    const controller = new AbortController();
-    const onAbort = () => controller.abort(signal?.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    let timedOut = false;
-    const stopTimeout = startDeadline(this.#requestTimeoutMs, () => {
-      timedOut = true;
-      controller.abort(new DOMException(`no answer within ${this.#requestTimeoutMs} ms`, 'TimeoutError'));
-    });
+    const linked = deadlineSignal(signal, this.#requestTimeoutMs, () => new DOMException(`no answer within ${this.#requestTimeoutMs} ms`, 'TimeoutError'));
     try {
       const response = await this.#fetch(url, {
         method: request.method,
         headers,
         ...(request.body !== undefined && { body: request.body }),
-        signal: controller.signal,
+        signal: linked.signal,
       });
       return { response, text: await response.text() };
     } catch (error) {
-      return { error, timedOut };
+      return { error, timedOut: linked.timedOut() };
     } finally {
-      stopTimeout();
-      signal?.removeEventListener('abort', onAbort);
+      linked.release();
     }
   }
 
