@@ -179,13 +179,19 @@ export function boundedText(value: unknown): string {
   return `${text.slice(0, end)} … [${text.length - end} more characters cut]`;
 }
 
-/** Builds a progress value, deriving `percent` and clamping it to 0..100. */
-export function makeProgress(completed: number, total?: number, message?: string): Progress {
-  const ratio = total !== undefined && total > 0 ? completed / total : Number.NaN;
+/**
+ * Builds a progress value, deriving `percent` and clamping it to 0..100. Undefined for a `completed`
+ * that is not a finite number (JSON would store it as null, which the job schema refuses); a `total`
+ * that is not one is left out, as unknown.
+ */
+export function makeProgress(completed: number, total?: number, message?: string): Progress | undefined {
+  if (typeof completed !== 'number' || !Number.isFinite(completed)) return undefined;
+  const knownTotal = typeof total === 'number' && Number.isFinite(total) ? total : undefined;
+  const ratio = knownTotal !== undefined && knownTotal > 0 ? completed / knownTotal : Number.NaN;
   const percent = Number.isFinite(ratio) ? Math.min(100, Math.max(0, Math.round(ratio * 100))) : undefined;
   return {
     completed,
-    ...(total !== undefined && { total }),
+    ...(knownTotal !== undefined && { total: knownTotal }),
     ...(percent !== undefined && { percent }),
     ...(message !== undefined && { message: boundedText(message) }),
   };

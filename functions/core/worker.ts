@@ -279,6 +279,19 @@ function attemptsExhausted(attempts: number, last: ProblemDetails): ProblemDetai
 /** How long the end of an attempt waits for a cancel check in flight before abandoning it (well inside `worker.shutdownMarginMs`). */
 const CANCEL_CHECK_GRACE_MS = 1_000;
 
+/**
+ * What a processor threw, as text: `ofError` of an Error, else the value as a string. Never throws
+ * itself: a value without a string form (`Object.create(null)`) or whose getters throw would otherwise
+ * fail the worker, and the job would be taken for a crash and run again.
+ */
+function thrownText(error: unknown, ofError: (error: Error) => unknown): string {
+  try {
+    return String(error instanceof Error ? ofError(error) : error);
+  } catch {
+    return `a value without a text form (${Object.prototype.toString.call(error)})`;
+  }
+}
+
 /** Runs the processor until it settles, its time is up, or its owner cancels it; describes how it ended. */
 async function runProcessor(deps: WorkerDeps, job: JobRecord, invocation: Invocation): Promise<Ending> {
   const processor = deps.processors[job.type];
@@ -316,8 +329,15 @@ async function runProcessor(deps: WorkerDeps, job: JobRecord, invocation: Invoca
       jobId: job.id,
       attempt: job.attempts,
       signal: controller.signal,
-      progress: (completed, total, message) => progress.report(makeProgress(completed, total, message)),
+      progress: (completed, total, message) => {
+        // A count that is not a number is no progress: the last good one stands.
+        const value = makeProgress(completed, total, message);
+        if (value) progress.report(value);
+      },
     }), stopped]);
+    // A processor that blocked the event loop past its time settles before the timer can fire: it timed out all the same.
+    if (!controller.signal.aborted && Date.now() >= stopAt) controller.abort(new StopReason('timeout'));
+    if (controller.signal.aborted) throw controller.signal.reason;
     const text = jsonText(result ?? null);
     if (text === undefined) {
       return failed(ProblemType.jobFailed, 'Job failed', 'The processor returned a value JSON cannot represent (such as a function, a symbol, a BigInt or a cycle).', progress.latest);
@@ -347,7 +367,7 @@ async function runProcessor(deps: WorkerDeps, job: JobRecord, invocation: Invoca
       return failed(ProblemType.jobTimedOut, 'Job timed out', `The attempt did not finish within ${allowed} s${why}.`, progress.latest);
     }
     // Bounded: an upstream's whole error page must not make the final write too large to land.
-    const detail = boundedText(error instanceof Error ? error.message : String(error));
+    const detail = boundedText(thrownText(error, (thrown) => thrown.message));
     if (error instanceof RetryableError) {
       const problem: ProblemDetails = { type: ProblemType.jobFailed, title: 'Job failed', status: 500, detail };
       if (job.attempts < deps.lifecycle.maxAttempts) return { kind: 'retry', error: problem, ...(error.retryAfterSeconds !== undefined && { afterSeconds: error.retryAfterSeconds }) };
@@ -355,7 +375,7 @@ async function runProcessor(deps: WorkerDeps, job: JobRecord, invocation: Invoca
       return failed(exhausted.type, exhausted.title, exhausted.detail ?? '', progress.latest);
     }
     if (!(error instanceof NonRetryableError)) {
-      deps.logger.error('processor threw', { jobId: job.id, type: job.type, error: error instanceof Error ? error.stack : String(error) });
+      deps.logger.error('processor threw', { jobId: job.id, type: job.type, error: thrownText(error, (thrown) => thrown.stack ?? thrown.message) });
     }
     return failed(ProblemType.jobFailed, 'Job failed', detail, progress.latest);
   } finally {

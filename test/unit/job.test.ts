@@ -208,11 +208,18 @@ describe('makeProgress', () => {
     ['a negative total', [5, -1], { completed: 5, total: -1 }],
     ['a message', [1, 4, 'resizing'], { completed: 1, total: 4, percent: 25, message: 'resizing' }],
     ['a message without a total', [7, undefined, 'scanning'], { completed: 7, message: 'scanning' }],
+    ['an infinite total, left out as unknown', [5, Number.POSITIVE_INFINITY], { completed: 5 }],
+    ['a total that is not a number, left out', [5, Number.NaN], { completed: 5 }],
   ])('reports %s', (_, [completed, total, message], expected) => {
     // Act
     const progress = makeProgress(completed, total, message);
 
     // Assess
     expect(progress).toEqual(expected);
+  });
+
+  it.each([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, '7' as unknown as number])('reports no progress for a count of %s (JSON would store null, which the schema refuses)', (completed) => {
+    // Act / Assess
+    expect(makeProgress(completed, 10)).toBeUndefined();
   });
 });

@@ -1168,6 +1168,86 @@ describe('handleJobMessage', () => {
   });
 });
 
+describe('processors that misbehave', () => {
+  it.each<[string, () => unknown, string]>([
+    ['a value without a text form', () => Object.create(null), 'a value without a text form ([object Object])'],
+    ['an object whose toString throws', () => ({ toString: () => { throw new Error('no'); } }), 'a value without a text form ([object Object])'],
+    [
+      'an Error whose message cannot be read',
+      () =>
+        Object.defineProperty(new Error('x'), 'message', {
+          get() {
+            throw new Error('no');
+          },
+        }),
+      'a value without a text form ([object Error])',
+    ],
+  ])('ends a job whose processor throws %s FAILED in its one attempt, as any other error', async (_case, thrown, detail) => {
+    // Prepare
+    const { store, publisher, deps, invocation } = setup({
+      odd: async () => {
+        throw thrown();
+      },
+    });
+    const job = await seed(store, 'odd');
+
+    // Act
+    const outcome = await handleJobMessage(deps, { jobId: job.id, type: 'odd' }, invocation());
+
+    // Assess
+    expect(outcome).toBe('done');
+    expect(await stored(store, job.id)).toMatchObject({ status: 'FAILED', attempts: 1, error: { type: ProblemType.jobFailed, detail } });
+    expect(publisher.accepted.map((event) => event.type)).toEqual(['job.failed']);
+  });
+
+  it('times out a processor that blocks the event loop past its timeout, though it returns a result', async () => {
+    // Prepare: it holds the thread 1.2 s, so the 1 s timer cannot fire before it settles
+    const { store, deps, invocation } = setup({
+      busy: async () => {
+        await Promise.resolve();
+        const until = Date.now() + 1_200;
+        while (Date.now() < until) {
+          // a CPU-bound loop that never yields
+        }
+        return { done: true };
+      },
+    });
+    const job = await seed(store, 'busy', { timeoutSeconds: 1 });
+
+    // Act
+    await handleJobMessage(deps, { jobId: job.id, type: 'busy' }, invocation(30_000));
+
+    // Assess
+    const finished = await stored(store, job.id);
+    expect(finished).toMatchObject({ status: 'FAILED', error: { type: ProblemType.jobTimedOut } });
+    expect(finished).not.toHaveProperty('result');
+  });
+
+  it('keeps the last good progress when a processor reports a count that is not a number', async () => {
+    // Prepare
+    const { store, deps, invocation } = setup(
+      {
+        counts: async (_input, { progress }) => {
+          progress(1, 2, 'half');
+          progress(Number.NaN, 2);
+          progress('3' as unknown as number, 4);
+          progress(2, Number.POSITIVE_INFINITY, 'two of many');
+          await delay(30);
+          return 'ok';
+        },
+      },
+      { progressIntervalMs: 10 },
+    );
+    const job = await seed(store, 'counts');
+
+    // Act
+    await handleJobMessage(deps, { jobId: job.id, type: 'counts' }, invocation());
+
+    // Assess: the last call that made sense, its infinite total left out as unknown
+    expect((await stored(store, job.id)).progress).toEqual({ completed: 2, message: 'two of many' });
+  });
+});
+
 describe('parseJobMessage', () => {
   it.each<[string, string, ReturnType<typeof parseJobMessage>]>([
     ['a job message', '{"jobId":"job_1","type":"echo"}', { jobId: 'job_1', type: 'echo' }],
