@@ -115,8 +115,9 @@ async function retryLater(
   ending: RetryEnding,
   invocation: Invocation,
 ): Promise<MessageOutcome | 'cancelled'> {
-  // A processor's own wait (a dependency's Retry-After) counts when it is a number of seconds; never less than the backoff.
-  const asked = ending.afterSeconds !== undefined && Number.isFinite(ending.afterSeconds) ? ending.afterSeconds : 0;
+  // A processor's own wait (a dependency's Retry-After) counts when it is a number of seconds (an infinite
+  // one is the longest wait there is); never less than the backoff.
+  const asked = typeof ending.afterSeconds === 'number' && !Number.isNaN(ending.afterSeconds) ? ending.afterSeconds : 0;
   const delay = Math.min(MAX_RETRY_DELAY_SECONDS, Math.max(asked, backoffSeconds(deps.lifecycle, job.attempts, deps.random)));
   // The message stays on the queue (hidden for the backoff), so the job needs no sweep entry; `retryAt`
   // keeps any other message for the job (a duplicate) from starting it before then.

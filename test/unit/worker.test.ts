@@ -422,6 +422,7 @@ describe('handleJobMessage', () => {
       ['when the processor asks for longer, as long as it asks', 1, 30, 30],
       ['when the processor asks for less, the backoff', 2, 1, 8],
       ['when the processor asks for a wait that is not a number, the backoff', 2, Number.NaN, 8],
+      ['when the processor asks for a wait without end, the longest there is', 2, Number.POSITIVE_INFINITY, 11.5 * 3600],
     ])('delays the next attempt %s', async (_, attemptsSoFar, retryAfterSeconds, expectedDelay) => {
       // Prepare
       const { store, redelivery, deps, invocation } = setup(
