@@ -45,14 +45,16 @@ function isTextual(contentType: string | undefined): boolean {
 }
 
 /**
- * Whether a Host header names this machine's loopback, which is all the local API listens on. A page
+ * Whether a Host header names this machine's loopback, which is all the local API listens on, or one of
+ * the `allowed` host names (a proxy's that forwards to it: `npm start -- --allow-host <name>`). A page
  * that rebinds its own host name to 127.0.0.1 would otherwise be same-origin with the API: its requests
  * name its host, and are refused. A request without Host (no browser sends one) passes.
  */
-export function isLoopbackHost(host: string | undefined): boolean {
+export function isLoopbackHost(host: string | undefined, allowed: readonly string[] = []): boolean {
   if (host === undefined) return true;
   const name = /^(\[[^\]]*\]|[^:]*)(?::\d+)?$/.exec(host.trim().toLowerCase())?.[1]?.replace(/\.$/, '');
   if (name === undefined) return false;
+  if (allowed.some((other) => other.toLowerCase().replace(/\.$/, '') === name)) return true;
   // 0.0.0.0 reaches this machine's listeners too; a rebinding page's requests name its own host, never it.
   return name === 'localhost' || name.endsWith('.localhost') || name === '[::1]' || name === '0.0.0.0' || /^127(?:\.\d{1,3}){3}$/.test(name);
 }
@@ -237,15 +239,16 @@ export function createGateway(
   onError: (error: unknown) => void,
   authorize: (request: AuthRequest) => Promise<AuthDecision> = async () => ({ allowed: true }),
   corsPolicy?: CorsPolicy,
+  allowedHosts: readonly string[] = [],
 ): http.Server {
   const compiled = routes.map(compile);
   // The `$default` route: its event has routeKey `$default` and no path parameters.
   const defaultRoute: CompiledRoute = { spec: { method: 'GET', path: '$default', function: fallback }, pattern: /^/, params: [] };
   return http.createServer(async (req, res) => {
     const requestId = randomUUID();
-    if (!isLoopbackHost(req.headers.host)) {
+    if (!isLoopbackHost(req.headers.host, allowedHosts)) {
       req.resume();
-      const message = `Forbidden: the local API answers requests for localhost and 127.0.0.1 only, not for the host ${JSON.stringify(req.headers.host)}`;
+      const message = `Forbidden: the local API answers requests for localhost and 127.0.0.1 only, not for the host ${JSON.stringify(req.headers.host)} (a proxy's host name: npm start -- --allow-host <name>)`;
       return send(res, 403, JSON.stringify({ message }), { 'content-type': 'application/json', 'apigw-requestid': requestId, connection: 'close' });
     }
     if (corsPolicy) {

@@ -4,6 +4,7 @@
  *   --data-dir <folder>  keep DynamoDB data in <folder> across restarts (default: in memory)
  *   --auth iam|jwt       require SigV4 signatures (local access keys) or JWTs (local issuer), as deployed
  *   --cors-origin <o>    let browser pages of origin <o> call the API (repeatable; `*` for any), as corsOrigins does
+ *   --allow-host <name>  also answer requests for host <name> (repeatable): a proxy's that forwards to the API
  * PORT sets the HTTP port (default 3000; 0 picks a free one).
  */
 import { parseArgs } from 'node:util';
@@ -11,7 +12,7 @@ import { localRegion, webhooks } from '../config.ts';
 import { localUserArn } from './auth.ts';
 import { startLocalRuntime } from './runtime.ts';
 
-const USAGE = 'usage: npm start -- [--dynamodb-local] [--data-dir <folder>] [--auth iam|jwt|none] [--cors-origin <origin>]...';
+const USAGE = 'usage: npm start -- [--dynamodb-local] [--data-dir <folder>] [--auth iam|jwt|none] [--cors-origin <origin>]... [--allow-host <name>]...';
 
 function usage(message: string): never {
   console.error(`${message}\n${USAGE}`);
@@ -21,7 +22,7 @@ function usage(message: string): never {
 async function main(): Promise<void> {
   // Read before anything can take long: the watch below compares against the process that started this one.
   const parent = process.ppid;
-  let values: { 'dynamodb-local'?: boolean; 'data-dir'?: string; auth?: string; 'cors-origin'?: string[]; help?: boolean };
+  let values: { 'dynamodb-local'?: boolean; 'data-dir'?: string; auth?: string; 'cors-origin'?: string[]; 'allow-host'?: string[]; help?: boolean };
   try {
     ({ values } = parseArgs({
       options: {
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
         'data-dir': { type: 'string' },
         auth: { type: 'string' },
         'cors-origin': { type: 'string', multiple: true },
+        'allow-host': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -49,6 +51,7 @@ async function main(): Promise<void> {
     ...(values['data-dir'] && { dataDir: values['data-dir'] }),
     auth: (values.auth ?? 'none') as 'none' | 'iam' | 'jwt',
     ...(values['cors-origin'] && { corsOrigins: values['cors-origin'] }),
+    ...(values['allow-host'] && { allowedHosts: values['allow-host'] }),
     onEvent: (_event, raw) => console.log(`[event] ${raw}`),
   });
   let stopping = false;

@@ -91,6 +91,8 @@ export interface LocalRuntimeOptions {
   readonly iamUsers?: readonly LocalIamUser[];
   /** Browser origins allowed to call the API, as the construct's `corsOrigins` (CORS). @default none */
   readonly corsOrigins?: readonly string[];
+  /** Host names besides localhost and loopback addresses the API answers (a forwarding proxy's). @default none */
+  readonly allowedHosts?: readonly string[];
 }
 
 /** A running local system. */
@@ -364,6 +366,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       onError,
       (request) => authorize(auth, request),
       options.corsOrigins?.length ? new CorsPolicy(options.corsOrigins) : undefined,
+      options.allowedHosts,
     );
     server.listen(options.port ?? 3000, '127.0.0.1');
     await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);

@@ -3,6 +3,7 @@
  * stop on Ctrl-C or SIGTERM with nothing left running.
  */
 import { readFile } from 'node:fs/promises';
+import http from 'node:http';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,9 +36,24 @@ async function pollUntilDone(base: string, location: string, seen: Record<string
   throw new Error(`${location} did not end`);
 }
 
+/** The status of a GET of `path` whose Host header is `host` (fetch sets Host itself). */
+function statusForHost(base: string, path: string, host: string): Promise<number> {
+  const { port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port: Number(port), path, headers: { host } }, (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      })
+      .on('error', reject);
+  });
+}
+
+const PROXY_HOST = 'dev.example.test';
+
 describe.each([
-  ['dynalite', [] as string[]],
-  ['DynamoDB Local', ['--dynamodb-local']],
+  ['dynalite', ['--allow-host', PROXY_HOST]],
+  ['DynamoDB Local', ['--dynamodb-local', '--allow-host', PROXY_HOST]],
 ])('npm start with %s', (_engine, args) => {
   let app: RunningStart;
 
@@ -46,6 +62,14 @@ describe.each([
   }, 90_000);
   afterAll(async () => {
     if (app?.groupAlive()) await app.stop('SIGKILL');
+  });
+
+  it('answers a request for a host named by --allow-host, and refuses one for any other host', async () => {
+    // Act
+    const statuses = await Promise.all([PROXY_HOST, `${PROXY_HOST}:8443`, 'evil.example'].map((host) => statusForHost(app.url, '/jobs/job_AAAAAAAAAAAAAAAAAAAAAA', host)));
+
+    // Assess
+    expect(statuses).toEqual([404, 404, 403]);
   });
 
   it('prints one line with the URL and a curl command to try', () => {

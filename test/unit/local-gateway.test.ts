@@ -23,6 +23,9 @@ describe('the local HTTP API', () => {
         return { statusCode: 202, body: '{}' };
       },
       () => undefined,
+      undefined,
+      undefined,
+      ['dev.example.test'],
     );
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
@@ -51,11 +54,13 @@ describe('the local HTTP API', () => {
     const answer = await post(`attacker.example:${port}`, Buffer.from('{"type":"echo"}'));
     // Assess
     expect(answer.status).toBe(403);
-    expect(JSON.parse(answer.body)).toEqual({ message: `Forbidden: the local API answers requests for localhost and 127.0.0.1 only, not for the host "attacker.example:${port}"` });
+    expect(JSON.parse(answer.body)).toEqual({
+      message: `Forbidden: the local API answers requests for localhost and 127.0.0.1 only, not for the host "attacker.example:${port}" (a proxy's host name: npm start -- --allow-host <name>)`,
+    });
     expect(invoked).toEqual([]);
   });
 
-  it.each(['127.0.0.1', 'localhost', 'api.localhost'])('serves requests for %s', async (name) => {
+  it.each(['127.0.0.1', 'localhost', 'api.localhost', 'dev.example.test'])('serves requests for %s (the last allowed as a proxy’s)', async (name) => {
     // Act
     const answer = await post(`${name}:${port}`, Buffer.from('{"type":"echo"}'));
     // Assess
@@ -81,6 +86,15 @@ describe('the local HTTP API', () => {
 });
 
 describe('isLoopbackHost', () => {
+  it.each([
+    ['dev.example.test:443', true],
+    ['DEV.example.test.', true],
+    ['other.example.test', false],
+  ])('with --allow-host dev.example.test: %s → %s', (host, answered) => {
+    // Act / Assess
+    expect(isLoopbackHost(host, ['dev.example.test'])).toBe(answered);
+  });
+
   it.each([
     ['127.0.0.1:3000', true],
     ['127.1.2.3', true],
