@@ -10,7 +10,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { JobRecord, JobStatus, Progress } from '#core/job';
-import type { JobPage, JobStore, ListKey, SweepGuard, TransitionChanges, TransitionGuard } from '#core/ports';
+import { type JobPage, type JobStore, LIST_KEY_FIELDS, type ListKey, type SweepGuard, type TransitionChanges, type TransitionGuard } from '#core/ports';
 import { assertTransition } from '#core/state-machine';
 import type { WebhookState } from '#core/webhooks';
 
@@ -62,6 +62,16 @@ function attributeFor(name: string, value: unknown): AttributeValue {
   if ((JSON_FIELDS as readonly string[]).includes(name)) return { S: JSON.stringify(value) };
   if ((NUMBER_FIELDS as readonly string[]).includes(name)) return { N: String(value) };
   return { S: String(value) };
+}
+
+/** How many records a list page reads first, to learn their size, when it is bounded in bytes. */
+const FIRST_LIST_READ = 10;
+
+/** About what DynamoDB counts of an item's size: each attribute's name and value, strings in UTF-8. */
+function itemBytes(item: Item): number {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(item)) bytes += name.length + (value.S !== undefined ? Buffer.byteLength(value.S) : (value.N ?? '').length + 1);
+  return bytes;
 }
 
 /** A write refused by its condition (the SDK's ConditionalCheckFailedException, told by its name). */
@@ -243,7 +253,7 @@ export class DynamoJobStore extends DynamoJobItems implements JobStore {
    * create (each write to an indexed attribute would cost an index write too); a page reads its items
    * with one consistent BatchGetItem.
    */
-  async list(owner: string, query: { limit: number; status?: JobStatus; after?: ListKey; now: Date }): Promise<JobPage> {
+  async list(owner: string, query: { limit: number; status?: JobStatus; after?: ListKey; now: Date; maxBytes?: number }): Promise<JobPage> {
     const { Items: keys = [], LastEvaluatedKey } = await this.client.send(
       new QueryCommand({
         TableName: this.tableName,
@@ -256,33 +266,55 @@ export class DynamoJobStore extends DynamoJobItems implements JobStore {
         ...(query.after && { ExclusiveStartKey: Object.fromEntries(Object.entries(query.after).map(([name, value]) => [name, { S: value }])) }),
       }),
     );
+    // The index holds keys only: the records are read by key, newest first, a few at first; then, from their
+    // size, as many more as the page's bytes leave room for. Records a page cannot carry are not read (each
+    // costs a read unit per 4 KB), at the price of a second read for a page of small ones.
     const byId = new Map<string, JobRecord>();
-    let pending = keys.map((key) => ({ id: key.id as AttributeValue }));
+    let read = 0;
+    let bytes = 0;
+    while (read < keys.length) {
+      const room = query.maxBytes === undefined || read === 0 ? undefined : Math.floor((query.maxBytes - bytes) / Math.max(1, bytes / read));
+      const count = read === 0 && query.maxBytes !== undefined ? FIRST_LIST_READ : Math.max(1, Math.min(keys.length - read, room ?? keys.length));
+      for (const item of await this.readAll(keys.slice(read, read + count).map((key) => ({ id: key.id as AttributeValue })))) {
+        const job = fromItem(item);
+        byId.set(job.id, job);
+        bytes += itemBytes(item);
+      }
+      read = Math.min(keys.length, read + count);
+      if (query.maxBytes !== undefined && bytes >= query.maxBytes) break;
+    }
+    const nowSeconds = Math.floor(query.now.getTime() / 1000);
+    const jobs = keys
+      .slice(0, read)
+      .map((key) => byId.get(key.id?.S ?? ''))
+      .filter((job): job is JobRecord => job !== undefined && job.owner === owner)
+      .filter((job) => (!query.status || job.status === query.status) && !(job.expiresAt !== undefined && job.expiresAt <= nowSeconds));
+    const last = read < keys.length ? keys[read - 1] : LastEvaluatedKey;
+    const next = last && (Object.fromEntries(LIST_KEY_FIELDS.map((name) => [name, last[name]?.S ?? ''])) as ListKey);
+    return { jobs, ...(next && { next }) };
+  }
+
+  /** The items of `keys`, strongly consistent, asking again for what a batch leaves unprocessed. */
+  private async readAll(keys: { id: AttributeValue }[]): Promise<Item[]> {
+    const items: Item[] = [];
+    let pending = keys;
     // A batch answers up to 16 MB (dynalite: about 1 MB) and leaves the rest unprocessed: ask again at
     // once while it makes progress; back off when it returns nothing (throttled), and give up after a few.
     for (let idle = 0; pending.length > 0; ) {
       const { Responses = {}, UnprocessedKeys = {} } = await this.client.send(
         new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }),
       );
-      const items = Responses[this.tableName] ?? [];
-      for (const item of items) {
-        const job = fromItem(item);
-        byId.set(job.id, job);
-      }
+      const answered = Responses[this.tableName] ?? [];
+      items.push(...answered);
       pending = (UnprocessedKeys[this.tableName]?.Keys ?? []) as { id: AttributeValue }[];
       if (pending.length === 0) break;
-      idle = items.length > 0 ? 0 : idle + 1;
+      idle = answered.length > 0 ? 0 : idle + 1;
       if (idle > 4) throw new Error('the table kept some keys of a list page unprocessed');
       if (idle > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** idle));
     }
-    const nowSeconds = Math.floor(query.now.getTime() / 1000);
-    const jobs = keys
-      .map((key) => byId.get(key.id?.S ?? ''))
-      .filter((job): job is JobRecord => job !== undefined && job.owner === owner)
-      .filter((job) => (!query.status || job.status === query.status) && !(job.expiresAt !== undefined && job.expiresAt <= nowSeconds));
-    const next = LastEvaluatedKey && (Object.fromEntries(Object.entries(LastEvaluatedKey).map(([name, value]) => [name, value.S ?? ''])) as ListKey);
-    return { jobs, ...(next && { next }) };
+    return items;
   }
+
 
   async dueForSweep(shard: string, now: Date, limit: number): Promise<JobRecord[]> {
     // A page holds at most 1 MB: nine entries of jobs with large inputs and results. Read on up to `limit`.

@@ -84,7 +84,7 @@ export async function listJobs(
   maxPageBytes = MAX_PAGE_BYTES,
 ): Promise<ListResult> {
   const query = parseListQuery(params, owner);
-  const page = await store.list(owner, { ...query, now });
+  const page = await store.list(owner, { ...query, now, maxBytes: maxPageBytes });
   const jobs: JobResource[] = [];
   let bytes = 0;
   for (const job of page.jobs) {

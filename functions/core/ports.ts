@@ -77,8 +77,12 @@ export interface JobStore {
    * is no longer in `status` or has started (a send given up at the deadline may have gone through).
    */
   discard(id: string, status: JobStatus): Promise<boolean>;
-  /** A page of the owner's jobs, newest first, optionally of one status, without expired ones. */
-  list(owner: string, query: { readonly limit: number; readonly status?: JobStatus; readonly after?: ListKey; readonly now: Date }): Promise<JobPage>;
+  /**
+   * A page of the owner's jobs, newest first, optionally of one status, without expired ones. With
+   * `maxBytes`, it stops reading records once it has read about that much (the page then ends at the
+   * last record read, and `next` goes on from there): records past a page's size are not read to be dropped.
+   */
+  list(owner: string, query: { readonly limit: number; readonly status?: JobStatus; readonly after?: ListKey; readonly now: Date; readonly maxBytes?: number }): Promise<JobPage>;
   /** Jobs of one sweep shard whose `sweepAt` has passed. */
   dueForSweep(shard: string, now: Date, limit: number): Promise<JobRecord[]>;
   /**
