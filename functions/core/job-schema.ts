@@ -97,7 +97,7 @@ export const jobResourceSchema: Schema = {
     attempts: { type: 'integer', minimum: 0, description: 'Attempts started so far.' },
     timeoutSeconds: { type: 'integer', minimum: 1, description: 'Seconds one attempt may run.' },
     delaySeconds: { type: 'integer', minimum: 0, description: 'The start delay it was submitted with.' },
-    cancelRequested: { type: 'boolean', const: true, description: 'Present on a RUNNING job asked to stop: it will end CANCELLED.' },
+    cancelRequested: { type: 'boolean', const: true, description: 'Present on a RUNNING job asked to stop: it will end CANCELLED, unless it finishes first.' },
     callbackUrl: { type: 'string', description: 'Where its completion event is delivered as a signed webhook.' },
     webhook: {
       type: 'object',

@@ -261,7 +261,7 @@ function operations(limits: OpenApiLimits): Readonly<Record<string, OperationObj
     'DELETE /jobs/{id}': {
       operationId: 'cancelJob',
       summary: 'Cancel a job',
-      description: 'A `QUEUED` job becomes `CANCELLED` at once (`200`). A `RUNNING` job is asked to stop (`202`): its processor’s signal fires and it ends `CANCELLED`.',
+      description: 'A `QUEUED` job becomes `CANCELLED` at once (`200`). A `RUNNING` job is asked to stop (`202`): its processor’s signal fires within about a second and it ends `CANCELLED`, or as it ended if it finished first.',
       tags: ['jobs'],
       responses: {
         '200': { description: 'The job is `CANCELLED`.', content: job({ status: { const: 'CANCELLED' } }) },
@@ -383,7 +383,7 @@ export function openApiDocument(limits: OpenApiLimits, served: readonly RouteSpe
           type: 'apiKey',
           in: 'header',
           name: 'Authorization',
-          description: 'AWS Signature Version 4 for the service `execute-api` (the default: IAM auth). The job owner is the caller’s IAM principal ARN.',
+          description: 'AWS Signature Version 4 for the service `execute-api` (the default: IAM auth). The job owner is the caller’s IAM principal ARN (for Cognito identity pool credentials, the identity: `cognito-identity/<pool id>/<identity id>`).',
         },
         jwt: {
           type: 'http',
