@@ -216,7 +216,7 @@ export class AsyncJobsMonitoring extends Construct {
         'jobs-dead-lettered',
         props.deadLetterQueue.metricNumberOfMessagesReceived({ period, statistic: 'Sum' }),
         0,
-        'Job messages reached the dead-letter queue: the worker crashed or timed out on them maxReceiveCount times (or they were second messages of healthy jobs, which on-dead-letter leaves alone).',
+        'Job messages reached the dead-letter queue: the worker failed on them maxReceiveCount times before it could take their jobs (or they were second messages of healthy jobs, which on-dead-letter leaves alone).',
       ),
       'jobs-queue-age': alarm(
         'jobs-queue-age',
