@@ -315,7 +315,6 @@ export class DynamoJobStore extends DynamoJobItems implements JobStore {
     return items;
   }
 
-
   async dueForSweep(shard: string, now: Date, limit: number): Promise<JobRecord[]> {
     // A page holds at most 1 MB: nine entries of jobs with large inputs and results. Read on up to `limit`.
     const due: JobRecord[] = [];

@@ -4,6 +4,7 @@
  */
 import { isFinal } from './job.ts';
 import { completionEvent } from './lifecycle.ts';
+import { errorText } from './log.ts';
 import type { JobEvent, JobStore } from './ports.ts';
 import { MetricName, noTelemetry, type Telemetry } from './telemetry.ts';
 import { type AttemptVerdict, judgeResponse, maxAttempts, retryDelaySeconds, type WebhookState, webhookHeaders } from './webhooks.ts';
@@ -47,7 +48,7 @@ export async function handleDelivery(deps: DeliveryDeps, rawEvent: string, attem
       deps.logger.warn('webhook failed for good; the message goes to the DLQ', {
         ...eventIdsOf(rawEvent),
         attempt,
-        reason: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+        reason: errorText(error),
       });
     }
     throw error;
@@ -103,7 +104,7 @@ export async function deliverEvent(deps: DeliveryDeps, rawEvent: string, attempt
     statusCode = response.status;
     verdict = judgeResponse(response.status, response.retryAfter, now, deps.maxRetryAfterSeconds);
   } catch (error) {
-    verdict = { kind: 'retry', reason: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+    verdict = { kind: 'retry', reason: errorText(error) };
   }
   const code = statusCode !== undefined ? { lastStatusCode: statusCode } : {};
   const telemetry = deps.telemetry ?? noTelemetry;

@@ -6,6 +6,7 @@
  */
 import { isFinal, type JobRecord, runnableAt } from './job.ts';
 import type { LifecycleSettings } from './lifecycle.ts';
+import { errorText } from './log.ts';
 import type { JobQueue, JobStore } from './ports.ts';
 
 /** What the reconciler needs. */
@@ -41,7 +42,7 @@ export class ReconcileIncomplete extends Error {
     const jobs = report.failures - unreadShards;
     const what = [
       ...(jobs > 0 ? [`${jobs} ${jobs === 1 ? 'job' : 'jobs'} could not be reconciled`] : []),
-      ...(unreadShards > 0 ? [`${unreadShards} ${unreadShards === 1 ? 'shard' : 'shards'} of the sweep index could not be read${cause === undefined ? '' : ` (${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)})`}`] : []),
+      ...(unreadShards > 0 ? [`${unreadShards} ${unreadShards === 1 ? 'shard' : 'shards'} of the sweep index could not be read${cause === undefined ? '' : ` (${errorText(cause)})`}`] : []),
     ];
     super(`${what.join(', and ')} (requeued ${report.requeued}, announced ${report.announced}); a later run tries again`, ...(cause === undefined ? [] : [{ cause }]));
     this.name = 'ReconcileIncomplete';
