@@ -69,31 +69,63 @@ export function failedIds(result: unknown, records: readonly SQSRecord[]): Set<s
   return ids;
 }
 
-/** Starts polling; the returned function stops it and waits for batches in flight. */
+/**
+ * Starts polling; the returned function stops it and waits for batches in flight.
+ *
+ * Lambda's pollers all long-poll at once, and SQS answers each as soon as it has a message for it.
+ * fauxqs ends every waiting receive when one message arrives: all but one come back empty and poll
+ * again, four wasted requests per job on a quiet queue, answered on the thread that serves the API
+ * just as it replies to the submit that sent the message. So here one poll waits at a time: a poll that
+ * receives a batch starts another to wait beside it (up to `pollers` in all, as many batches at once as
+ * Lambda's pollers run), and a poll that finds another waiting when it comes back empty, or when its
+ * batch is done, ends. A job sent while others run starts at once, as on AWS.
+ */
 export function startPoller(sqs: SQSClient, options: PollerOptions): () => Promise<void> {
   const stopping = new AbortController();
   const deletes = new Set<Promise<unknown>>();
-  const loop = async () => {
+  const loops = new Set<Promise<void>>();
+  /** Polls running, and how many of them are waiting on a receive. */
+  let polling = 0;
+  let waiting = 0;
+  /** Ends the calling poll if another is waiting, so that one waits at a time (counted here, not as the promise settles). */
+  const yieldToWaiting = () => {
+    if (waiting === 0) return false;
+    polling--;
+    return true;
+  };
+  const poll = async () => {
     while (!stopping.signal.aborted) {
       try {
-        const { Messages = [] } = await sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: options.queueUrl,
-            MaxNumberOfMessages: options.batchSize,
-            WaitTimeSeconds: 20,
-            MessageSystemAttributeNames: ['All'],
-            MessageAttributeNames: ['All'],
-          }),
-          { abortSignal: stopping.signal },
-        );
-        if (Messages.length === 0) continue;
-        const records = Messages.map((message) => toRecord(message, options));
+        waiting++;
+        let received: Message[];
+        try {
+          ({ Messages: received = [] } = await sqs.send(
+            new ReceiveMessageCommand({
+              QueueUrl: options.queueUrl,
+              MaxNumberOfMessages: options.batchSize,
+              WaitTimeSeconds: 20,
+              MessageSystemAttributeNames: ['All'],
+              MessageAttributeNames: ['All'],
+            }),
+            { abortSignal: stopping.signal },
+          ));
+        } finally {
+          waiting--;
+        }
+        if (received.length === 0) {
+          if (yieldToWaiting()) return;
+          continue;
+        }
+        // While this batch runs, another poll waits for the next message.
+        if (waiting === 0 && polling < options.pollers) start();
+        const records = received.map((message) => toRecord(message, options));
         let retry: Set<string>;
         try {
           retry = failedIds(await options.invoke({ Records: records }), records);
         } catch (error) {
           // A function error returns the whole batch to the queue (and stopping ends invocations in flight).
           if (!stopping.signal.aborted) options.onError(error);
+          if (yieldToWaiting()) return;
           continue;
         }
         const done = records.filter((record) => !retry.has(record.messageId));
@@ -104,17 +136,25 @@ export function startPoller(sqs: SQSClient, options: PollerOptions): () => Promi
           deletes.add(deleting);
           void deleting.finally(() => deletes.delete(deleting));
         }
+        if (yieldToWaiting()) return;
       } catch (error) {
         if (stopping.signal.aborted) return;
         options.onError(error);
+        if (yieldToWaiting()) return;
         await new Promise((resolve) => setTimeout(resolve, 1_000));
       }
     }
   };
-  const loops = Array.from({ length: options.pollers }, loop);
+  const start = () => {
+    polling++;
+    const loop: Promise<void> = poll().finally(() => loops.delete(loop));
+    loops.add(loop);
+  };
+  start();
   return async () => {
     stopping.abort();
-    await Promise.allSettled(loops);
+    // A poll may start another as it ends: wait until none is left.
+    while (loops.size > 0) await Promise.allSettled([...loops]);
     // What finished is deleted, or it would come back after a restart.
     await Promise.allSettled([...deletes]);
   };

@@ -1,8 +1,9 @@
 /**
  * The local SQS event source mapping hands the function records shaped as Lambda's: every system
- * attribute received, and message attributes with the members Lambda always writes.
+ * attribute received, and message attributes with the members Lambda always writes. It runs as many
+ * batches at once as Lambda's pollers, without the empty receives fauxqs's long polls would cost.
  */
-import { CreateQueueCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { localRegion } from '#infra/config';
@@ -49,7 +50,146 @@ describe('the local SQS event source mapping', () => {
     // Assess
     expect(record?.attributes).toEqual(attributes);
   });
+
+  it('receives once per message on a quiet queue, where five long polls all woken by each message made five receives', async () => {
+    // Prepare
+    const client = sqs();
+    const { QueueUrl = '' } = await client.send(new CreateQueueCommand({ QueueName: 'poller-quiet' }));
+    const counted = countingReceives(client);
+    const invoked: string[] = [];
+    let next: () => void = () => undefined;
+    const stop = startPoller(counted.client, {
+      ...mappingOf(QueueUrl),
+      pollers: 5,
+      invoke: async (event) => {
+        invoked.push(...event.Records.map((record) => record.body));
+        next();
+        return undefined;
+      },
+    });
+    try {
+      // Act: ten jobs, each sent once the one before has run
+      for (let job = 0; job < 10; job++) {
+        const ran = new Promise<void>((resolve) => {
+          next = resolve;
+        });
+        await client.send(new SendMessageCommand({ QueueUrl, MessageBody: `job-${job}` }));
+        await ran;
+      }
+    } finally {
+      await stop();
+    }
+    // Assess
+    expect(invoked).toEqual(Array.from({ length: 10 }, (_, job) => `job-${job}`));
+    expect(counted.empty()).toBe(0);
+    expect(counted.receives()).toBeLessThanOrEqual(11);
+  });
+
+  it('runs a burst as five batches at once, as Lambda’s five pollers do, and never more', async () => {
+    // Prepare
+    const client = sqs();
+    const { QueueUrl = '' } = await client.send(new CreateQueueCommand({ QueueName: 'poller-burst' }));
+    for (let first = 0; first < 40; first += 10) {
+      const Entries = Array.from({ length: 10 }, (_, index) => ({ Id: String(index), MessageBody: `job-${first + index}` }));
+      await client.send(new SendMessageBatchCommand({ QueueUrl, Entries }));
+    }
+    let running = 0;
+    let most = 0;
+    const invoked: string[] = [];
+    let allRan: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => {
+      allRan = resolve;
+    });
+    // Act
+    const stop = startPoller(client, {
+      ...mappingOf(QueueUrl),
+      batchSize: 1,
+      pollers: 5,
+      invoke: async (event) => {
+        running++;
+        most = Math.max(most, running);
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        running--;
+        invoked.push(...event.Records.map((record) => record.body));
+        if (invoked.length === 40) allRan();
+        return undefined;
+      },
+    });
+    try {
+      await done;
+    } finally {
+      await stop();
+    }
+    // Assess
+    expect(new Set(invoked).size).toBe(40);
+    expect(most).toBe(5);
+  });
+
+  it('starts a job sent while another batch runs at once, as an idle poller of Lambda would', async () => {
+    // Prepare
+    const client = sqs();
+    const { QueueUrl = '' } = await client.send(new CreateQueueCommand({ QueueName: 'poller-beside' }));
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let secondStarted: () => void = () => undefined;
+    const second = new Promise<string>((resolve) => {
+      secondStarted = () => resolve('started beside the first');
+    });
+    const stop = startPoller(client, {
+      ...mappingOf(QueueUrl),
+      pollers: 5,
+      invoke: async (event) => {
+        if (event.Records[0]?.body === 'long') await held;
+        else secondStarted();
+        return undefined;
+      },
+    });
+    try {
+      await client.send(new SendMessageCommand({ QueueUrl, MessageBody: 'long' }));
+      // Act: the second job arrives while the first still runs
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await client.send(new SendMessageCommand({ QueueUrl, MessageBody: 'short' }));
+      const outcome = await Promise.race([second, new Promise<string>((resolve) => setTimeout(() => resolve('waited for the first'), 5_000))]);
+      // Assess
+      expect(outcome).toBe('started beside the first');
+    } finally {
+      release();
+      await stop();
+    }
+  });
 });
+
+/** What the mapping of `queueUrl` takes besides its function, with Lambda's defaults. */
+function mappingOf(queueUrl: string) {
+  return {
+    queueUrl,
+    queueArn: `arn:aws:sqs:${localRegion}:000000000000:${queueUrl.split('/').pop()}`,
+    region: localRegion,
+    batchSize: 10,
+    onError: (error: unknown) => {
+      throw error;
+    },
+  };
+}
+
+/** `client`, counting the receives sent through it and those that came back empty. */
+function countingReceives(client: SQSClient): { client: SQSClient; receives(): number; empty(): number } {
+  let receives = 0;
+  let empty = 0;
+  const counting = {
+    send: async (command: unknown, options?: unknown) => {
+      const isReceive = command instanceof ReceiveMessageCommand;
+      if (isReceive) receives++;
+      // biome-ignore lint/suspicious/noExplicitAny: delegating any command as is
+      const output = await client.send(command as any, options as any);
+      if (isReceive && ((output as { Messages?: unknown[] }).Messages ?? []).length === 0) empty++;
+      return output;
+    },
+  } as unknown as SQSClient;
+  return { client: counting, receives: () => receives, empty: () => empty };
+}
 
 /** Polls `queueUrl` until one batch has been invoked, and gives its records. */
 async function firstBatch(sqs: SQSClient, queueUrl: string): Promise<SQSRecord[]> {
