@@ -12,7 +12,7 @@ export interface PollerOptions {
   readonly queueArn: string;
   readonly region: string;
   readonly batchSize: number;
-  /** Concurrent pollers, each holding at most one batch in flight. */
+  /** The most batches in flight at once: polls start as batches arrive, each holding at most one. */
   readonly pollers: number;
   readonly invoke: (event: SQSEvent) => Promise<unknown>;
   readonly onError: (error: unknown) => void;
@@ -75,10 +75,12 @@ export function failedIds(result: unknown, records: readonly SQSRecord[]): Set<s
  * Lambda's pollers all long-poll at once, and SQS answers each as soon as it has a message for it.
  * fauxqs ends every waiting receive when one message arrives: all but one come back empty and poll
  * again, four wasted requests per job on a quiet queue, answered on the thread that serves the API
- * just as it replies to the submit that sent the message. So here one poll waits at a time: a poll that
- * receives a batch starts another to wait beside it (up to `pollers` in all, as many batches at once as
- * Lambda's pollers run), and a poll that finds another waiting when it comes back empty, or when its
- * batch is done, ends. A job sent while others run starts at once, as on AWS.
+ * just as it replies to the submit that sent the message. So here, as a rule, one poll waits at a time:
+ * a poll that receives a batch starts another to wait beside it (up to `pollers` in all, as many batches
+ * at once as Lambda's pollers run), so a job sent while fewer than `pollers` batches run starts at once,
+ * as on AWS. A poll that finds another waiting ends when it comes back empty, when its function failed,
+ * when its receive failed, or when its batch is done, unless that batch was full: a full batch means more
+ * are queued, and each poll then receives one, as Lambda's pollers do.
  */
 export function startPoller(sqs: SQSClient, options: PollerOptions): () => Promise<void> {
   const stopping = new AbortController();
@@ -92,6 +94,14 @@ export function startPoller(sqs: SQSClient, options: PollerOptions): () => Promi
     if (waiting === 0) return false;
     polling--;
     return true;
+  };
+  // A poll outlives a failing error handler: it is the only one waiting, as a rule.
+  const report = (error: unknown) => {
+    try {
+      options.onError(error);
+    } catch {
+      // Nothing more to tell it with.
+    }
   };
   const poll = async () => {
     while (!stopping.signal.aborted) {
@@ -124,7 +134,7 @@ export function startPoller(sqs: SQSClient, options: PollerOptions): () => Promi
           retry = failedIds(await options.invoke({ Records: records }), records);
         } catch (error) {
           // A function error returns the whole batch to the queue (and stopping ends invocations in flight).
-          if (!stopping.signal.aborted) options.onError(error);
+          if (!stopping.signal.aborted) report(error);
           if (yieldToWaiting()) return;
           continue;
         }
@@ -132,14 +142,15 @@ export function startPoller(sqs: SQSClient, options: PollerOptions): () => Promi
         // Deleting does not hold up the next receive, as Lambda's pollers do not wait on it either.
         for (let i = 0; i < done.length; i += 10) {
           const entries = done.slice(i, i + 10).map((record, index) => ({ Id: String(index), ReceiptHandle: record.receiptHandle }));
-          const deleting = sqs.send(new DeleteMessageBatchCommand({ QueueUrl: options.queueUrl, Entries: entries })).catch(options.onError);
+          const deleting = sqs.send(new DeleteMessageBatchCommand({ QueueUrl: options.queueUrl, Entries: entries })).catch(report);
           deletes.add(deleting);
           void deleting.finally(() => deletes.delete(deleting));
         }
-        if (yieldToWaiting()) return;
+        const full = received.length === options.batchSize;
+        if (!full && yieldToWaiting()) return;
       } catch (error) {
         if (stopping.signal.aborted) return;
-        options.onError(error);
+        report(error);
         if (yieldToWaiting()) return;
         await new Promise((resolve) => setTimeout(resolve, 1_000));
       }

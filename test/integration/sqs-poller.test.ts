@@ -58,8 +58,11 @@ describe('the local SQS event source mapping', () => {
     const counted = countingReceives(client);
     const invoked: string[] = [];
     let next: () => void = () => undefined;
+    const mapping = mappingOf(QueueUrl);
     const stop = startPoller(counted.client, {
-      ...mappingOf(QueueUrl),
+      ...mapping,
+      // The jobs queue's batch size: a job alone never fills its batch.
+      batchSize: 10,
       pollers: 5,
       invoke: async (event) => {
         invoked.push(...event.Records.map((record) => record.body));
@@ -83,6 +86,7 @@ describe('the local SQS event source mapping', () => {
     expect(invoked).toEqual(Array.from({ length: 10 }, (_, job) => `job-${job}`));
     expect(counted.empty()).toBe(0);
     expect(counted.receives()).toBeLessThanOrEqual(11);
+    expect(mapping.errors).toEqual([]);
   });
 
   it('runs a burst as five batches at once, as Lambda’s five pollers do, and never more', async () => {
@@ -93,22 +97,30 @@ describe('the local SQS event source mapping', () => {
       const Entries = Array.from({ length: 10 }, (_, index) => ({ Id: String(index), MessageBody: `job-${first + index}` }));
       await client.send(new SendMessageBatchCommand({ QueueUrl, Entries }));
     }
+    // Every batch is held until five run at once (or 3 s have passed, when fewer ever would).
     let running = 0;
     let most = 0;
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+      setTimeout(resolve, 3_000);
+    });
     const invoked: string[] = [];
     let allRan: () => void = () => undefined;
     const done = new Promise<void>((resolve) => {
       allRan = resolve;
     });
+    const mapping = mappingOf(QueueUrl);
     // Act
     const stop = startPoller(client, {
-      ...mappingOf(QueueUrl),
+      ...mapping,
       batchSize: 1,
       pollers: 5,
       invoke: async (event) => {
         running++;
         most = Math.max(most, running);
-        await new Promise((resolve) => setTimeout(resolve, 30));
+        if (running === 5) open();
+        await gate;
         running--;
         invoked.push(...event.Records.map((record) => record.body));
         if (invoked.length === 40) allRan();
@@ -123,6 +135,7 @@ describe('the local SQS event source mapping', () => {
     // Assess
     expect(new Set(invoked).size).toBe(40);
     expect(most).toBe(5);
+    expect(mapping.errors).toEqual([]);
   });
 
   it('starts a job sent while another batch runs at once, as an idle poller of Lambda would', async () => {
@@ -133,6 +146,10 @@ describe('the local SQS event source mapping', () => {
     const held = new Promise<void>((resolve) => {
       release = resolve;
     });
+    let firstStarted: () => void = () => undefined;
+    const first = new Promise<void>((resolve) => {
+      firstStarted = resolve;
+    });
     let secondStarted: () => void = () => undefined;
     const second = new Promise<string>((resolve) => {
       secondStarted = () => resolve('started beside the first');
@@ -141,15 +158,17 @@ describe('the local SQS event source mapping', () => {
       ...mappingOf(QueueUrl),
       pollers: 5,
       invoke: async (event) => {
-        if (event.Records[0]?.body === 'long') await held;
-        else secondStarted();
+        if (event.Records[0]?.body === 'long') {
+          firstStarted();
+          await held;
+        } else secondStarted();
         return undefined;
       },
     });
     try {
       await client.send(new SendMessageCommand({ QueueUrl, MessageBody: 'long' }));
+      await first;
       // Act: the second job arrives while the first still runs
-      await new Promise((resolve) => setTimeout(resolve, 100));
       await client.send(new SendMessageCommand({ QueueUrl, MessageBody: 'short' }));
       const outcome = await Promise.race([second, new Promise<string>((resolve) => setTimeout(() => resolve('waited for the first'), 5_000))]);
       // Assess
@@ -159,17 +178,59 @@ describe('the local SQS event source mapping', () => {
       await stop();
     }
   });
+
+  it('keeps polling after a batch whose function failed, and reports the failure', async () => {
+    // Prepare
+    const client = sqs();
+    const { QueueUrl = '' } = await client.send(new CreateQueueCommand({ QueueName: 'poller-failed' }));
+    let goodRan: () => void = () => undefined;
+    const good = new Promise<void>((resolve) => {
+      goodRan = resolve;
+    });
+    let badFailed: () => void = () => undefined;
+    const bad = new Promise<void>((resolve) => {
+      badFailed = resolve;
+    });
+    const mapping = mappingOf(QueueUrl);
+    const stop = startPoller(client, {
+      ...mapping,
+      // The only poll, as the DLQ's and the webhook queue's mappings have.
+      pollers: 1,
+      invoke: async (event) => {
+        if (event.Records[0]?.body === 'bad') {
+          setImmediate(badFailed);
+          throw new Error('the function failed');
+        }
+        goodRan();
+        return undefined;
+      },
+    });
+    try {
+      await client.send(new SendMessageCommand({ QueueUrl, MessageBody: 'bad' }));
+      await bad;
+      // Act
+      await client.send(new SendMessageCommand({ QueueUrl, MessageBody: 'good' }));
+      const outcome = await Promise.race([good.then(() => 'ran'), new Promise<string>((resolve) => setTimeout(() => resolve('no poll left'), 5_000))]);
+      // Assess
+      expect(outcome).toBe('ran');
+      expect(mapping.errors.map(String)).toEqual(['Error: the function failed']);
+    } finally {
+      await stop();
+    }
+  });
 });
 
-/** What the mapping of `queueUrl` takes besides its function, with Lambda's defaults. */
+/** What the mapping of `queueUrl` takes besides its function, batches of one; `errors` holds what it reported. */
 function mappingOf(queueUrl: string) {
+  const errors: unknown[] = [];
   return {
     queueUrl,
     queueArn: `arn:aws:sqs:${localRegion}:000000000000:${queueUrl.split('/').pop()}`,
     region: localRegion,
-    batchSize: 10,
+    batchSize: 1,
+    errors,
     onError: (error: unknown) => {
-      throw error;
+      errors.push(error);
     },
   };
 }
