@@ -57,7 +57,7 @@ describe('the local SQS event source mapping', () => {
     const { QueueUrl = '' } = await client.send(new CreateQueueCommand({ QueueName: 'poller-quiet' }));
     const counted = countingReceives(client);
     const invoked: string[] = [];
-    let next: () => void = () => undefined;
+    let ran = latch();
     const mapping = mappingOf(QueueUrl);
     const stop = startPoller(counted.client, {
       ...mapping,
@@ -66,18 +66,16 @@ describe('the local SQS event source mapping', () => {
       pollers: 5,
       invoke: async (event) => {
         invoked.push(...event.Records.map((record) => record.body));
-        next();
+        ran.open();
         return undefined;
       },
     });
     try {
       // Act: ten jobs, each sent once the one before has run
       for (let job = 0; job < 10; job++) {
-        const ran = new Promise<void>((resolve) => {
-          next = resolve;
-        });
+        ran = latch();
         await client.send(new SendMessageCommand({ QueueUrl, MessageBody: `job-${job}` }));
-        await ran;
+        await ran.opened;
       }
     } finally {
       await stop();
@@ -100,16 +98,10 @@ describe('the local SQS event source mapping', () => {
     // Every batch is held until five run at once (or 3 s have passed, when fewer ever would).
     let running = 0;
     let most = 0;
-    let open: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => {
-      open = resolve;
-      setTimeout(resolve, 3_000);
-    });
+    const gate = latch();
+    setTimeout(gate.open, 3_000);
     const invoked: string[] = [];
-    let allRan: () => void = () => undefined;
-    const done = new Promise<void>((resolve) => {
-      allRan = resolve;
-    });
+    const allRan = latch();
     const mapping = mappingOf(QueueUrl);
     // Act
     const stop = startPoller(client, {
@@ -119,16 +111,16 @@ describe('the local SQS event source mapping', () => {
       invoke: async (event) => {
         running++;
         most = Math.max(most, running);
-        if (running === 5) open();
-        await gate;
+        if (running === 5) gate.open();
+        await gate.opened;
         running--;
         invoked.push(...event.Records.map((record) => record.body));
-        if (invoked.length === 40) allRan();
+        if (invoked.length === 40) allRan.open();
         return undefined;
       },
     });
     try {
-      await done;
+      await allRan.opened;
     } finally {
       await stop();
     }
@@ -142,39 +134,29 @@ describe('the local SQS event source mapping', () => {
     // Prepare
     const client = sqs();
     const { QueueUrl = '' } = await client.send(new CreateQueueCommand({ QueueName: 'poller-beside' }));
-    let release: () => void = () => undefined;
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let firstStarted: () => void = () => undefined;
-    const first = new Promise<void>((resolve) => {
-      firstStarted = resolve;
-    });
-    let secondStarted: () => void = () => undefined;
-    const second = new Promise<string>((resolve) => {
-      secondStarted = () => resolve('started beside the first');
-    });
+    const held = latch();
+    const firstStarted = latch();
+    const secondStarted = latch();
     const stop = startPoller(client, {
       ...mappingOf(QueueUrl),
       pollers: 5,
       invoke: async (event) => {
         if (event.Records[0]?.body === 'long') {
-          firstStarted();
-          await held;
-        } else secondStarted();
+          firstStarted.open();
+          await held.opened;
+        } else secondStarted.open();
         return undefined;
       },
     });
     try {
       await client.send(new SendMessageCommand({ QueueUrl, MessageBody: 'long' }));
-      await first;
+      await firstStarted.opened;
       // Act: the second job arrives while the first still runs
       await client.send(new SendMessageCommand({ QueueUrl, MessageBody: 'short' }));
-      const outcome = await Promise.race([second, new Promise<string>((resolve) => setTimeout(() => resolve('waited for the first'), 5_000))]);
       // Assess
-      expect(outcome).toBe('started beside the first');
+      expect(await within(secondStarted.opened, 5_000)).toBe(true);
     } finally {
-      release();
+      held.open();
       await stop();
     }
   });
@@ -183,14 +165,8 @@ describe('the local SQS event source mapping', () => {
     // Prepare
     const client = sqs();
     const { QueueUrl = '' } = await client.send(new CreateQueueCommand({ QueueName: 'poller-failed' }));
-    let goodRan: () => void = () => undefined;
-    const good = new Promise<void>((resolve) => {
-      goodRan = resolve;
-    });
-    let badFailed: () => void = () => undefined;
-    const bad = new Promise<void>((resolve) => {
-      badFailed = resolve;
-    });
+    const goodRan = latch();
+    const badFailed = latch();
     const mapping = mappingOf(QueueUrl);
     const stop = startPoller(client, {
       ...mapping,
@@ -198,27 +174,40 @@ describe('the local SQS event source mapping', () => {
       pollers: 1,
       invoke: async (event) => {
         if (event.Records[0]?.body === 'bad') {
-          setImmediate(badFailed);
+          setImmediate(badFailed.open);
           throw new Error('the function failed');
         }
-        goodRan();
+        goodRan.open();
         return undefined;
       },
     });
     try {
       await client.send(new SendMessageCommand({ QueueUrl, MessageBody: 'bad' }));
-      await bad;
+      await badFailed.opened;
       // Act
       await client.send(new SendMessageCommand({ QueueUrl, MessageBody: 'good' }));
-      const outcome = await Promise.race([good.then(() => 'ran'), new Promise<string>((resolve) => setTimeout(() => resolve('no poll left'), 5_000))]);
       // Assess
-      expect(outcome).toBe('ran');
+      expect(await within(goodRan.opened, 5_000)).toBe(true);
       expect(mapping.errors.map(String)).toEqual(['Error: the function failed']);
     } finally {
       await stop();
     }
   });
 });
+
+/** A promise opened from outside, once. */
+function latch(): { readonly opened: Promise<void>; open(): void } {
+  let open: () => void = () => undefined;
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { opened, open: () => open() };
+}
+
+/** Whether `promise` settles within `ms`. */
+function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return Promise.race([promise.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms))]);
+}
 
 /** What the mapping of `queueUrl` takes besides its function, batches of one; `errors` holds what it reported. */
 function mappingOf(queueUrl: string) {
