@@ -2,7 +2,7 @@
  * Runs inside a worker thread: one instance of one Lambda function, like one execution environment.
  * It loads the function's bundle once (the cold start) and then serves one invocation at a time.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import { resolveLocalhostSubdomains } from './localhost-dns.ts';
@@ -61,6 +61,8 @@ async function main(): Promise<void> {
     port.postMessage({ kind: 'init-error', error: toInvokeError(error) } satisfies HostReply);
     return;
   }
+  // One log stream per execution environment, named as Lambda names them: the day it started, the version, a random id.
+  const logStreamName = `${new Date().toISOString().slice(0, 10).replaceAll('-', '/')}/[$LATEST]${randomBytes(16).toString('hex')}`;
   port.on('message', async (message: InvokeMessage) => {
     const context = {
       awsRequestId: message.requestId,
@@ -69,7 +71,7 @@ async function main(): Promise<void> {
       invokedFunctionArn: `arn:aws:lambda:${process.env.AWS_REGION}:000000000000:function:${data.functionName}`,
       memoryLimitInMB: String(data.memoryMb),
       logGroupName: `/aws/lambda/${data.functionName}`,
-      logStreamName: randomUUID(),
+      logStreamName,
       callbackWaitsForEmptyEventLoop: true,
       getRemainingTimeInMillis: () => Math.max(0, message.deadline - Date.now()),
       done: () => undefined,

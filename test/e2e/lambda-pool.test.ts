@@ -52,6 +52,26 @@ describe('a local function instance', () => {
   });
 });
 
+describe('the context of an invocation', () => {
+  it('names one log stream per instance, as Lambda names an execution environment’s, and a request id per invocation', async () => {
+    // Prepare
+    const bundle = await functionBundle('context', 'export const handler = async (_event, context) => ({ stream: context.logStreamName, request: context.awsRequestId });\n');
+    const pool = new LambdaPool({ name: 'context', bundle, host: bundles.host, env: {}, timeoutMs: 10_000, memoryMb: 128, maxInstances: 1 });
+    try {
+      // Act
+      const first = (await pool.invoke({})) as { stream: string; request: string };
+      const second = (await pool.invoke({})) as { stream: string; request: string };
+
+      // Assess
+      expect(first.stream).toMatch(/^\d{4}\/\d{2}\/\d{2}\/\[\$LATEST\][0-9a-f]{32}$/);
+      expect(second.stream).toBe(first.stream);
+      expect(second.request).not.toBe(first.request);
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
 describe("a function's memory", () => {
   it('bounds its instance: a function that outgrows it fails with Runtime.OutOfMemory, and the next invocation gets a fresh instance', async () => {
     // Prepare: a function that keeps what it allocates across invocations, 16 MB at a time, until told to stop
