@@ -156,6 +156,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   resolveLocalhostSubdomains();
   // The SDK warns that Node 20 support ends; Lambda runs Node 22, only this local host is older.
   process.env[NODE_WARNING_SWITCH] = 'true';
+  // Lambda runs functions in UTC (TZ=:UTC). An instance's time zone is its process's, whatever its own
+  // environment says, so the whole process takes UTC: a processor's local time is then what it is deployed.
+  process.env.TZ = 'UTC';
   const onError = options.onError ?? ((error: unknown) => console.error('[local runtime]', error));
   const cleanups: (() => Promise<unknown>)[] = [];
   let stopping = false;
@@ -256,6 +259,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       AWS_ENDPOINT_URL_SNS: reached.sns,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsEmulator.endpoint,
       [NODE_WARNING_SWITCH]: 'true',
+      // As Lambda sets it (Powertools Logger reads it for its timestamps).
+      TZ: ':UTC',
     };
     const poolOf = (name: FunctionName, bundle: string, host: string) => {
       const spec: FunctionSpec = functionSpecs[name];
