@@ -56,6 +56,37 @@ export interface Bill {
   readonly totalWithLogs: number;
   /** API Gateway plus Step Functions Standard at about five transitions per job. */
   readonly stepFunctions: number;
+  readonly batching: Batching;
+}
+
+/**
+ * What batching does to the bill: each worker invocation costs a Lambda request, a receive and a delete
+ * whatever number of jobs its batch holds, so the total is `perJob + perBatch / batchSize`.
+ */
+export interface Batching {
+  /** Jobs per worker invocation in the counted runs. */
+  readonly batchSize: number;
+  /** Dollars per million batches: the worker's request, its receive and its delete. */
+  readonly perBatch: number;
+  /** Dollars per million jobs of everything else. */
+  readonly perJob: number;
+  /** The total when each job has a batch of its own, as on a quiet queue. */
+  readonly alone: number;
+  /** The fewest jobs per batch that keep the total under $5 per million jobs (Infinity if none does). */
+  readonly underFiveFrom: number;
+}
+
+/** The batching of a bill whose worker made `invocationsPerJob` invocations per job. */
+export function batchingOf(total: number, invocationsPerJob: number): Batching {
+  const perBatch = prices.lambdaRequestsPerMillion + 2 * prices.sqsRequestsPerMillion;
+  const perJob = total - invocationsPerJob * perBatch;
+  return {
+    batchSize: 1 / invocationsPerJob,
+    perBatch,
+    perJob,
+    alone: perJob + perBatch,
+    underFiveFrom: perJob < 5 ? perBatch / (5 - perJob) : Number.POSITIVE_INFINITY,
+  };
 }
 
 export function bill(input: CostInput): Bill {
@@ -105,5 +136,6 @@ export function bill(input: CostInput): Bill {
     totalWithLogs: sum + logs.dollarsPerMillionJobs,
     stepFunctions:
       prices.httpApiPerMillion + prices.stepFunctionsTransitionsPerJob * prices.stepFunctionsStandardTransitionsPerMillion,
+    batching: batchingOf(sum, input.invocationsPerJob),
   };
 }

@@ -244,6 +244,14 @@ export function renderMarkdown(results: BenchResults): string {
       ),
     );
     out.push('');
+    const batching = results.cost.batching;
+    out.push(
+      `Batching: each worker invocation costs its Lambda request, its receive and its delete (${dollars(batching.perBatch)} per million batches) ` +
+        `whatever its batch holds; the rest is ${dollars(batching.perJob)} per million jobs. At the ${fixed(batching.batchSize, 1)} jobs per batch of these runs ` +
+        `that is ${dollars(results.cost.total)}; a job alone in its batch, as on a quiet queue, costs ${dollars(batching.alone)}; ` +
+        (Number.isFinite(batching.underFiveFrom) ? `the total is under $5 from ${fixed(batching.underFiveFrom, 1)} jobs per batch.` : 'no batch size brings the total under $5.'),
+    );
+    out.push('');
     out.push('Polling `GET /jobs/{id}` adds per poll one HTTP API request ($1.00/M), one Lambda request and one strongly consistent read.');
   }
   if (results.coldStart) {
