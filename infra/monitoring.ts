@@ -41,6 +41,14 @@ export type AlarmName =
   | 'table-throttles'
   | 'reconciler-not-running';
 
+/** An alarm's metric, threshold and description, and over how many periods it breaches (one of one by default). */
+type AlarmSpec = readonly [
+  metric: IMetric,
+  threshold: number,
+  description: string,
+  over?: { readonly periods: number; readonly breaching: number; readonly below?: true; readonly missingBreaches?: true },
+];
+
 /** Properties of {@link AsyncJobsMonitoring}: the resources to watch. */
 export interface AsyncJobsMonitoringProps {
   /** The jobs HTTP API. */
@@ -150,13 +158,7 @@ export class AsyncJobsMonitoring extends Construct {
     const oldestJobMessageAge = props.oldestJobMessageAge ?? Duration.seconds(config.alarms.oldestJobMessageAgeSeconds);
 
     /** Over one period unless told otherwise; no data is no traffic (SQS stops reporting idle queues), not a failure. */
-    const alarm = (
-      name: AlarmName,
-      metric: IMetric,
-      threshold: number,
-      description: string,
-      over: { periods: number; breaching: number; below?: true; missingBreaches?: true } = { periods: 1, breaching: 1 },
-    ) =>
+    const alarm = (name: AlarmName, [metric, threshold, description, over = { periods: 1, breaching: 1 }]: AlarmSpec) =>
       new Alarm(this, name, {
         metric,
         threshold,
@@ -204,81 +206,72 @@ export class AsyncJobsMonitoring extends Construct {
       period,
       label: 'throttled reads and writes (table and indexes)',
     });
-    this.alarms = {
-      'jobs-dead-letters-waiting': alarm(
-        'jobs-dead-letters-waiting',
+    // Each alarm by its name: what it watches, its threshold, its description, and over how many periods.
+    const specs: Record<AlarmName, AlarmSpec> = {
+      'jobs-dead-letters-waiting': [
         deadLettersUnhandled,
         0,
         'Dead letters of the jobs queue keep failing in on-dead-letter: their jobs are not marked FAILED.',
         { periods: 3, breaching: 2 },
-      ),
-      'jobs-dead-lettered': alarm(
-        'jobs-dead-lettered',
+      ],
+      'jobs-dead-lettered': [
         props.deadLetterQueue.metricNumberOfMessagesReceived({ period, statistic: 'Sum' }),
         0,
         'Job messages reached the dead-letter queue: the worker failed on them maxReceiveCount times before it could take their jobs (or they were second messages of healthy jobs, which on-dead-letter leaves alone).',
-      ),
-      'jobs-queue-age': alarm(
-        'jobs-queue-age',
+      ],
+      'jobs-queue-age': [
         props.queue.metricApproximateAgeOfOldestMessage({ period, statistic: 'Maximum' }),
         oldestJobMessageAge.toSeconds(),
         `A job message is older than ${oldestJobMessageAge.toHumanString()}: jobs are not being started.`,
-      ),
-      'worker-errors': alarm(
-        'worker-errors',
+      ],
+      'worker-errors': [
         props.worker.metricErrors({ period, statistic: 'Sum' }),
         0,
         'The worker (process-jobs) failed invocations: crashes or timeouts, not job failures.',
-      ),
-      'worker-throttles': alarm(
-        'worker-throttles',
+      ],
+      'worker-throttles': [
         props.worker.metricThrottles({ period, statistic: 'Sum' }),
         0,
         'The worker (process-jobs) was throttled: the account or function concurrency limit was reached.',
-      ),
-      'reconciler-errors': alarm(
-        'reconciler-errors',
+      ],
+      'reconciler-errors': [
         props.reconciler.metricErrors({ period, statistic: 'Sum' }),
         config.alarms.reconcilerFailedRuns,
         `The reconciler (reconcile-jobs) failed more than ${config.alarms.reconcilerFailedRuns} of its runs: jobs whose message went missing are not sent again, and ends not yet announced are not published.`,
-      ),
-      'api-5xx-rate': alarm(
-        'api-5xx-rate',
+      ],
+      'api-5xx-rate': [
         api5xxRate,
         config.alarms.api5xxRatePercent,
         `More than ${config.alarms.api5xxRatePercent}% of API requests answered 5xx.`,
-      ),
+      ],
       // On the failures, not the DLQ's depth: nothing consumes the DLQ, so its depth stays above 0 (and the alarm
       // below in ALARM, notifying nobody again) until an operator redrives it; this one recovers after a quiet period.
-      'webhook-dead-lettered': alarm(
-        'webhook-dead-lettered',
+      'webhook-dead-lettered': [
         customMetric(config.metrics.names.webhooksDeadLettered, 'Sum', period),
         0,
         'Webhook deliveries failed their last attempt and went to the webhook dead-letter queue.',
-      ),
-      'webhook-dead-letters': alarm(
-        'webhook-dead-letters',
+      ],
+      'webhook-dead-letters': [
         props.webhookDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
         0,
         'Webhook deliveries gave up after the whole retry schedule and wait on the webhook dead-letter queue.',
-      ),
+      ],
       // The SDK retries a throttled call, so a moment of it costs latency only; throttling that lasts fails requests and jobs.
-      'table-throttles': alarm(
-        'table-throttles',
+      'table-throttles': [
         tableThrottles,
         0,
         'DynamoDB throttled reads or writes of the jobs table in two of the last three periods: requests and jobs fail or slow down.',
         { periods: 3, breaching: 2 },
-      ),
+      ],
       // It runs every minute: fewer than half its runs in two periods in a row (none at all, when its rule is disabled) is not a failing run but a missing one.
-      'reconciler-not-running': alarm(
-        'reconciler-not-running',
+      'reconciler-not-running': [
         props.reconciler.metricInvocations({ period, statistic: 'Sum' }),
         config.alarms.reconcilerMinRuns,
         `The reconciler (reconcile-jobs) ran fewer than ${config.alarms.reconcilerMinRuns} times in each of two periods: its schedule is not invoking it.`,
         { periods: 2, breaching: 2, below: true, missingBreaches: true },
-      ),
+      ],
     };
+    this.alarms = Object.fromEntries(Object.entries(specs).map(([name, spec]) => [name, alarm(name as AlarmName, spec)])) as Record<AlarmName, Alarm>;
     const notify = new SnsAction(this.alarmTopic);
     for (const each of Object.values(this.alarms)) {
       each.addAlarmAction(notify);
