@@ -11,7 +11,7 @@ import { LIST_LIMITS } from './list.ts';
 import type { JobEvent } from './ports.ts';
 import { ProblemType } from './problem.ts';
 import type { Schema } from './schema.ts';
-import { type SubmitLimits, submitSchema } from './submit.ts';
+import { idempotencyKeySchema, type SubmitLimits, submitSchema } from './submit.ts';
 
 /** The settings the document states: the same values the handlers are configured with. */
 export interface OpenApiLimits extends Pick<SubmitLimits, 'maxDelaySeconds' | 'defaultTimeoutSeconds' | 'maxTimeoutSeconds' | 'retryAfterSeconds'> {
@@ -172,7 +172,7 @@ function operations(limits: OpenApiLimits): Readonly<Record<string, OperationObj
           required: false,
           description:
             'Makes retries safe: a repeat with the same key and the same body (same JSON, whatever the key order) answers the first job again (`Idempotent-Replayed: true`); the same key with another body is `422`. Keys belong to the caller and last as long as the job.',
-          schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' },
+          schema: idempotencyKeySchema,
         },
       ],
       requestBody: {

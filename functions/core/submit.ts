@@ -102,7 +102,8 @@ export interface Submitted {
   readonly replayed: boolean;
 }
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+/** What the API accepts as an `Idempotency-Key`: 1 to 255 visible ASCII characters. The OpenAPI document states this schema. */
+export const idempotencyKeySchema: Schema = { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' };
 
 /** Deepest nesting accepted in a submit body. */
 export const MAX_DEPTH = 32;
@@ -114,7 +115,7 @@ export const MAX_DEPTH = 32;
  * up on a send that hangs while there is still time to flag the job for the reconciler and answer 503.
  */
 export async function submitJob(deps: SubmitDeps, owner: string, body: unknown, idempotencyKey?: string, enqueueDeadline?: AbortSignal): Promise<Submitted> {
-  if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+  if (idempotencyKey !== undefined && validate(idempotencyKeySchema, idempotencyKey).length > 0) {
     throw invalidParameterProblem('Idempotency-Key', 'must be 1 to 255 visible ASCII characters');
   }
   // Stored, hashed and serialized: bounded nesting keeps every step off the edge of the stack.

@@ -4,6 +4,8 @@
  * `get()`, `cancel()`, `list()` and `submitAndWait()` read the API.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { idempotencyKeySchema } from '#core/submit';
+import { validate } from '#core/schema';
 import { ApiError, AsyncJobsClient, NetworkError, RequestNotSentError } from '../../client/index.ts';
 import { type Scripted, fakeApi, gaps, jobResource, settle } from './fake-api.ts';
 
@@ -250,6 +252,33 @@ describe('a request that cannot be made', () => {
     // Assess
     expect('error' in result && result.error).toBeInstanceOf(RequestNotSentError);
     expect(attempts).toBe(1);
+  });
+});
+
+describe('the Idempotency-Key the client sends', () => {
+  // The client is a package of its own and imports nothing from the API's code, so it keeps its own copy of the rule.
+  it.each([
+    ['an empty key', ''],
+    ['"!"', '!'],
+    ['"~"', '~'],
+    ['"order-4711"', 'order-4711'],
+    ['255 characters', 'k'.repeat(255)],
+    ['256 characters', 'k'.repeat(256)],
+    ['a space', 'order 4711'],
+    ['a tab', 'order\t4711'],
+    ['DEL', '\u007f'],
+    ['"ordre-é"', 'ordre-é'],
+    ['an emoji', 'order-😀'],
+  ])('%s: sent exactly when the API accepts it', async (_, key) => {
+    // Prepare
+    const api = fakeApi([accepted]);
+    const client = new AsyncJobsClient({ baseUrl: 'http://api.test', fetch: api.fetch });
+    const apiAccepts = validate(idempotencyKeySchema, key).length === 0;
+    // Act
+    const result = await settle(client.submit({ type: 'echo' }, { idempotencyKey: key }));
+    // Assess
+    expect(api.calls).toHaveLength(apiAccepts ? 1 : 0);
+    expect('error' in result && result.error instanceof RequestNotSentError).toBe(!apiAccepts);
   });
 });
 
