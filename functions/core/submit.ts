@@ -135,7 +135,17 @@ export async function submitJob(deps: SubmitDeps, owner: string, body: unknown, 
   if (storedBytes > deps.limits.maxBodyBytes) throw storedBodyTooLargeProblem(storedBytes, deps.limits.maxBodyBytes);
   const request = body as SubmitBody;
   if (!deps.knownTypes.includes(request.type)) throw unknownJobTypeProblem(request.type, deps.knownTypes);
-  if (request.callbackUrl !== undefined) await checkCallbackResolution(deps, request.callbackUrl);
+  if (request.callbackUrl !== undefined) {
+    const refusal = await callbackResolutionRefusal(deps, request.callbackUrl);
+    if (refusal) {
+      // A repeat of a keyed request whose job exists answers as the first one did, whatever the host resolves
+      // to now (a lookup that fails for a moment): the job keeps the URL it was accepted with, and every
+      // delivery checks the address again. Only this path reads: a host that resolves costs a repeat nothing.
+      const id = idempotencyKey === undefined ? undefined : idempotentJobId(deps.idempotencySecret, owner, idempotencyKey);
+      if (id !== undefined && (await deps.store.get(id))) return replay(deps, id, owner, requestFingerprint(body), enqueueDeadline);
+      throw validationProblem([{ field: '/callbackUrl', message: `is refused: ${refusal}` }]);
+    }
+  }
 
   const now = deps.now();
   const id = idempotencyKey === undefined ? newJobId() : idempotentJobId(deps.idempotencySecret, owner, idempotencyKey);
@@ -220,8 +230,8 @@ async function withdrawUnqueued(deps: SubmitDeps, job: JobRecord, error: unknown
   );
 }
 
-/** Refuses a callback URL, already found well formed, whose host resolves to a forbidden address. */
-async function checkCallbackResolution(deps: SubmitDeps, raw: string): Promise<void> {
+/** Why a callback URL, already found well formed, is refused for what its host resolves to; undefined if it is not. */
+async function callbackResolutionRefusal(deps: SubmitDeps, raw: string): Promise<string | undefined> {
   const host = new URL(raw).hostname.replace(/^\[|\]$/g, '');
   let addresses: string[];
   try {
@@ -229,8 +239,7 @@ async function checkCallbackResolution(deps: SubmitDeps, raw: string): Promise<v
   } catch {
     addresses = [];
   }
-  const refusal = resolvedAddressesRefusal(addresses, deps.webhooks.mode);
-  if (refusal) throw validationProblem([{ field: '/callbackUrl', message: `is refused: ${refusal}` }]);
+  return resolvedAddressesRefusal(addresses, deps.webhooks.mode);
 }
 
 /**

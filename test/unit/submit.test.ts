@@ -208,6 +208,23 @@ describe('submitJob', () => {
     expect(store.jobs.size).toBe(0);
   });
 
+  it.each([
+    ['resolves to a private address', 'https://internal.example.com/hooks', 'is refused: '],
+    ['does not resolve', 'https://nowhere.example.com/hooks', 'is refused: the host does not resolve'],
+  ])('answers 400 for a callback host that %s, and creates nothing', async (_, callbackUrl, message) => {
+    // Prepare
+    const { store, queue, deps } = setup();
+
+    // Act
+    const error = await problemOf(submitJob(deps, 'alice', { type: 'echo', callbackUrl }, 'order-42'));
+
+    // Assess
+    expect(error.problem).toMatchObject({ type: ProblemType.validation, status: 400 });
+    expect(error.problem.errors).toEqual([{ field: '/callbackUrl', message: expect.stringContaining(message) }]);
+    expect(store.jobs.size).toBe(0);
+    expect(queue.sent).toEqual([]);
+  });
+
   it.each<[string, number, boolean]>([
     ['as deep as allowed', MAX_DEPTH, true],
     ['one level deeper than allowed', MAX_DEPTH + 1, false],
@@ -423,6 +440,26 @@ describe('submitJob with an Idempotency-Key', () => {
     expect(first.replayed).toBe(false);
     expect(repeat.replayed).toBe(true);
     expect(repeat.job).toEqual(first.job);
+    expect(store.jobs.size).toBe(1);
+    expect(queue.sent).toHaveLength(1);
+  });
+
+  it('replays the first job for a repeat whose callback host no longer resolves, and answers 422 for another body', async () => {
+    // Prepare: accepted while the host resolved; then its lookup fails
+    let lookupFails = false;
+    const resolve = async () => (lookupFails ? Promise.reject(new Error('getaddrinfo EAI_AGAIN hooks.example.com')) : ['93.184.216.34']);
+    const { store, queue, deps } = setup({ webhooks: { mode: 'cloud', resolve } });
+    const body = { type: 'echo', input: 1, callbackUrl: 'https://hooks.example.com/jobs' };
+    const first = await submitJob(deps, 'alice', body, 'order-42');
+    lookupFails = true;
+
+    // Act
+    const repeat = await submitJob(deps, 'alice', body, 'order-42');
+    const other = await problemOf(submitJob(deps, 'alice', { ...body, input: 2 }, 'order-42'));
+
+    // Assess
+    expect(repeat).toEqual({ job: first.job, replayed: true });
+    expect(other.problem).toMatchObject({ type: ProblemType.idempotencyKeyReused, status: 422 });
     expect(store.jobs.size).toBe(1);
     expect(queue.sent).toHaveLength(1);
   });
