@@ -131,9 +131,15 @@ export async function runThroughRuntime(ctx: BenchContext, plan: EndToEndPlan, o
   };
 }
 
+/** Floor runs so far: each gets a queue of its own. */
+let floorRuns = 0;
+
 /** The same jobs with no handlers: direct PutItem + SendMessage, a consumer doing the budget's calls. */
 export async function runThroughFloor(ctx: BenchContext, plan: EndToEndPlan): Promise<FlowResult> {
-  const queue = await createQueue(ctx.clients.sqs, `${names.queue}-bench-floor`);
+  // A queue of its own: fauxqs keeps serving a long poll whose client has gone, so the previous run's two
+  // stopped polls would take this run's first messages and hide them for the visibility timeout (30 s).
+  floorRuns += 1;
+  const queue = await createQueue(ctx.clients.sqs, `${names.queue}-bench-floor-${floorRuns}`);
   const errors: unknown[] = [];
   const stopConsumer = startFloorConsumer(ctx.clients, {
     queueUrl: queue.url,
