@@ -4,6 +4,7 @@ import { instrumented, log } from '#aws/observability';
 import { type HttpEvent, type HttpResult, answer, header } from '#core/http';
 import { ifNoneMatchHits, servedDocument } from '#core/openapi';
 import { api, queue } from '#infra/config';
+import { inputSchemas } from '#processors/types';
 
 const document = servedDocument({
   maxDelaySeconds: queue.maxDelaySeconds,
@@ -12,6 +13,7 @@ const document = servedDocument({
   // Set by the construct, as for submit-job: the document states the real default and limit.
   defaultTimeoutSeconds: Number(requiredEnv('DEFAULT_JOB_TIMEOUT_SECONDS')),
   maxTimeoutSeconds: Number(requiredEnv('MAX_JOB_TIMEOUT_SECONDS')),
+  inputSchemas,
 });
 
 /** It changes only with a deployment; caches may keep it a while and revalidate with the ETag. */

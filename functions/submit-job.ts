@@ -13,13 +13,14 @@ import { jobPath, pollAfterSeconds, toResource } from '#core/job';
 import { type SubmitDeps, submitJob } from '#core/submit';
 import type { WebhookMode } from '#core/webhooks';
 import { api, lifecycle, queue } from '#infra/config';
-import { jobTypes } from '#processors/types';
+import { inputSchemas, jobTypes } from '#processors/types';
 import type { Context } from 'aws-lambda';
 
 const deps: SubmitDeps = {
   store: jobStoreFrom(dynamodb),
   queue: new SqsJobQueue(sqs, requiredEnv('QUEUE_URL')),
   knownTypes: jobTypes,
+  inputSchemas,
   limits: {
     maxDelaySeconds: queue.maxDelaySeconds,
     retryAfterSeconds: api.retryAfterSeconds,

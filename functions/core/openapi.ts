@@ -17,6 +17,8 @@ import { idempotencyKeySchema, type SubmitLimits, submitSchema } from './submit.
 export interface OpenApiLimits extends Pick<SubmitLimits, 'maxDelaySeconds' | 'defaultTimeoutSeconds' | 'maxTimeoutSeconds' | 'retryAfterSeconds'> {
   /** Largest accepted `POST /jobs` body, in bytes. */
   readonly maxBodyBytes: number;
+  /** The job types' input rules, which `POST /jobs` enforces: each is the schema `JobInput.<type>`. */
+  readonly inputSchemas?: Readonly<Partial<Record<string, Schema>>>;
 }
 
 /** A schema in the document: the core's {@link Schema}, where any part may refer to a component (`$ref`) and narrow it. */
@@ -394,6 +396,9 @@ export function openApiDocument(limits: OpenApiLimits, served: readonly RouteSpe
       },
       schemas: {
         SubmitRequest: { ...submitSchema(limits), title: 'SubmitRequest' },
+        ...Object.fromEntries(
+          Object.entries(limits.inputSchemas ?? {}).map(([type, schema]) => [`JobInput.${type}`, { ...schema, title: `The input of a \`${type}\` job` }]),
+        ),
         Job: jobResourceSchema,
         JobPage: {
           type: 'object',

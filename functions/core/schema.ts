@@ -126,7 +126,10 @@ export function validate(schema: Schema, value: unknown, at = ''): FieldError[] 
   }
   if (schema.oneOf) {
     const matching = schema.oneOf.filter((variant) => validate(variant, value, at).length === 0).length;
-    if (matching !== 1) errors.push({ field: at, message: matching === 0 ? 'matches none of the allowed shapes' : 'matches more than one of the allowed shapes' });
+    // Of the shapes a value of its type may take, when only one is left its own findings say more than that none matched.
+    const ofItsType = schema.oneOf.filter((variant) => variant.type === undefined || typeMatches(variant.type, actual));
+    if (matching === 0 && ofItsType.length === 1 && ofItsType[0]) errors.push(...validate(ofItsType[0], value, at));
+    else if (matching !== 1) errors.push({ field: at, message: matching === 0 ? 'matches none of the allowed shapes' : 'matches more than one of the allowed shapes' });
   }
   if (schema.not && validate(schema.not, value, at).length === 0) errors.push({ field: at, message: 'is not allowed here' });
   return errors;

@@ -41,7 +41,10 @@ export function submitSchema(limits: Pick<SubmitLimits, 'maxDelaySeconds' | 'def
         maxLength: 64,
         pattern: '^[a-z][a-z0-9-]*$',
       },
-      input: { description: 'Any JSON value; handed to the processor as is.' },
+      input: {
+        description:
+          'Any JSON value, handed to the processor as is; for a type with an input rule (the `JobInput.<type>` schemas), a value that matches it (an absent input counts as `null`).',
+      },
       delaySeconds: {
         type: 'integer',
         description: 'Seconds to wait before the job may start.',
@@ -85,6 +88,8 @@ export interface SubmitDeps {
   readonly store: JobStore;
   readonly queue: JobQueue;
   readonly knownTypes: readonly string[];
+  /** The input rules of the types that have one (functions/processors/types.ts). */
+  readonly inputSchemas?: Readonly<Partial<Record<string, Schema>>>;
   readonly limits: SubmitLimits;
   readonly lifecycle: LifecycleSettings;
   /** Secret of the keyed hash that turns caller + Idempotency-Key into a job id. */
@@ -135,6 +140,11 @@ export async function submitJob(deps: SubmitDeps, owner: string, body: unknown, 
   if (storedBytes > deps.limits.maxBodyBytes) throw storedBodyTooLargeProblem(storedBytes, deps.limits.maxBodyBytes);
   const request = body as SubmitBody;
   if (!deps.knownTypes.includes(request.type)) throw unknownJobTypeProblem(request.type, deps.knownTypes);
+  const inputSchema = deps.inputSchemas?.[request.type];
+  if (inputSchema) {
+    const inputErrors = validate(inputSchema, request.input ?? null, '/input');
+    if (inputErrors.length > 0) throw validationProblem(inputErrors);
+  }
   if (request.callbackUrl !== undefined) {
     const refusal = await callbackResolutionRefusal(deps, request.callbackUrl);
     if (refusal) {

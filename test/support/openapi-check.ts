@@ -18,6 +18,7 @@ import {
 } from '#core/openapi';
 import { api, jobs, queue, worker } from '#infra/config';
 import { maxJobTimeoutSeconds, type RouteSpec, routes } from '#infra/functions';
+import { inputSchemas } from '#processors/types';
 
 /** The limits the local runtime's functions run with (the worker's default timeout). */
 export const localLimits: OpenApiLimits = {
@@ -26,6 +27,7 @@ export const localLimits: OpenApiLimits = {
   maxTimeoutSeconds: maxJobTimeoutSeconds(worker.timeoutSeconds),
   retryAfterSeconds: api.retryAfterSeconds,
   maxBodyBytes: api.maxBodyBytes,
+  inputSchemas,
 };
 
 /** The route of `GET /openapi.json`, for tests that describe it before infra/functions.ts routes it. */

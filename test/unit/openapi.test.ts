@@ -17,6 +17,7 @@ import { ProblemError, ProblemType } from '#core/problem';
 import { type Schema, validate } from '#core/schema';
 import { submitSchema } from '#core/submit';
 import { routes } from '#infra/functions';
+import { inputSchemas, jobTypes } from '#processors/types';
 import { httpEvent, lambdaContext } from '../support/events.ts';
 import { documentAjv, localDocument, localLimits, openApiRoute, ResponseChecker } from '../support/openapi-check.ts';
 
@@ -91,6 +92,19 @@ describe('the OpenAPI document', () => {
     expect(built.components.schemas.SubmitRequest).toEqual({ ...submitSchema(limits), title: 'SubmitRequest' });
     expect(built.components.schemas.SubmitRequest?.properties?.timeoutSeconds?.maximum).toBe(297);
     expect(built.paths['/jobs']?.post?.requestBody?.content['application/json']?.schema).toEqual({ $ref: '#/components/schemas/SubmitRequest' });
+  });
+
+  it('states the input rule of each job type that has one, as JobInput.<type>, and no other', () => {
+    // Act
+    const stated = Object.keys(document.components.schemas).filter((name) => name.startsWith('JobInput.'));
+
+    // Assess
+    expect(stated.sort()).toEqual(Object.keys(inputSchemas).map((type) => `JobInput.${type}`).sort());
+    for (const type of jobTypes) {
+      const rule = inputSchemas[type];
+      if (rule) expect(document.components.schemas[`JobInput.${type}`]).toEqual({ ...rule, title: `The input of a \`${type}\` job` });
+    }
+    expect(stated).toContain('JobInput.sleep');
   });
 
   it('documents the job resource with the schema of core/job.ts', () => {

@@ -4,6 +4,7 @@ import { echo } from '#processors/echo';
 import { fail } from '#processors/fail';
 import { flaky } from '#processors/flaky';
 import { jobTypes, processors } from '#processors/registry';
+import { inputSchemas } from '#processors/types';
 import { sleep } from '#processors/sleep';
 import { validate } from '#core/schema';
 import { submitSchema } from '#core/submit';
@@ -266,5 +267,45 @@ describe('sleep', () => {
       expect(progress).not.toHaveBeenCalled();
       expect(vi.getTimerCount()).toBe(0);
     });
+  });
+});
+
+describe('input rules, which POST /jobs checks', () => {
+  // Only what JSON can carry: a submit body cannot hold NaN or Infinity.
+  it.each<[string, unknown, boolean]>([
+    ['sleep', { seconds: 0 }, true],
+    ['sleep', { seconds: 60 }, true],
+    ['sleep', { seconds: 2.5 }, true],
+    ['sleep', null, false],
+    ['sleep', {}, false],
+    ['sleep', { seconds: '1' }, false],
+    ['sleep', { seconds: -1 }, false],
+    ['sleep', { seconds: 60.5 }, false],
+    ['sleep', 5, false],
+    ['flaky', null, true],
+    ['flaky', {}, true],
+    ['flaky', { failAttempts: 2, failureRate: 0.5 }, true],
+    ['flaky', { failAttempts: 1.5 }, false],
+    ['flaky', { failAttempts: -1 }, false],
+    ['flaky', { failAttempts: '2' }, false],
+    ['flaky', { failureRate: 1.5 }, false],
+    ['flaky', { failureRate: -0.1 }, false],
+  ])('%s with %j: the rule and the processor agree (takes it: %s)', async (type, input, takes) => {
+    // Prepare
+    const rule = inputSchemas[type as 'sleep' | 'flaky'];
+    // Stopped before it starts: a sleep it takes ends at once, with the signal's reason rather than a refusal.
+    const { context } = contextWith(AbortSignal.abort(new Error('stopped')));
+    const processor = processors[type as 'sleep' | 'flaky'];
+
+    // Act
+    const ruleTakes = rule !== undefined && validate(rule, input, '/input').length === 0;
+    const refused = await processor(input, context).then(
+      () => false,
+      (error: unknown) => error instanceof NonRetryableError,
+    );
+
+    // Assess
+    expect(ruleTakes).toBe(takes);
+    expect(refused).toBe(!takes);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FieldError } from '#core/problem';
-import { jsonDepth, validate } from '#core/schema';
+import { jsonDepth, type Schema, validate } from '#core/schema';
 import { submitSchema } from '#core/submit';
 import { jobs, queue } from '#infra/config';
 
@@ -185,5 +185,32 @@ describe('jsonDepth', () => {
 
     // Assess
     expect(depth).toBe(100_000);
+  });
+});
+
+describe('oneOf', () => {
+  const nullOrCounts: Schema = {
+    oneOf: [{ type: 'null' }, { type: 'object', properties: { count: { type: 'integer', minimum: 0 } } }],
+  };
+
+  it.each<[string, unknown, FieldError[]]>([
+    ['a value of the one shape', { count: 2 }, []],
+    ['a value of the other', null, []],
+    ['a bad value of the only shape of its type: that shape’s findings', { count: -1 }, [{ field: '/input/count', message: 'must be at least 0' }]],
+    ['a value of no shape’s type', 'many', [{ field: '/input', message: 'matches none of the allowed shapes' }]],
+  ])('judges %s', (_, value, expected) => {
+    // Act
+    const errors = validate(nullOrCounts, value, '/input');
+
+    // Assess
+    expect(errors).toEqual(expected);
+  });
+
+  it('says so when a value matches more than one shape', () => {
+    // Act
+    const errors = validate({ oneOf: [{ type: 'number' }, { minimum: 0 }] }, 3);
+
+    // Assess
+    expect(errors).toEqual([{ field: '', message: 'matches more than one of the allowed shapes' }]);
   });
 });

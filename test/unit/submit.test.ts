@@ -6,6 +6,7 @@ import { ProblemError, ProblemType } from '#core/problem';
 import { reconcile } from '#core/reconcile';
 import { MAX_DEPTH, type SubmitDeps, submitJob } from '#core/submit';
 import { lifecycle } from '#infra/config';
+import { inputSchemas } from '#processors/types';
 import { InMemoryJobStore } from '../support/in-memory-store.ts';
 
 /** A store whose reconciler flag write fails, as when DynamoDB throttles while SQS is down. */
@@ -223,6 +224,40 @@ describe('submitJob', () => {
     expect(error.problem.errors).toEqual([{ field: '/callbackUrl', message: expect.stringContaining(message) }]);
     expect(store.jobs.size).toBe(0);
     expect(queue.sent).toEqual([]);
+  });
+
+  it.each<[string, unknown, unknown[]]>([
+    ['a sleep over 60 seconds', { type: 'sleep', input: { seconds: 999 } }, [{ field: '/input/seconds', message: 'must be at most 60' }]],
+    ['a sleep of "abc" seconds', { type: 'sleep', input: { seconds: 'abc' } }, [{ field: '/input/seconds', message: 'must be of type number, got string' }]],
+    ['a sleep without input', { type: 'sleep' }, [{ field: '/input', message: 'must be of type object, got null' }]],
+    ['a flaky failure rate over 1', { type: 'flaky', input: { failureRate: 2 } }, [{ field: '/input/failureRate', message: 'must be at most 1' }]],
+  ])('answers 400 for an input its type refuses, %s, naming the field, and creates nothing', async (_, body, errors) => {
+    // Prepare
+    const { store, queue, deps } = setup({ knownTypes: ['echo', 'sleep', 'flaky'], inputSchemas });
+
+    // Act
+    const error = await problemOf(submitJob(deps, 'alice', body));
+
+    // Assess
+    expect(error.problem).toMatchObject({ type: ProblemType.validation, status: 400, errors });
+    expect(store.jobs.size).toBe(0);
+    expect(queue.sent).toEqual([]);
+  });
+
+  it.each<[string, unknown]>([
+    ['a sleep of 2.5 seconds', { type: 'sleep', input: { seconds: 2.5 } }],
+    ['a flaky job without input', { type: 'flaky' }],
+    ['an echo of anything', { type: 'echo', input: ['any', { json: true }] }],
+  ])('accepts an input its type takes: %s', async (_, body) => {
+    // Prepare
+    const { store, deps } = setup({ knownTypes: ['echo', 'sleep', 'flaky'], inputSchemas });
+
+    // Act
+    const { job } = await submitJob(deps, 'alice', body);
+
+    // Assess
+    expect(job.status).toBe('QUEUED');
+    expect(store.jobs.size).toBe(1);
   });
 
   it.each<[string, number, boolean]>([
