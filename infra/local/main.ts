@@ -14,6 +14,20 @@ import { startLocalRuntime } from './runtime.ts';
 
 const USAGE = 'usage: npm start -- [--dynamodb-local] [--data-dir <folder>] [--auth iam|jwt|none] [--cors-origin <origin>]... [--allow-host <name>]...';
 
+const HELP = `Runs the async jobs API on this machine: the functions the stack deploys, against local emulators.
+${USAGE}
+
+  --dynamodb-local      use Amazon's DynamoDB Local (needs Java) instead of dynalite
+  --data-dir <folder>   keep the jobs and the secrets in <folder> across restarts (default: in memory;
+                        the secrets in .local/)
+  --auth iam|jwt|none   require SigV4 signatures with local access keys, or JWTs from a local issuer, as the
+                        deployed API does; none (the default) lets anyone call
+  --cors-origin <o>     let browser pages of origin <o> call the API (repeatable; * for any)
+  --allow-host <name>   also answer requests for host <name>, a proxy's that forwards to the API (repeatable)
+  -h, --help            this text
+
+PORT sets the HTTP port (default 3000; 0 picks a free one). The README's "Quick start (local)" says more.`;
+
 function usage(message: string): never {
   console.error(`${message}\n${USAGE}`);
   process.exit(2);
@@ -38,7 +52,7 @@ async function main(): Promise<void> {
     usage(error instanceof Error ? error.message : String(error));
   }
   if (values.help) {
-    console.log(`Runs the async jobs API locally.\n${USAGE}\nPORT sets the HTTP port (default 3000; 0 picks a free one).`);
+    console.log(HELP);
     process.exit(0);
   }
   if (values.auth !== undefined && !['iam', 'jwt', 'none'].includes(values.auth)) usage(`--auth must be iam, jwt or none, got '${values.auth}'`);
@@ -90,6 +104,8 @@ async function main(): Promise<void> {
     process.exit(1);
   });
   const { auth } = runtime;
+  // Named, so that the command goes to this API whatever PORT was (the CLI's default is port 3000).
+  const cliEndpoint = `ASYNC_JOBS_URL=${runtime.url} `;
   // A request that passes as the API is configured: signed by curl itself in IAM mode, with the token below in JWT mode.
   const firstUser = auth.type === 'iam' ? auth.users[0] : undefined;
   const credentials =
@@ -106,7 +122,7 @@ async function main(): Promise<void> {
     for (const user of auth.users) {
       console.log(
         `IAM auth: sign requests for execute-api in ${localRegion} as ${localUserArn(user)}: ` +
-          `AWS_ACCESS_KEY_ID=${user.accessKeyId} AWS_SECRET_ACCESS_KEY=${user.secretAccessKey} npx async-jobs --auth iam get <id>`,
+          `${cliEndpoint}AWS_ACCESS_KEY_ID=${user.accessKeyId} AWS_SECRET_ACCESS_KEY=${user.secretAccessKey} npx async-jobs --auth iam get <id>`,
       );
     }
   }

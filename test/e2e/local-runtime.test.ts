@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRunning, processGroup, type RunningStart, npmStart } from '../support/npm-start.ts';
 import { localDocument, ResponseChecker } from '../support/openapi-check.ts';
-import { projectRoot } from '../support/run-command.ts';
+import { projectRoot, runCommand } from '../support/run-command.ts';
 
 const checker = new ResponseChecker(localDocument());
 
@@ -233,6 +233,43 @@ describe.each([
     expect(app.groupAlive()).toBe(false);
     await expect(fetch(`${app.url}/jobs/job_AAAAAAAAAAAAAAAAAAAAAA`)).rejects.toThrow();
   });
+});
+
+describe('npm start -- --help', () => {
+  it('describes each option on a line of its own, and PORT', async () => {
+    // Act
+    const run = await runCommand(process.execPath, ['infra/local/start.mjs', '--help'], {});
+
+    // Assess
+    expect(run.code).toBe(0);
+    for (const option of ['--dynamodb-local', '--data-dir <folder>', '--auth iam|jwt|none', '--cors-origin <o>', '--allow-host <name>', '-h, --help']) {
+      expect(run.stdout).toMatch(new RegExp(`^ {2}${option.replace(/[|]/g, '\\|')} {2,}\\S`, 'm'));
+    }
+    expect(run.stdout).toMatch(/^PORT sets the HTTP port/m);
+  });
+});
+
+describe('npm start --auth iam on a port of its choosing', () => {
+  it('prints a CLI command that reaches this API, signed, whatever the port', async () => {
+    // Prepare
+    const app = await npmStart(['--auth', 'iam']);
+    try {
+      const line = await app.waitForLine(/^IAM auth: /);
+      const command = /(ASYNC_JOBS_URL=\S+) (AWS_ACCESS_KEY_ID=\S+) (AWS_SECRET_ACCESS_KEY=\S+) npx async-jobs --auth iam get <id>$/.exec(line);
+      expect(command, line).not.toBeNull();
+      const env = Object.fromEntries((command?.slice(1) ?? []).map((assignment) => assignment.split('=', 2) as [string, string]));
+
+      // Act: as pasted, with an id of no job
+      const run = await runCommand(process.execPath, ['client/bin/async-jobs.mjs', '--auth', 'iam', 'get', 'job_AAAAAAAAAAAAAAAAAAAAAA'], { ...env, ASYNC_JOBS_TOKEN: '' });
+
+      // Assess: the API answered, through its authorizer: the job is not found
+      expect(env.ASYNC_JOBS_URL).toBe(app.url);
+      expect(run.stderr).toContain('404');
+      expect(run.stderr).toContain('not-found');
+    } finally {
+      await app.stop('SIGINT');
+    }
+  }, 90_000);
 });
 
 describe('npm start on SIGTERM', () => {
