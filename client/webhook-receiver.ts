@@ -35,6 +35,20 @@ const api = (process.env.ASYNC_JOBS_URL ?? 'http://localhost:3000').replace(/\/+
 const port = Number(values.port ?? process.env.WEBHOOK_PORT ?? 3001);
 const status = Number(values.status ?? 204);
 
+/** A start that cannot work ends at once, in one line, rather than with a stack trace or a receiver that refuses every delivery. */
+function refuse(message: string): never {
+  console.error(`webhook receiver: ${message}`);
+  process.exit(2);
+}
+
+if (!Number.isInteger(port) || port < 0 || port > 65535) refuse(`the port must be a number from 0 to 65535 (--port or WEBHOOK_PORT), got '${values.port ?? process.env.WEBHOOK_PORT}'`);
+if (!Number.isInteger(status) || status < 200 || status > 599) refuse(`--status must be an HTTP status from 200 to 599, got '${values.status}'`);
+const given = secretFrom(values.secret, values['data-dir']);
+// The secret as npm start prints it: a bare base64 string would pass the check of its form, and sign nothing we send.
+if (given !== undefined && !/^whsec_[A-Za-z0-9+/]+={0,2}$/.test(given)) {
+  refuse(`the signing secret must be 'whsec_' followed by base64, as npm start prints it (a value of ${given.length} characters that is not)`);
+}
+
 const server = http.createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -59,6 +73,10 @@ const server = http.createServer((req, res) => {
   });
 });
 
+server.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EADDRINUSE') refuse(`port ${port} is in use: pass --port <n> (or set WEBHOOK_PORT), and the same port in the callbackUrl`);
+  refuse(error.message);
+});
 server.listen(port, '127.0.0.1', () => {
   const { port: bound } = server.address() as { port: number };
   console.log(

@@ -3,11 +3,13 @@
  * data folder when `npm start` ran with `--data-dir`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { webhookHeaders } from '#core/webhooks';
 
@@ -82,5 +84,37 @@ describe('webhook receiver', () => {
     // Assess
     expect(response.status).toBe(400);
     expect(output()).toContain(`[REJECTED] no signing secret: no webhook-secret in ${dataDir}`);
+  }, 40_000);
+
+  it.each<[string, (busyPort: number) => string[], RegExp]>([
+    ['a port that is not a number', () => ['--port', 'abc'], /^webhook receiver: the port must be a number from 0 to 65535 \(--port or WEBHOOK_PORT\), got 'abc'$/m],
+    ['a port in use', (busyPort) => ['--port', String(busyPort)], /^webhook receiver: port \d+ is in use: pass --port <n>/m],
+    ['a secret that is not whsec_ and base64', () => ['--secret', 'nonsense'], /^webhook receiver: the signing secret must be 'whsec_' followed by base64/m],
+  ])('refuses to start on %s, in one line and with exit code 2', async (_, args, message) => {
+    // Prepare: a port another program holds
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const busyPort = (busy.address() as { port: number }).port;
+    try {
+      // Act
+      const child = spawn(process.execPath, ['--import', 'tsx', 'client/webhook-receiver.ts', ...args(busyPort)], {
+        cwd: projectRoot,
+        env: { ...process.env, ASYNC_JOBS_WEBHOOK_SECRET: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      receiver = child;
+      let stderr = '';
+      child.stderr?.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const [code] = (await once(child, 'exit')) as [number | null];
+
+      // Assess
+      expect(code).toBe(2);
+      expect(stderr).toMatch(message);
+      expect(stderr).not.toContain('    at ');
+    } finally {
+      busy.close();
+    }
   }, 40_000);
 });

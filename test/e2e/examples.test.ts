@@ -56,6 +56,21 @@ describe('examples/submit-and-wait.ts (the client)', () => {
     expect(result.stdout).toMatch(/^accepted job_[\w-]{22} \(QUEUED\)\n$/);
     expect(result.stderr.trim()).toBe('failed: /problems/job-failed card declined');
   });
+
+  it.each<[string, string[], number, string]>([
+    ['an input its type refuses: the 400, field by field', ['sleep', '{"seconds":999}'], 4, '400 Invalid request: /input/seconds: must be at most 60'],
+    ['an unknown type: the 422', ['nope', '{}'], 4, "422 Unknown job type: No processor handles job type 'nope'."],
+    ['an input that is not JSON', ['echo', '{bad'], 2, 'the input must be JSON, got {bad'],
+  ])('reports %s in a line, without a stack trace', async (_, args, code, message) => {
+    // Act
+    const result = await run(process.execPath, ['--import', 'tsx', 'examples/submit-and-wait.ts', ...args]);
+
+    // Assess
+    expect(result.code).toBe(code);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.trim()).toMatch(new RegExp(`^${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    expect(result.stderr).not.toContain('    at ');
+  });
 });
 
 describe('examples/cli.sh (the CLI)', () => {
