@@ -76,7 +76,7 @@ Options:
   -h, --help       show this help
 
 Exit codes: 0 ok (job succeeded), 1 job failed or cancelled, 2 usage error (nothing sent),
-            3 timed out, 4 API error or API unreachable.
+            3 timed out, 4 API error or API unreachable, 130 interrupted (Ctrl-C), 70 a bug in the CLI.
 `;
 
 const OPTIONS = {
@@ -408,7 +408,7 @@ function report(error: unknown, io: CliIo): number {
     const job = acceptedJobs.get(error);
     const message = job
       ? `${error.message}; job ${job.id} was last seen ${job.status} (async-jobs wait ${job.id} follows it)`
-      : withKeyHint(error.message, mayHaveMadeJob(error) ? error.idempotencyKey : undefined);
+      : withAuthHint(withKeyHint(error.message, mayHaveMadeJob(error) ? error.idempotencyKey : undefined), error);
     printError(io, message, { ...(error instanceof ApiError && { problem: error.problem }), ...(job && { jobId: job.id }), ...keyOf(error) });
     return ExitCode.apiError;
   }
@@ -442,6 +442,15 @@ function mayHaveMadeJob(error: ApiError | NetworkError): boolean {
 /** A submit that failed may still have made its job: the message says how to get that job rather than a second one. */
 function withKeyHint(message: string, idempotencyKey: string | undefined): string {
   return idempotencyKey ? `${message} (the job may exist: submit again with --idempotency-key ${idempotencyKey} to get it, not a second one)` : message;
+}
+
+/**
+ * API Gateway's own 401 or 403 (no problem details: the function never saw the request) means the
+ * credentials were missing or not the kind the API takes: say how to send them.
+ */
+function withAuthHint(message: string, error: ApiError | NetworkError): string {
+  if (!(error instanceof ApiError) || (error.status !== 401 && error.status !== 403) || error.problem.type !== 'about:blank') return message;
+  return `${message} (the API refused the request's credentials: it takes --auth iam, signed with AWS credentials, or --auth jwt with --token; npm start -- --auth iam|jwt prints local ones)`;
 }
 
 /** Runs the process's command line: Ctrl-C stops a wait cleanly; sets the exit code. */

@@ -94,6 +94,7 @@ export class WaitTimeoutError extends AsyncJobsError {
     /** The job as last seen, if any poll answered before the deadline. */
     readonly lastJob: Job | undefined,
   ) {
-    super(`job ${jobId ?? '(not yet accepted)'} did not end within ${timeoutMs} ms${lastJob ? ` (last seen ${lastJob.status})` : ''}`);
+    // In seconds, as the CLI's --timeout is given.
+    super(`job ${jobId ?? '(not yet accepted)'} did not end within ${timeoutMs / 1000} s${lastJob ? ` (last seen ${lastJob.status})` : ''}`);
   }
 }

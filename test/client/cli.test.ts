@@ -197,6 +197,20 @@ describe('async-jobs exit codes and output', () => {
     expect(JSON.parse(run.stderr)).toEqual({ error: "404 Job not found: There is no job 'job_1'.", problem: notFound });
   });
 
+  it.each([
+    ['401', 401, { message: 'Unauthorized' }, true],
+    ['403', 403, { message: 'Forbidden' }, true],
+    ['403 with problem details (the function’s own)', 403, { type: '/problems/unidentified-caller', title: 'Unidentified caller', status: 403 }, false],
+  ])('exits 4 on API Gateway’s %s, saying how to send credentials only when the gateway refused them', async (_, status, body, hinted) => {
+    // Act
+    const run = await cli(['get', 'job_1'], [{ status, body }]);
+    // Assess
+    expect(run.code).toBe(ExitCode.apiError);
+    const { error } = JSON.parse(run.stderr) as { error: string };
+    expect(error.startsWith(`${status} `)).toBe(true);
+    expect(error.includes("the API refused the request's credentials: it takes --auth iam")).toBe(hinted);
+  });
+
   it('exits 4 naming the Idempotency-Key of a submit that failed, so a rerun with it gets the job the API may have kept', async () => {
     // Prepare
     const internal = { type: '/problems/internal', title: 'Internal error', status: 500 };
@@ -315,6 +329,14 @@ describe('async-jobs --timeout', () => {
     expect(run.code).toBe(ExitCode.timedOut);
     expect(run.stdout).toBe('');
     expect(JSON.parse(run.stderr)).toEqual({ ...expected, timeoutMs: 50 });
+  });
+
+  it('says how long a wait waited in the seconds it was given', async () => {
+    // Act
+    const run = await cli(['wait', 'job_AAAAAAAAAAAAAAAAAAAAAA', '--timeout', '0.05'], [{ status: 202, body: jobResource('RUNNING'), headers: { 'retry-after': '1' } }]);
+    // Assess
+    expect(run.code).toBe(ExitCode.timedOut);
+    expect(JSON.parse(run.stderr)).toMatchObject({ error: 'job job_AAAAAAAAAAAAAAAAAAAAAA did not end within 0.05 s (last seen RUNNING)', timeoutMs: 50 });
   });
 
   it('lets a command that is answered in time print its result as without it', async () => {

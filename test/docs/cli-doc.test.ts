@@ -23,7 +23,7 @@ describe('docs/clients.md against `async-jobs --help`', () => {
     expect(usage.options.length).toBeGreaterThanOrEqual(15);
     expect(usage.variables).toEqual(expect.arrayContaining(['$ASYNC_JOBS_URL', '$ASYNC_JOBS_AUTH', '$ASYNC_JOBS_TOKEN']));
     expect(usage.commands).toEqual(['submit', 'get', 'wait', 'cancel', 'list']);
-    expect(usage.exitCodes).toEqual(['0', '1', '2', '3', '4']);
+    expect(usage.exitCodes).toEqual(['0', '1', '2', '3', '4', '130', '70']);
   });
 
   it.each(usage.options)('names the option %s', (option) => {
