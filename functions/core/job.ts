@@ -133,6 +133,14 @@ function withoutEventId({ eventId: _eventId, ...rest }: WebhookState): Omit<Webh
   return rest;
 }
 
+/** Allowed between the clocks of the instances that write and read a time on a job (a deadline, a retry's due time). */
+export const CLOCK_MARGIN_MS = 1_000;
+
+/** Epoch ms from which the invocation that started the job's current attempt has certainly ended, and a worker takes the job over. */
+export function attemptOverAt(job: Pick<JobRecord, 'runDeadline'>): number | undefined {
+  return job.runDeadline === undefined ? undefined : job.runDeadline + CLOCK_MARGIN_MS;
+}
+
 /** When a job may first start: its creation plus its `delaySeconds`. */
 export function runnableAt(job: Pick<JobRecord, 'createdAt' | 'delaySeconds'>): Date {
   return new Date(Date.parse(job.createdAt) + (job.delaySeconds ?? 0) * 1000);

@@ -5,7 +5,7 @@
  * published (with the same event id) by whichever delivery comes next.
  */
 import { newRunId } from './ids.ts';
-import { boundedText, isFinal, type JobRecord, makeProgress, type Progress, runnableAt, secondsUntil } from './job.ts';
+import { attemptOverAt, boundedText, CLOCK_MARGIN_MS, isFinal, type JobRecord, makeProgress, type Progress, runnableAt, secondsUntil } from './job.ts';
 import { announce, backoffSeconds, completionEvent, finalChanges, type LifecycleSettings } from './lifecycle.ts';
 import type { EventPublisher, JobMessage, JobStore, Redelivery, TransitionChanges } from './ports.ts';
 import { NonRetryableError, type Processor, RetryableError } from './processor.ts';
@@ -51,13 +51,13 @@ export interface Invocation {
  */
 export const MAX_RETRY_DELAY_SECONDS = 41_400;
 
-/** Allowed between the clocks of the instances that write and read a time on a job (a deadline, a retry's due time). */
-const CLOCK_MARGIN_MS = 1_000;
 
 /** True while the invocation that started the job's current attempt may still be running (its deadline, give or take the clocks, has not passed). */
 export function attemptMayBeRunning(job: Pick<JobRecord, 'runDeadline'>, nowMs: number): boolean {
-  return job.runDeadline !== undefined && job.runDeadline + CLOCK_MARGIN_MS > nowMs;
+  const over = attemptOverAt(job);
+  return over !== undefined && over > nowMs;
 }
+
 
 /** The largest completion event: SNS takes messages of up to 256 KiB, message attributes included; they get 1 KiB of it. */
 export const MAX_EVENT_BYTES = 262_144 - 1_024;

@@ -132,6 +132,12 @@ async function main(): Promise<void> {
         `export ASYNC_JOBS_TOKEN=${auth.issueToken('local-user')}`,
     );
   }
+  for (const { jobId, takenOverAt } of runtime.interruptedJobs) {
+    console.log(
+      `[local runtime] job ${jobId} was RUNNING when the runtime last stopped: the worker takes it over at ${takenOverAt.toISOString()}, ` +
+        "once the stopped invocation's deadline has passed (as on Lambda); it shows RUNNING until then, and that attempt counts as failed",
+    );
+  }
   console.log(
     `webhooks are signed with ${runtime.webhookSecret} (npm run webhook-receiver verifies them); ` +
       `failed deliveries are retried after ${webhooks.localRetryScheduleSeconds.join(', ')} s: the deployed schedule's shape, in seconds instead of up to hours`,

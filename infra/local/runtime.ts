@@ -15,7 +15,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import type { SQSEvent } from 'aws-lambda';
 import { fromItem } from '../../functions/aws/job-store.ts';
 import { SqsJobQueue } from '../../functions/aws/job-queue.ts';
-import { isFinal, JOB_STATUSES, type JobStatus, secondsUntilRunnable } from '../../functions/core/job.ts';
+import { attemptOverAt, isFinal, JOB_STATUSES, type JobStatus, secondsUntilRunnable } from '../../functions/core/job.ts';
 import { completionEvent } from '../../functions/core/lifecycle.ts';
 import { isCorsOrigin, localRegion, queue, reconciler, webhooks, worker } from '../config.ts';
 import {
@@ -106,6 +106,11 @@ export interface LocalRuntime {
   readonly webhookSecret: string;
   /** How the API authorizes callers, with what a caller needs: the IAM users' keys, or a token issuer. */
   readonly auth: LocalAuth & { issueToken(sub: string | undefined, ttlSeconds?: number): string };
+  /**
+   * Jobs a runtime on the same data folder left RUNNING when it stopped, and when the worker takes each
+   * over (as on Lambda, once the stopped invocation's deadline has passed: the attempt counts as failed).
+   */
+  readonly interruptedJobs: readonly { readonly jobId: string; readonly takenOverAt: Date }[];
   /** Child processes it started (DynamoDB Local), for callers that verify they are gone. */
   readonly childPids: readonly number[];
   /**
@@ -211,9 +216,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     // fauxqs keeps messages in memory only: after a restart with a data folder, the jobs-queue messages
     // SQS would still hold are gone. Send them again, and from now on note which ones a function holds.
     let journal: MessageJournal | undefined;
+    let interruptedJobs: LocalRuntime['interruptedJobs'] = [];
     if (dataDir) {
       journal = await MessageJournal.open(path.join(dataDir, MESSAGE_JOURNAL_FILE), onError);
-      const announcing = await requeueUnfinished(clients, resources, journal.jobIds(), new Date(), onError);
+      const { announcing, interrupted } = await requeueUnfinished(clients, resources, journal.jobIds(), new Date(), onError);
+      interruptedJobs = interrupted;
       await journal.restart(announcing);
       await resumeWebhooks(clients, resources, new Set(announcing.values()), onError);
       const closing = journal;
@@ -391,6 +398,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       resources,
       endpoints: { dynamodb: dynamoEmulator.endpoint, sqs: sqsEndpoint(sqsSnsEmulator.endpoint), sns: sqsSnsEmulator.endpoint },
       labels: { dynamodb: dynamoEmulator.label, sqs: sqsSnsEmulator.label },
+      interruptedJobs,
       childPids: dynamoEmulator.pid !== undefined ? [dynamoEmulator.pid] : [],
       built: allBuilt,
       webhookSecret,
@@ -424,7 +432,7 @@ async function requeueUnfinished(
   held: ReadonlySet<string>,
   now: Date,
   onError: (error: unknown) => void,
-): Promise<Map<string, string>> {
+): Promise<{ announcing: Map<string, string>; interrupted: LocalRuntime['interruptedJobs'] }> {
   // The message the submit sends, through the same adapter.
   const jobs = new SqsJobQueue(clients.sqs, resources.queueUrl);
   const send = async (item: Record<string, AttributeValue>, delaySeconds: number): Promise<string | undefined> => {
@@ -438,6 +446,7 @@ async function requeueUnfinished(
     return jobs.enqueue({ jobId, type }, Math.min(delaySeconds, queue.maxDelaySeconds));
   };
   const notEnded = JOB_STATUSES.filter((status) => !isFinal(status));
+  const interrupted: { jobId: string; takenOverAt: Date }[] = [];
   let start: Record<string, AttributeValue> | undefined;
   do {
     const page = await clients.dynamodb.send(
@@ -446,13 +455,15 @@ async function requeueUnfinished(
         FilterExpression: `#status IN (${notEnded.map((status) => `:${status}`).join(', ')})`,
         ExpressionAttributeNames: { '#status': 'status', '#type': 'type' },
         ExpressionAttributeValues: Object.fromEntries(notEnded.map((status) => [`:${status}`, { S: status }])),
-        ProjectionExpression: 'id, #status, #type, createdAt, delaySeconds',
+        ProjectionExpression: 'id, #status, #type, createdAt, delaySeconds, runDeadline',
         ...(start && { ExclusiveStartKey: start }),
       }),
     );
     for (const item of page.Items ?? []) {
       const queued = { createdAt: item.createdAt?.S ?? '', ...(item.delaySeconds?.N && { delaySeconds: Number(item.delaySeconds.N) }) };
       await send(item, item.status?.S === 'QUEUED' ? secondsUntilRunnable(queued, now) : 0);
+      const over = item.status?.S === 'RUNNING' && item.id?.S ? attemptOverAt({ runDeadline: Number(item.runDeadline?.N) }) : undefined;
+      if (item.id?.S && over !== undefined && Number.isFinite(over)) interrupted.push({ jobId: item.id.S, takenOverAt: new Date(Math.max(over, now.getTime())) });
     }
     start = page.LastEvaluatedKey;
   } while (start);
@@ -473,7 +484,7 @@ async function requeueUnfinished(
     const messageId = await send(Item, 0);
     if (messageId) sent.set(messageId, id);
   }
-  return sent;
+  return { announcing: sent, interrupted };
 }
 
 /**

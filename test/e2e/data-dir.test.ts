@@ -117,6 +117,7 @@ describe.each(['dynalite', 'dynamodb-local'] as DynamoEngine[])('a stop and a st
   let running: Job;
   let delayed: Job;
   const statusAtStop: Record<string, string> = {};
+  let runDeadlineAtStop: number | undefined;
   const errorsAfter: unknown[] = [];
 
   function start(options: LocalRuntimeOptions): Promise<LocalRuntime> {
@@ -168,6 +169,7 @@ describe.each(['dynalite', 'dynamodb-local'] as DynamoEngine[])('a stop and a st
     // A job waiting out its delay at the stop.
     delayed = await submit(before, { type: 'echo', input: { delayed: true }, delaySeconds: DELAY_SECONDS });
     for (const job of [running, delayed]) statusAtStop[job.id] = (await getJob(before, job.id)).status;
+    runDeadlineAtStop = Number((await storedItem(before, running.id)).runDeadline?.N);
     // A record no code of ours wrote: queued, with no type to put in its message.
     await putItem(before, { id: { S: BROKEN_RECORD }, status: { S: 'QUEUED' }, createdAt: { S: new Date().toISOString() } });
     await before.stop();
@@ -189,6 +191,11 @@ describe.each(['dynalite', 'dynamodb-local'] as DynamoEngine[])('a stop and a st
     const event = await waitFor('its event', () => eventsAfter.find((candidate) => candidate.data.id === running.id));
     // Assess
     expect(statusAtStop[running.id]).toBe('RUNNING');
+    expect(after.interruptedJobs.map((interrupted) => interrupted.jobId)).toEqual([running.id]);
+    // Taken over at its stopped invocation's deadline and a second, not before: then it ends.
+    const takenOverAt = after.interruptedJobs[0]?.takenOverAt.getTime() ?? Number.NaN;
+    expect(takenOverAt).toBe((runDeadlineAtStop ?? Number.NaN) + 1_000);
+    expect(Date.parse(job.startedAt ?? '')).toBeGreaterThanOrEqual(takenOverAt - 1_000);
     expect(job).toMatchObject({ status: 'SUCCEEDED', result: { sleptSeconds: 4 } });
     expect(event).toMatchObject({ type: 'job.succeeded', data: { id: running.id, status: 'SUCCEEDED' } });
   }, 90_000);
