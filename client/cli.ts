@@ -227,8 +227,10 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
  */
 async function authOptions(values: Values, io: CliIo): Promise<Pick<AsyncJobsClientOptions, 'fetch' | 'headers'>> {
   if (values.token && values.auth && values.auth !== 'jwt') throw new UsageError(`--token goes with --auth jwt, not --auth ${values.auth}`);
-  const auth = values.auth ?? (values.token ? 'jwt' : undefined) ?? io.env.ASYNC_JOBS_AUTH ?? (io.env.ASYNC_JOBS_TOKEN ? 'jwt' : 'none');
+  // An empty variable counts as unset, as `ASYNC_JOBS_AUTH= async-jobs …` means.
+  const auth = values.auth ?? (values.token ? 'jwt' : undefined) ?? (io.env.ASYNC_JOBS_AUTH || undefined) ?? (io.env.ASYNC_JOBS_TOKEN ? 'jwt' : 'none');
   if (!['iam', 'jwt', 'none'].includes(auth)) throw new UsageError(`--auth must be iam, jwt or none, got '${auth}'`);
+  if (auth === 'none') sentWithoutCredentials.add(io);
   if (auth === 'iam') {
     // The signer pulls in the AWS SDK's credential chain: loaded only when the API uses IAM.
     const { iamSignedFetch } = await import('./iam-signer.ts');
@@ -408,7 +410,7 @@ function report(error: unknown, io: CliIo): number {
     const job = acceptedJobs.get(error);
     const message = job
       ? `${error.message}; job ${job.id} was last seen ${job.status} (async-jobs wait ${job.id} follows it)`
-      : withAuthHint(withKeyHint(error.message, mayHaveMadeJob(error) ? error.idempotencyKey : undefined), error);
+      : withAuthHint(withKeyHint(error.message, mayHaveMadeJob(error) ? error.idempotencyKey : undefined), error, io);
     printError(io, message, { ...(error instanceof ApiError && { problem: error.problem }), ...(job && { jobId: job.id }), ...keyOf(error) });
     return ExitCode.apiError;
   }
@@ -444,13 +446,18 @@ function withKeyHint(message: string, idempotencyKey: string | undefined): strin
   return idempotencyKey ? `${message} (the job may exist: submit again with --idempotency-key ${idempotencyKey} to get it, not a second one)` : message;
 }
 
+/** The runs whose requests carried no credentials (`--auth none`). */
+const sentWithoutCredentials = new WeakSet<CliIo>();
+
 /**
- * API Gateway's own 401 or 403 (no problem details: the function never saw the request) means the
- * credentials were missing or not the kind the API takes: say how to send them.
+ * API Gateway's own 401 or 403 (no problem details: the function never saw the request) to a request
+ * without credentials means the API wants them: say how to send them. (With credentials, it refused
+ * those; the local runtime's 403 for a host it does not serve says what to do itself.)
  */
-function withAuthHint(message: string, error: ApiError | NetworkError): string {
+function withAuthHint(message: string, error: ApiError | NetworkError, io: CliIo): string {
   if (!(error instanceof ApiError) || (error.status !== 401 && error.status !== 403) || error.problem.type !== 'about:blank') return message;
-  return `${message} (the API refused the request's credentials: it takes --auth iam, signed with AWS credentials, or --auth jwt with --token; npm start -- --auth iam|jwt prints local ones)`;
+  if (!sentWithoutCredentials.has(io) || message.includes('--allow-host')) return message;
+  return `${message} (the request carried no credentials, and the API wants them: --auth iam signs it with AWS credentials, --auth jwt sends --token; npm start -- --auth iam|jwt prints local ones)`;
 }
 
 /** Runs the process's command line: Ctrl-C stops a wait cleanly; sets the exit code. */

@@ -13,7 +13,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { verifyWebhook } from './webhook.ts';
+import { signingKey, verifyWebhook } from './webhook.ts';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -32,8 +32,12 @@ function secretFrom(flag: string | undefined, dataDir: string | undefined): stri
 const { values } = parseArgs({ options: { port: { type: 'string' }, secret: { type: 'string' }, 'data-dir': { type: 'string' }, status: { type: 'string' } } });
 // The API the printed curl goes to: the one the CLI is pointed at, else npm start's default.
 const api = (process.env.ASYNC_JOBS_URL ?? 'http://localhost:3000').replace(/\/+$/, '');
-const port = Number(values.port ?? process.env.WEBHOOK_PORT ?? 3001);
+const portText = values.port ?? process.env.WEBHOOK_PORT ?? '3001';
+const port = Number(portText);
 const status = Number(values.status ?? 204);
+
+/** The shortest key a signing secret may have: Standard Webhooks secrets are 24 to 64 bytes. */
+const MIN_SECRET_BYTES = 16;
 
 /** A start that cannot work ends at once, in one line, rather than with a stack trace or a receiver that refuses every delivery. */
 function refuse(message: string): never {
@@ -41,12 +45,19 @@ function refuse(message: string): never {
   process.exit(2);
 }
 
-if (!Number.isInteger(port) || port < 0 || port > 65535) refuse(`the port must be a number from 0 to 65535 (--port or WEBHOOK_PORT), got '${values.port ?? process.env.WEBHOOK_PORT}'`);
+if (!/^\d+$/.test(portText) || port > 65535) refuse(`the port must be a number from 0 to 65535 (--port or WEBHOOK_PORT), got '${portText}'`);
 if (!Number.isInteger(status) || status < 200 || status > 599) refuse(`--status must be an HTTP status from 200 to 599, got '${values.status}'`);
 const given = secretFrom(values.secret, values['data-dir']);
-// The secret as npm start prints it: a bare base64 string would pass the check of its form, and sign nothing we send.
-if (given !== undefined && !/^whsec_[A-Za-z0-9+/]+={0,2}$/.test(given)) {
-  refuse(`the signing secret must be 'whsec_' followed by base64, as npm start prints it (a value of ${given.length} characters that is not)`);
+if (given !== undefined) {
+  // Of the form verifyWebhook takes, and long enough to be a real one (npm start's and the stack's are 32 bytes):
+  // a word typed by mistake would start a receiver that refuses every delivery.
+  let key: Buffer;
+  try {
+    key = signingKey(given);
+  } catch (error) {
+    refuse(error instanceof Error ? error.message : String(error));
+  }
+  if (key.length < MIN_SECRET_BYTES) refuse(`the signing secret is ${key.length} bytes; a signing secret is at least ${MIN_SECRET_BYTES} (npm start prints its own)`);
 }
 
 const server = http.createServer((req, res) => {

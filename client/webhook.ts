@@ -36,7 +36,8 @@ function headerValue(headers: WebhookHeaders, name: string): string | undefined 
   return undefined;
 }
 
-function signingKey(secret: string): Buffer {
+/** The HMAC key of a signing secret (`whsec_` and base64, the prefix optional); throws a TypeError naming the form for another. */
+export function signingKey(secret: string): Buffer {
   const encoded = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
   if (!BASE64.test(encoded)) throw new TypeError(`the webhook secret must be '${SECRET_PREFIX}' followed by base64`);
   return Buffer.from(encoded, 'base64');

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { openApiDocument } from '#core/openapi';
 import { api, jobs, queue, worker } from '#infra/config';
 import { maxJobTimeoutSeconds } from '#infra/functions';
+import { inputSchemas } from '#processors/types';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const target = path.resolve(process.argv[2] ?? path.join(projectRoot, 'openapi.json'));
@@ -19,6 +20,7 @@ const document = openApiDocument({
   maxBodyBytes: api.maxBodyBytes,
   // The construct's default worker timeout; a stack with another `workerTimeout` serves its own at GET /openapi.json.
   maxTimeoutSeconds: maxJobTimeoutSeconds(worker.timeoutSeconds),
+  inputSchemas,
 });
 
 await writeFile(target, `${JSON.stringify(document, null, 2)}\n`);

@@ -10,7 +10,7 @@ import { jobResourceSchema, problemDetailsSchema } from './job-schema.ts';
 import { LIST_LIMITS } from './list.ts';
 import type { JobEvent } from './ports.ts';
 import { ProblemType } from './problem.ts';
-import type { Schema } from './schema.ts';
+import { type Schema, validate } from './schema.ts';
 import { idempotencyKeySchema, type SubmitLimits, submitSchema } from './submit.ts';
 
 /** The settings the document states: the same values the handlers are configured with. */
@@ -18,7 +18,7 @@ export interface OpenApiLimits extends Pick<SubmitLimits, 'maxDelaySeconds' | 'd
   /** Largest accepted `POST /jobs` body, in bytes. */
   readonly maxBodyBytes: number;
   /** The job types' input rules, which `POST /jobs` enforces: each is the schema `JobInput.<type>`. */
-  readonly inputSchemas?: Readonly<Partial<Record<string, Schema>>>;
+  readonly inputSchemas: Readonly<Partial<Record<string, Schema>>>;
 }
 
 /** A schema in the document: the core's {@link Schema}, where any part may refer to a component (`$ref`) and narrow it. */
@@ -395,7 +395,7 @@ export function openApiDocument(limits: OpenApiLimits, served: readonly RouteSpe
         },
       },
       schemas: {
-        SubmitRequest: { ...submitSchema(limits), title: 'SubmitRequest' },
+        SubmitRequest: submitRequestSchema(limits),
         ...Object.fromEntries(
           Object.entries(limits.inputSchemas ?? {}).map(([type, schema]) => [`JobInput.${type}`, { ...schema, title: `The input of a \`${type}\` job` }]),
         ),
@@ -451,6 +451,26 @@ export function openApiDocument(limits: OpenApiLimits, served: readonly RouteSpe
 
 function gatewayAnswer(description: string): ResponseObject {
   return { description, content: { [JSON_TYPE]: { schema: { $ref: ref('GatewayError') } } } };
+}
+
+/**
+ * The `POST /jobs` body as the handler takes it: the submit schema and, for each type with an input rule,
+ * that rule on `input` (required where the rule refuses `null`: an absent input is checked as `null`).
+ */
+function submitRequestSchema(limits: OpenApiLimits): DocumentSchema {
+  const base: DocumentSchema = { ...submitSchema(limits), title: 'SubmitRequest' };
+  const ruled = Object.entries(limits.inputSchemas).flatMap(([type, rule]) => (rule ? [{ type, rule }] : []));
+  if (ruled.length === 0) return base;
+  return {
+    ...base,
+    oneOf: [
+      ...ruled.map(({ type, rule }) => ({
+        properties: { type: { const: type }, input: { $ref: ref(`JobInput.${type}`) } },
+        required: validate(rule, null).length > 0 ? ['type', 'input'] : ['type'],
+      })),
+      { properties: { type: { not: { enum: ruled.map(({ type }) => type) } } } },
+    ],
+  };
 }
 
 /** The document as served: its JSON text and an ETag naming that text. */

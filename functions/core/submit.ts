@@ -1,6 +1,6 @@
 /** Accepting a job: validate, record it as QUEUED, enqueue it; with an Idempotency-Key, at most once. */
 import { idempotentJobId, newJobId, requestFingerprint, sweepShardOf } from './ids.ts';
-import { type JobRecord, jobPath, runnableAt, secondsUntilRunnable } from './job.ts';
+import { isExpired, type JobRecord, jobPath, runnableAt, secondsUntilRunnable } from './job.ts';
 import { type LifecycleSettings, queuedSweepAt } from './lifecycle.ts';
 import type { JobQueue, JobStore } from './ports.ts';
 import {
@@ -89,7 +89,7 @@ export interface SubmitDeps {
   readonly queue: JobQueue;
   readonly knownTypes: readonly string[];
   /** The input rules of the types that have one (functions/processors/types.ts). */
-  readonly inputSchemas?: Readonly<Partial<Record<string, Schema>>>;
+  readonly inputSchemas: Readonly<Partial<Record<string, Schema>>>;
   readonly limits: SubmitLimits;
   readonly lifecycle: LifecycleSettings;
   /** Secret of the keyed hash that turns caller + Idempotency-Key into a job id. */
@@ -131,28 +131,28 @@ export async function submitJob(deps: SubmitDeps, owner: string, body: unknown, 
     throw invalidParameterProblem(deep === undefined ? '' : `/${pointerSegment(deep)}`, `the body nests deeper than ${MAX_DEPTH} levels`);
   }
   const errors = validate(submitSchema(deps.limits), body);
-  // What can be told of the callback URL without a lookup is told with the schema's findings, so that one answer names every bad field.
-  const callbackUrl = body !== null && typeof body === 'object' ? (body as { callbackUrl?: unknown }).callbackUrl : undefined;
-  if (typeof callbackUrl === 'string' && !errors.some((error) => error.field === '/callbackUrl')) errors.push(...callbackUrlErrors(callbackUrl, deps.webhooks.mode));
+  // What can be told of the callback URL without a lookup, and a known type's input rule, are told with the
+  // schema's findings, so that one answer names every bad field.
+  const fields: { readonly type?: unknown; readonly input?: unknown; readonly callbackUrl?: unknown } = body !== null && typeof body === 'object' ? body : {};
+  if (typeof fields.callbackUrl === 'string' && !errors.some((error) => error.field === '/callbackUrl')) errors.push(...callbackUrlErrors(fields.callbackUrl, deps.webhooks.mode));
+  const inputRule = typeof fields.type === 'string' && deps.knownTypes.includes(fields.type) ? deps.inputSchemas[fields.type] : undefined;
+  if (inputRule) errors.push(...validate(inputRule, fields.input ?? null, '/input'));
   if (errors.length > 0) throw validationProblem(errors);
   // The record holds the body as parsed: written out again, it can be larger than it was sent.
   const storedBytes = Buffer.byteLength(JSON.stringify(body));
   if (storedBytes > deps.limits.maxBodyBytes) throw storedBodyTooLargeProblem(storedBytes, deps.limits.maxBodyBytes);
   const request = body as SubmitBody;
   if (!deps.knownTypes.includes(request.type)) throw unknownJobTypeProblem(request.type, deps.knownTypes);
-  const inputSchema = deps.inputSchemas?.[request.type];
-  if (inputSchema) {
-    const inputErrors = validate(inputSchema, request.input ?? null, '/input');
-    if (inputErrors.length > 0) throw validationProblem(inputErrors);
-  }
   if (request.callbackUrl !== undefined) {
     const refusal = await callbackResolutionRefusal(deps, request.callbackUrl);
     if (refusal) {
       // A repeat of a keyed request whose job exists answers as the first one did, whatever the host resolves
       // to now (a lookup that fails for a moment): the job keeps the URL it was accepted with, and every
       // delivery checks the address again. Only this path reads: a host that resolves costs a repeat nothing.
+      // An expired record is no job: the API answers 404 for it, and a create would replace it.
       const id = idempotencyKey === undefined ? undefined : idempotentJobId(deps.idempotencySecret, owner, idempotencyKey);
-      if (id !== undefined && (await deps.store.get(id))) return replay(deps, id, owner, requestFingerprint(body), enqueueDeadline);
+      const existing = id === undefined ? undefined : await deps.store.get(id);
+      if (id !== undefined && existing && !isExpired(existing, deps.now())) return replay(deps, id, owner, requestFingerprint(body), enqueueDeadline, existing);
       throw validationProblem([{ field: '/callbackUrl', message: `is refused: ${refusal}` }]);
     }
   }
@@ -271,8 +271,8 @@ function mayLackMessage(job: JobRecord, settings: LifecycleSettings, now: Date):
   return entry < stale || now.getTime() > entry;
 }
 
-async function replay(deps: SubmitDeps, id: string, owner: string, requestHash: string, enqueueDeadline?: AbortSignal): Promise<Submitted> {
-  const existing = await deps.store.get(id);
+async function replay(deps: SubmitDeps, id: string, owner: string, requestHash: string, enqueueDeadline?: AbortSignal, known?: JobRecord): Promise<Submitted> {
+  const existing = known ?? (await deps.store.get(id));
   if (!existing) {
     // It expired and was deleted between the two calls: the caller's retry creates it again.
     throw unavailableProblem('The request raced with the expiry of its earlier job; retry it.', deps.limits.retryAfterSeconds);

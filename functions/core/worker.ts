@@ -51,13 +51,11 @@ export interface Invocation {
  */
 export const MAX_RETRY_DELAY_SECONDS = 41_400;
 
-
 /** True while the invocation that started the job's current attempt may still be running (its deadline, give or take the clocks, has not passed). */
 export function attemptMayBeRunning(job: Pick<JobRecord, 'runDeadline'>, nowMs: number): boolean {
   const over = attemptOverAt(job);
   return over !== undefined && over > nowMs;
 }
-
 
 /** The largest completion event: SNS takes messages of up to 256 KiB, message attributes included; they get 1 KiB of it. */
 export const MAX_EVENT_BYTES = 262_144 - 1_024;

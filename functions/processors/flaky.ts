@@ -5,6 +5,9 @@ import { NonRetryableError, type Processor, RetryableError } from '#core/process
  * probability `failureRate` (0 to 1); when it does not fail it returns `{ attempt }`.
  */
 export const flaky: Processor = async (input, { attempt }) => {
+  if (input !== null && input !== undefined && (typeof input !== 'object' || Array.isArray(input))) {
+    throw new NonRetryableError('input must be an object ({ failAttempts, failureRate }) or absent');
+  }
   const { failAttempts = 0, failureRate = 0 } = (input ?? {}) as { failAttempts?: unknown; failureRate?: unknown };
   if (typeof failAttempts !== 'number' || !Number.isInteger(failAttempts) || failAttempts < 0) {
     throw new NonRetryableError('input.failAttempts must be a non-negative integer');

@@ -1,12 +1,4 @@
-/**
- * `npm start`: the whole system on this machine. Flags:
- *   --dynamodb-local     use Amazon's DynamoDB Local (needs Java) instead of dynalite
- *   --data-dir <folder>  keep DynamoDB data in <folder> across restarts (default: in memory)
- *   --auth iam|jwt       require SigV4 signatures (local access keys) or JWTs (local issuer), as deployed
- *   --cors-origin <o>    let browser pages of origin <o> call the API (repeatable; `*` for any), as corsOrigins does
- *   --allow-host <name>  also answer requests for host <name> (repeatable): a proxy's that forwards to the API
- * PORT sets the HTTP port (default 3000; 0 picks a free one).
- */
+/** `npm start`: the whole system on this machine. Its options are in HELP below (`npm start -- --help`). */
 import { parseArgs } from 'node:util';
 import { localRegion, webhooks } from '../config.ts';
 import { localUserArn } from './auth.ts';
@@ -129,7 +121,7 @@ async function main(): Promise<void> {
   if (auth.type === 'jwt') {
     console.log(
       `JWT auth (issuer ${auth.issuer.issuer}, audience ${auth.issuer.audience}): a token for sub "local-user", valid 12 h: ` +
-        `export ASYNC_JOBS_TOKEN=${auth.issueToken('local-user')}`,
+        `export ASYNC_JOBS_URL=${runtime.url} ASYNC_JOBS_TOKEN=${auth.issueToken('local-user')}`,
     );
   }
   for (const { jobId, takenOverAt } of runtime.interruptedJobs) {

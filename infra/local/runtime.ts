@@ -462,8 +462,9 @@ async function requeueUnfinished(
     for (const item of page.Items ?? []) {
       const queued = { createdAt: item.createdAt?.S ?? '', ...(item.delaySeconds?.N && { delaySeconds: Number(item.delaySeconds.N) }) };
       await send(item, item.status?.S === 'QUEUED' ? secondsUntilRunnable(queued, now) : 0);
-      const over = item.status?.S === 'RUNNING' && item.id?.S ? attemptOverAt({ runDeadline: Number(item.runDeadline?.N) }) : undefined;
-      if (item.id?.S && over !== undefined && Number.isFinite(over)) interrupted.push({ jobId: item.id.S, takenOverAt: new Date(Math.max(over, now.getTime())) });
+      const runDeadline = item.status?.S === 'RUNNING' && item.runDeadline?.N !== undefined ? Number(item.runDeadline.N) : undefined;
+      const over = attemptOverAt({ runDeadline });
+      if (item.id?.S && over !== undefined) interrupted.push({ jobId: item.id.S, takenOverAt: new Date(Math.max(over, now.getTime())) });
     }
     start = page.LastEvaluatedKey;
   } while (start);

@@ -197,18 +197,19 @@ describe('async-jobs exit codes and output', () => {
     expect(JSON.parse(run.stderr)).toEqual({ error: "404 Job not found: There is no job 'job_1'.", problem: notFound });
   });
 
-  it.each([
-    ['401', 401, { message: 'Unauthorized' }, true],
-    ['403', 403, { message: 'Forbidden' }, true],
-    ['403 with problem details (the function’s own)', 403, { type: '/problems/unidentified-caller', title: 'Unidentified caller', status: 403 }, false],
-  ])('exits 4 on API Gateway’s %s, saying how to send credentials only when the gateway refused them', async (_, status, body, hinted) => {
+  it.each<[string, number, object, string[], boolean]>([
+    ['401 to a request without credentials', 401, { message: 'Unauthorized' }, [], true],
+    ['403 to a request without credentials', 403, { message: 'Forbidden' }, [], true],
+    ['401 to a request with a token', 401, { message: 'Unauthorized' }, ['--auth', 'jwt', '--token', 'expired'], false],
+    ['403 with problem details (the function’s own)', 403, { type: '/problems/unidentified-caller', title: 'Unidentified caller', status: 403 }, [], false],
+  ])('exits 4 on %s, saying how to send credentials only when the gateway wanted some', async (_, status, body, auth, hinted) => {
     // Act
-    const run = await cli(['get', 'job_1'], [{ status, body }]);
+    const run = await cli(['get', 'job_1', ...auth], [{ status, body }]);
     // Assess
     expect(run.code).toBe(ExitCode.apiError);
     const { error } = JSON.parse(run.stderr) as { error: string };
     expect(error.startsWith(`${status} `)).toBe(true);
-    expect(error.includes("the API refused the request's credentials: it takes --auth iam")).toBe(hinted);
+    expect(error.includes('the request carried no credentials, and the API wants them: --auth iam signs it')).toBe(hinted);
   });
 
   it('exits 4 naming the Idempotency-Key of a submit that failed, so a rerun with it gets the job the API may have kept', async () => {
@@ -337,6 +338,14 @@ describe('async-jobs --timeout', () => {
     // Assess
     expect(run.code).toBe(ExitCode.timedOut);
     expect(JSON.parse(run.stderr)).toMatchObject({ error: 'job job_AAAAAAAAAAAAAAAAAAAAAA did not end within 0.05 s (last seen RUNNING)', timeoutMs: 50 });
+  });
+
+  it('takes an empty $ASYNC_JOBS_AUTH as unset', async () => {
+    // Act
+    const run = await cli(['get', 'job_1'], [{ status: 200, body: succeeded }], { env: { ASYNC_JOBS_AUTH: '' } });
+    // Assess
+    expect(run.code).toBe(ExitCode.ok);
+    expect(run.calls[0]?.headers.get('authorization')).toBeNull();
   });
 
   it('lets a command that is answered in time print its result as without it', async () => {

@@ -73,6 +73,18 @@ describe('webhook receiver', () => {
     expect(output()).toContain('try: curl -s -X POST http://127.0.0.1:4321/jobs');
   }, 40_000);
 
+  it('takes a secret without the whsec_ prefix, as the deployed stack stores it', async () => {
+    // Prepare
+    const key = randomBytes(32).toString('base64');
+    const { url } = await startReceiver(['--secret', key]);
+
+    // Act
+    const response = await deliver(url, `whsec_${key}`);
+
+    // Assess
+    expect(response.status).toBe(204);
+  }, 40_000);
+
   it('says which folder has no secret when --data-dir names one npm start never used', async () => {
     // Prepare
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'receiver-empty-'));
@@ -89,7 +101,9 @@ describe('webhook receiver', () => {
   it.each<[string, (busyPort: number) => string[], RegExp]>([
     ['a port that is not a number', () => ['--port', 'abc'], /^webhook receiver: the port must be a number from 0 to 65535 \(--port or WEBHOOK_PORT\), got 'abc'$/m],
     ['a port in use', (busyPort) => ['--port', String(busyPort)], /^webhook receiver: port \d+ is in use: pass --port <n>/m],
-    ['a secret that is not whsec_ and base64', () => ['--secret', 'nonsense'], /^webhook receiver: the signing secret must be 'whsec_' followed by base64/m],
+    ['an empty port', () => ['--port', ''], /^webhook receiver: the port must be a number from 0 to 65535 \(--port or WEBHOOK_PORT\), got ''$/m],
+    ['a secret that is not base64', () => ['--secret', 'whsec_not base64!'], /^webhook receiver: the webhook secret must be 'whsec_' followed by base64$/m],
+    ['a word for a secret', () => ['--secret', 'nonsense'], /^webhook receiver: the signing secret is 6 bytes; a signing secret is at least 16/m],
   ])('refuses to start on %s, in one line and with exit code 2', async (_, args, message) => {
     // Prepare: a port another program holds
     const busy = createServer();

@@ -272,6 +272,29 @@ describe('npm start --auth iam on a port of its choosing', () => {
   }, 90_000);
 });
 
+describe('npm start --auth jwt on a port of its choosing', () => {
+  it('prints variables for the CLI that reach this API with the token', async () => {
+    // Prepare
+    const app = await npmStart(['--auth', 'jwt']);
+    try {
+      const line = await app.waitForLine(/^JWT auth /);
+      const exported = /export (ASYNC_JOBS_URL=\S+) (ASYNC_JOBS_TOKEN=\S+)$/.exec(line);
+      expect(exported, line).not.toBeNull();
+      const env = Object.fromEntries((exported?.slice(1) ?? []).map((assignment) => assignment.split('=', 2) as [string, string]));
+
+      // Act: as exported, with an id of no job
+      const run = await runCommand(process.execPath, ['client/bin/async-jobs.mjs', 'get', 'job_AAAAAAAAAAAAAAAAAAAAAA'], { ...env, ASYNC_JOBS_AUTH: '' });
+
+      // Assess
+      expect(env.ASYNC_JOBS_URL).toBe(app.url);
+      expect(run.stderr).toContain('404');
+      expect(run.stderr).toContain('not-found');
+    } finally {
+      await app.stop('SIGINT');
+    }
+  }, 90_000);
+});
+
 describe('npm start on SIGTERM', () => {
   it.each([
     ['its process group, as a terminal or a container stop sends it', 'group'],

@@ -290,6 +290,9 @@ describe('input rules, which POST /jobs checks', () => {
     ['flaky', { failAttempts: '2' }, false],
     ['flaky', { failureRate: 1.5 }, false],
     ['flaky', { failureRate: -0.1 }, false],
+    ['flaky', 5, false],
+    ['flaky', 'often', false],
+    ['flaky', [], false],
   ])('%s with %j: the rule and the processor agree (takes it: %s)', async (type, input, takes) => {
     // Prepare
     const rule = inputSchemas[type as 'sleep' | 'flaky'];

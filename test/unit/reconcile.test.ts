@@ -28,6 +28,7 @@ async function twoLostJobs(): Promise<{ store: InMemoryJobStore; queue: Selectiv
     store,
     queue,
     knownTypes: ['echo'],
+    inputSchemas: {},
     limits: { maxDelaySeconds: 900, retryAfterSeconds: 2, defaultTimeoutSeconds: 60, maxTimeoutSeconds: 117, maxBodyBytes: 131_072 },
     lifecycle,
     idempotencySecret: 'test-secret',

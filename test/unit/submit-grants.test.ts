@@ -33,6 +33,7 @@ function depsWith(calls: string[], table: Answer, queue: Answer): SubmitDeps {
     store: new DynamoJobStore(recordingClient('dynamodb', calls, table) as unknown as DynamoDBClient, 'jobs', { owner: names.ownerIndex, sweep: names.sweepIndex }),
     queue: new SqsJobQueue(recordingClient('sqs', calls, queue) as unknown as SQSClient, 'https://sqs.us-east-1.amazonaws.com/1/jobs'),
     knownTypes: ['echo'],
+    inputSchemas: {},
     limits: { maxDelaySeconds: 900, retryAfterSeconds: 2, defaultTimeoutSeconds: 60, maxTimeoutSeconds: 117, maxBodyBytes: 131_072 },
     lifecycle,
     idempotencySecret: 'secret',

@@ -8,6 +8,7 @@ import { MAX_DEPTH, type SubmitDeps, submitJob } from '#core/submit';
 import { lifecycle } from '#infra/config';
 import { inputSchemas } from '#processors/types';
 import { InMemoryJobStore } from '../support/in-memory-store.ts';
+import { documentAjv, localDocument } from '../support/openapi-check.ts';
 
 /** A store whose reconciler flag write fails, as when DynamoDB throttles while SQS is down. */
 class FlagFailingStore extends InMemoryJobStore {
@@ -53,6 +54,7 @@ function setup(overrides: Partial<SubmitDeps> = {}) {
     store,
     queue,
     knownTypes: ['echo', 'sleep', 'fail'],
+    inputSchemas: {},
     limits: { maxDelaySeconds: 900, retryAfterSeconds: 2, defaultTimeoutSeconds: 60, maxTimeoutSeconds: 117, maxBodyBytes: 131_072 },
     lifecycle,
     idempotencySecret: 'test-secret',
@@ -210,7 +212,7 @@ describe('submitJob', () => {
   });
 
   it.each([
-    ['resolves to a private address', 'https://internal.example.com/hooks', 'is refused: '],
+    ['resolves to a private address', 'https://internal.example.com/hooks', 'is refused: the host resolves to a private (RFC 1918) address (10.1.2.3)'],
     ['does not resolve', 'https://nowhere.example.com/hooks', 'is refused: the host does not resolve'],
   ])('answers 400 for a callback host that %s, and creates nothing', async (_, callbackUrl, message) => {
     // Prepare
@@ -242,6 +244,42 @@ describe('submitJob', () => {
     expect(error.problem).toMatchObject({ type: ProblemType.validation, status: 400, errors });
     expect(store.jobs.size).toBe(0);
     expect(queue.sent).toEqual([]);
+  });
+
+  it('names a bad input in the same 400 as the other bad fields', async () => {
+    // Prepare
+    const { deps } = setup({ knownTypes: ['echo', 'sleep', 'flaky'], inputSchemas });
+
+    // Act
+    const error = await problemOf(submitJob(deps, 'alice', { type: 'sleep', input: { seconds: 999 }, delaySeconds: 901 }));
+
+    // Assess
+    expect(error.problem.errors?.map((entry) => entry.field).sort()).toEqual(['/delaySeconds', '/input/seconds']);
+  });
+
+  it.each<[string, unknown]>([
+    ['a sleep of 2 seconds', { type: 'sleep', input: { seconds: 2 } }],
+    ['a sleep of 999 seconds', { type: 'sleep', input: { seconds: 999 } }],
+    ['a sleep without input', { type: 'sleep' }],
+    ['a flaky job without input', { type: 'flaky' }],
+    ['a flaky job with a failure rate of 2', { type: 'flaky', input: { failureRate: 2 } }],
+    ['a flaky job with a bare number', { type: 'flaky', input: 5 }],
+    ['an echo of a bare number', { type: 'echo', input: 5 }],
+    ['a type nobody registered, with any input', { type: 'resize-image', input: 5 }],
+  ])('%s: the OpenAPI document refuses exactly the bodies the handler answers 400', async (_, body) => {
+    // Prepare
+    const { deps } = setup({ knownTypes: ['echo', 'sleep', 'fail', 'flaky'], inputSchemas });
+    const ajv = documentAjv(localDocument());
+
+    // Act
+    const documented = ajv.validate({ $ref: 'https://async-jobs.invalid/components.json#/$defs/SubmitRequest' }, body);
+    const answer = await submitJob(deps, 'alice', body).then(
+      () => 202,
+      (error: unknown) => (error instanceof ProblemError ? error.problem.status : 500),
+    );
+
+    // Assess
+    expect(documented).toBe(answer !== 400);
   });
 
   it.each<[string, unknown]>([
