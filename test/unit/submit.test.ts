@@ -537,6 +537,23 @@ describe('submitJob with an Idempotency-Key', () => {
     expect(queue.sent).toHaveLength(1);
   });
 
+  it('answers 400 for a repeat whose callback host no longer resolves when the first job has expired', async () => {
+    // Prepare: accepted while the host resolved; the job ended and expired; then the lookup fails
+    let lookupFails = false;
+    const resolve = async () => (lookupFails ? Promise.reject(new Error('getaddrinfo ENOTFOUND hooks.example.com')) : ['93.184.216.34']);
+    const { store, deps } = setup({ webhooks: { mode: 'cloud', resolve } });
+    const body = { type: 'echo', callbackUrl: 'https://hooks.example.com/jobs' };
+    const first = await submitJob(deps, 'alice', body, 'order-42');
+    store.jobs.set(first.job.id, { ...first.job, status: 'SUCCEEDED', expiresAt: Math.floor(NOW.getTime() / 1000) - 1 });
+    lookupFails = true;
+
+    // Act
+    const error = await problemOf(submitJob(deps, 'alice', body, 'order-42'));
+
+    // Assess
+    expect(error.problem).toMatchObject({ type: ProblemType.validation, status: 400, errors: [{ field: '/callbackUrl' }] });
+  });
+
   it('answers 422 for the same key with another body, and keeps the first job', async () => {
     // Prepare
     const { store, deps } = setup();
