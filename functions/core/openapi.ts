@@ -10,7 +10,7 @@ import { jobResourceSchema, problemDetailsSchema } from './job-schema.ts';
 import { LIST_LIMITS } from './list.ts';
 import type { JobEvent } from './ports.ts';
 import { ProblemType } from './problem.ts';
-import { type Schema, validate } from './schema.ts';
+import type { Schema } from './schema.ts';
 import { idempotencyKeySchema, type SubmitLimits, submitSchema } from './submit.ts';
 
 /** The settings the document states: the same values the handlers are configured with. */
@@ -454,8 +454,17 @@ function gatewayAnswer(description: string): ResponseObject {
 }
 
 /**
+ * Whether a rule names `null` as one of its shapes. The handler checks an absent input as `null`, so the
+ * document requires `input` for a rule that does not (a test holds this to the validator's answer for
+ * every rule: the validator itself stays out of this function's bundle).
+ */
+export function admitsNull(rule: Schema): boolean {
+  return rule.type === 'null' || (rule.oneOf ?? []).some(admitsNull);
+}
+
+/**
  * The `POST /jobs` body as the handler takes it: the submit schema and, for each type with an input rule,
- * that rule on `input` (required where the rule refuses `null`: an absent input is checked as `null`).
+ * that rule on `input` (required unless the rule admits `null`: an absent input is checked as `null`).
  */
 function submitRequestSchema(limits: OpenApiLimits): DocumentSchema {
   const base: DocumentSchema = { ...submitSchema(limits), title: 'SubmitRequest' };
@@ -466,7 +475,7 @@ function submitRequestSchema(limits: OpenApiLimits): DocumentSchema {
     oneOf: [
       ...ruled.map(({ type, rule }) => ({
         properties: { type: { const: type }, input: { $ref: ref(`JobInput.${type}`) } },
-        required: validate(rule, null).length > 0 ? ['type', 'input'] : ['type'],
+        required: admitsNull(rule) ? ['type'] : ['type', 'input'],
       })),
       { properties: { type: { not: { enum: ruled.map(({ type }) => type) } } } },
     ],

@@ -12,7 +12,7 @@ import { type JobRecord, type JobResource, toResource } from '#core/job';
 import { jobResourceSchema } from '#core/job-schema';
 import { completionEvent } from '#core/lifecycle';
 import { LIST_LIMITS, parseListQuery } from '#core/list';
-import { ifNoneMatchHits, openApiDocument } from '#core/openapi';
+import { admitsNull, ifNoneMatchHits, openApiDocument } from '#core/openapi';
 import { ProblemError, ProblemType } from '#core/problem';
 import { type Schema, validate } from '#core/schema';
 import { submitSchema } from '#core/submit';
@@ -105,6 +105,11 @@ describe('the OpenAPI document', () => {
       if (rule) expect(document.components.schemas[`JobInput.${type}`]).toEqual({ ...rule, title: `The input of a \`${type}\` job` });
     }
     expect(stated).toContain('JobInput.sleep');
+  });
+
+  it.each(Object.entries(inputSchemas))('requires the input of %s exactly when its rule refuses null, as the handler checks an absent input', (_, rule) => {
+    // Act / Assess
+    expect(admitsNull(rule)).toBe(validate(rule, null).length === 0);
   });
 
   it('documents the job resource with the schema of core/job.ts', () => {
