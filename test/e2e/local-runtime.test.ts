@@ -249,43 +249,23 @@ describe('npm start -- --help', () => {
   });
 });
 
-describe('npm start --auth iam on a port of its choosing', () => {
-  it('prints a CLI command that reaches this API, signed, whatever the port', async () => {
+describe('npm start --auth on a port of its choosing', () => {
+  it.each([
+    ['iam', /^IAM auth: /, /(ASYNC_JOBS_URL=\S+) (AWS_ACCESS_KEY_ID=\S+) (AWS_SECRET_ACCESS_KEY=\S+) npx async-jobs --auth iam get <id>$/, ['--auth', 'iam']],
+    ['jwt', /^JWT auth /, /export (ASYNC_JOBS_URL=\S+) (ASYNC_JOBS_TOKEN=\S+)$/, []],
+  ] as const)('%s: prints what the CLI needs to reach this API with its credentials', async (mode, linePattern, variables, cliAuth) => {
     // Prepare
-    const app = await npmStart(['--auth', 'iam']);
+    const app = await npmStart(['--auth', mode]);
     try {
-      const line = await app.waitForLine(/^IAM auth: /);
-      const command = /(ASYNC_JOBS_URL=\S+) (AWS_ACCESS_KEY_ID=\S+) (AWS_SECRET_ACCESS_KEY=\S+) npx async-jobs --auth iam get <id>$/.exec(line);
-      expect(command, line).not.toBeNull();
-      const env = Object.fromEntries((command?.slice(1) ?? []).map((assignment) => assignment.split('=', 2) as [string, string]));
+      const line = await app.waitForLine(linePattern);
+      const printed = variables.exec(line);
+      expect(printed, line).not.toBeNull();
+      const env = Object.fromEntries((printed?.slice(1) ?? []).map((assignment) => assignment.split('=', 2) as [string, string]));
 
-      // Act: as pasted, with an id of no job
-      const run = await runCommand(process.execPath, ['client/bin/async-jobs.mjs', '--auth', 'iam', 'get', 'job_AAAAAAAAAAAAAAAAAAAAAA'], { ...env, ASYNC_JOBS_TOKEN: '' });
+      // Act: as printed, with an id of no job
+      const run = await runCommand(process.execPath, ['client/bin/async-jobs.mjs', ...cliAuth, 'get', 'job_AAAAAAAAAAAAAAAAAAAAAA'], env);
 
       // Assess: the API answered, through its authorizer: the job is not found
-      expect(env.ASYNC_JOBS_URL).toBe(app.url);
-      expect(run.stderr).toContain('404');
-      expect(run.stderr).toContain('not-found');
-    } finally {
-      await app.stop('SIGINT');
-    }
-  }, 90_000);
-});
-
-describe('npm start --auth jwt on a port of its choosing', () => {
-  it('prints variables for the CLI that reach this API with the token', async () => {
-    // Prepare
-    const app = await npmStart(['--auth', 'jwt']);
-    try {
-      const line = await app.waitForLine(/^JWT auth /);
-      const exported = /export (ASYNC_JOBS_URL=\S+) (ASYNC_JOBS_TOKEN=\S+)$/.exec(line);
-      expect(exported, line).not.toBeNull();
-      const env = Object.fromEntries((exported?.slice(1) ?? []).map((assignment) => assignment.split('=', 2) as [string, string]));
-
-      // Act: as exported, with an id of no job
-      const run = await runCommand(process.execPath, ['client/bin/async-jobs.mjs', 'get', 'job_AAAAAAAAAAAAAAAAAAAAAA'], { ...env, ASYNC_JOBS_AUTH: '' });
-
-      // Assess
       expect(env.ASYNC_JOBS_URL).toBe(app.url);
       expect(run.stderr).toContain('404');
       expect(run.stderr).toContain('not-found');
