@@ -396,9 +396,7 @@ export function openApiDocument(limits: OpenApiLimits, served: readonly RouteSpe
       },
       schemas: {
         SubmitRequest: submitRequestSchema(limits),
-        ...Object.fromEntries(
-          Object.entries(limits.inputSchemas ?? {}).map(([type, schema]) => [`JobInput.${type}`, { ...schema, title: `The input of a \`${type}\` job` }]),
-        ),
+        ...Object.fromEntries(ruledInputs(limits).map(({ type, rule }) => [`JobInput.${type}`, { ...rule, title: `The input of a \`${type}\` job` }])),
         Job: jobResourceSchema,
         JobPage: {
           type: 'object',
@@ -462,13 +460,18 @@ export function admitsNull(rule: Schema): boolean {
   return rule.type === 'null' || (rule.oneOf ?? []).some(admitsNull);
 }
 
+/** The job types that have an input rule, with it. */
+function ruledInputs(limits: OpenApiLimits): { readonly type: string; readonly rule: Schema }[] {
+  return Object.entries(limits.inputSchemas).flatMap(([type, rule]) => (rule ? [{ type, rule }] : []));
+}
+
 /**
  * The `POST /jobs` body as the handler takes it: the submit schema and, for each type with an input rule,
  * that rule on `input` (required unless the rule admits `null`: an absent input is checked as `null`).
  */
 function submitRequestSchema(limits: OpenApiLimits): DocumentSchema {
   const base: DocumentSchema = { ...submitSchema(limits), title: 'SubmitRequest' };
-  const ruled = Object.entries(limits.inputSchemas).flatMap(([type, rule]) => (rule ? [{ type, rule }] : []));
+  const ruled = ruledInputs(limits);
   if (ruled.length === 0) return base;
   return {
     ...base,

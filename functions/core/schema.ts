@@ -71,6 +71,18 @@ function show(value: Primitive): string {
   return JSON.stringify(value);
 }
 
+/** Each pattern compiled once per container, not on every request that is checked against it. */
+const patterns = new Map<string, RegExp>();
+
+function compiled(pattern: string): RegExp {
+  let regExp = patterns.get(pattern);
+  if (!regExp) {
+    regExp = new RegExp(pattern, 'u');
+    patterns.set(pattern, regExp);
+  }
+  return regExp;
+}
+
 /** Validates `value` against `schema`; returns every violation with the JSON pointer of its field. */
 export function validate(schema: Schema, value: unknown, at = ''): FieldError[] {
   const errors: FieldError[] = [];
@@ -88,7 +100,7 @@ export function validate(schema: Schema, value: unknown, at = ''): FieldError[] 
       errors.push({ field: at, message: `must be at least ${schema.minLength} character${schema.minLength === 1 ? '' : 's'} long` });
     if (schema.maxLength !== undefined && length > schema.maxLength)
       errors.push({ field: at, message: `must be at most ${schema.maxLength} characters long` });
-    if (schema.pattern !== undefined && !new RegExp(schema.pattern, 'u').test(value))
+    if (schema.pattern !== undefined && !compiled(schema.pattern).test(value))
       errors.push({ field: at, message: `must match ${schema.pattern}` });
     if (schema.format !== undefined && !formatMatches(schema.format, value)) errors.push({ field: at, message: `must be a ${schema.format}` });
   }

@@ -150,9 +150,8 @@ export async function submitJob(deps: SubmitDeps, owner: string, body: unknown, 
       // to now (a lookup that fails for a moment): the job keeps the URL it was accepted with, and every
       // delivery checks the address again. Only this path reads: a host that resolves costs a repeat nothing.
       // An expired record is no job: the API answers 404 for it, and a create would replace it.
-      const id = idempotencyKey === undefined ? undefined : idempotentJobId(deps.idempotencySecret, owner, idempotencyKey);
-      const existing = id === undefined ? undefined : await deps.store.get(id);
-      if (id !== undefined && existing && !isExpired(existing, deps.now())) return replay(deps, id, owner, requestFingerprint(body), enqueueDeadline, existing);
+      const existing = idempotencyKey === undefined ? undefined : await deps.store.get(idempotentJobId(deps.idempotencySecret, owner, idempotencyKey));
+      if (existing && !isExpired(existing, deps.now())) return replay(deps, existing.id, owner, requestFingerprint(body), enqueueDeadline, existing);
       throw validationProblem([{ field: '/callbackUrl', message: `is refused: ${refusal}` }]);
     }
   }
